@@ -1,0 +1,146 @@
+// Package bottest holds test helpers for the bot package and its adapters:
+// the contract every SessionStore must pass, and a recording channel and
+// desk.
+package bottest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/parcelbot/parcelbot/bot"
+)
+
+// TestSessionStore runs the SessionStore contract against stores made by
+// newStore. Each call of newStore must return an empty store (or one with a
+// fresh key prefix).
+func TestSessionStore(t *testing.T, newStore func(t *testing.T) bot.SessionStore) {
+	ctx := context.Background()
+	t.Run("new conversation is empty", func(t *testing.T) {
+		s := newStore(t)
+		got, err := s.Load(ctx, "tg:1", "u1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Data != nil || got.Version != 0 || got.Seen {
+			t.Fatalf("got %+v, want an empty session", got)
+		}
+	})
+	t.Run("save then load", func(t *testing.T) {
+		s := newStore(t)
+		v, err := s.Save(ctx, "tg:1", 0, []byte("state-1"), "u1")
+		if err != nil || v != 1 {
+			t.Fatalf("Save = %d, %v; want 1, nil", v, err)
+		}
+		got, err := s.Load(ctx, "tg:1", "u2")
+		if err != nil || string(got.Data) != "state-1" || got.Version != 1 || got.Seen {
+			t.Fatalf("Load = %+v, %v", got, err)
+		}
+		if other, _ := s.Load(ctx, "tg:2", ""); other.Data != nil {
+			t.Fatalf("another conversation sees %q", other.Data)
+		}
+	})
+	t.Run("binary data survives", func(t *testing.T) {
+		s := newStore(t)
+		data := []byte{0, 1, 2, 0xff, '\n', 'x', 0}
+		if _, err := s.Save(ctx, "c", 0, data, ""); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.Load(ctx, "c", "")
+		if string(got.Data) != string(data) {
+			t.Fatalf("got %q, want %q", got.Data, data)
+		}
+	})
+	t.Run("stale version conflicts and writes nothing", func(t *testing.T) {
+		s := newStore(t)
+		mustSave(t, s, "c", 0, "a", "u1")
+		if _, err := s.Save(ctx, "c", 0, []byte("b"), "u2"); !errors.Is(err, bot.ErrConflict) {
+			t.Fatalf("got %v, want ErrConflict", err)
+		}
+		got, _ := s.Load(ctx, "c", "u2")
+		if string(got.Data) != "a" || got.Seen {
+			t.Fatalf("after conflict: %+v", got)
+		}
+	})
+	t.Run("an input is processed once", func(t *testing.T) {
+		s := newStore(t)
+		mustSave(t, s, "c", 0, "a", "u1")
+		if got, _ := s.Load(ctx, "c", "u1"); !got.Seen {
+			t.Fatal("Load does not report a processed input")
+		}
+		if _, err := s.Save(ctx, "c", 1, []byte("b"), "u1"); !errors.Is(err, bot.ErrDuplicate) {
+			t.Fatalf("got %v, want ErrDuplicate", err)
+		}
+		if got, _ := s.Load(ctx, "c", ""); string(got.Data) != "a" {
+			t.Fatalf("duplicate overwrote the state: %q", got.Data)
+		}
+		// an id that is a prefix of a processed one is a different input
+		mustSave(t, s, "c", 1, "b", "u")
+	})
+	t.Run("processed ids are remembered for many turns", func(t *testing.T) {
+		s := newStore(t)
+		for i := 0; i < 40; i++ {
+			mustSave(t, s, "c", uint64(i), "x", "u"+strconv.Itoa(i))
+		}
+		for _, i := range []int{0, 20, 39} {
+			if got, _ := s.Load(ctx, "c", "u"+strconv.Itoa(i)); !got.Seen {
+				t.Errorf("input u%d forgotten after 40 turns", i)
+			}
+		}
+	})
+	t.Run("delete forgets", func(t *testing.T) {
+		s := newStore(t)
+		mustSave(t, s, "c", 0, "a", "u1")
+		if err := s.Delete(ctx, "c"); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Load(ctx, "c", "u1"); got.Data != nil || got.Version != 0 || got.Seen {
+			t.Fatalf("after delete: %+v", got)
+		}
+	})
+	t.Run("concurrent writers lose nothing", func(t *testing.T) {
+		s := newStore(t)
+		const writers, each = 8, 25
+		var wg sync.WaitGroup
+		for w := 0; w < writers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < each; i++ {
+					id := fmt.Sprintf("w%d-%d", w, i)
+					for {
+						cur, err := s.Load(ctx, "c", id)
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						n, _ := strconv.Atoi(string(cur.Data))
+						_, err = s.Save(ctx, "c", cur.Version, []byte(strconv.Itoa(n+1)), id)
+						if errors.Is(err, bot.ErrConflict) {
+							continue
+						}
+						if err != nil {
+							t.Error(err)
+						}
+						break
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		got, _ := s.Load(ctx, "c", "")
+		if string(got.Data) != strconv.Itoa(writers*each) || got.Version != writers*each {
+			t.Fatalf("got counter %s at version %d, want %d", got.Data, got.Version, writers*each)
+		}
+	})
+}
+
+func mustSave(t *testing.T, s bot.SessionStore, conv string, expect uint64, data, id string) {
+	t.Helper()
+	if _, err := s.Save(context.Background(), conv, expect, []byte(data), id); err != nil {
+		t.Fatalf("Save(%s, %d, %s): %v", conv, expect, id, err)
+	}
+}

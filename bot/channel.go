@@ -1,0 +1,34 @@
+package bot
+
+import (
+	"context"
+	"strings"
+
+	"github.com/parcelbot/parcelbot/dialog"
+)
+
+// Channel delivers the bot's replies to a customer. Conversation ids are
+// "<channel>:<chat>" ("tg:123456", "console:1"); the service routes by the
+// part before the colon.
+type Channel interface {
+	// Name is the conversation id prefix this channel owns ("tg").
+	Name() string
+	// Send delivers replies to the chat, in order.
+	Send(ctx context.Context, chat string, lang string, replies []dialog.Reply) error
+}
+
+// Message is one thing a customer did on a channel.
+type Message struct {
+	Conversation string // "<channel>:<chat>"
+	ID           string // unique per conversation and stable across redelivery
+	Input        dialog.Input
+	// LinkCustomer links a new conversation to a customer without a token.
+	// Only trusted channels set it (the console and conversation tests).
+	LinkCustomer string
+}
+
+// splitConv splits "tg:123" into "tg" and "123".
+func splitConv(conv string) (channel, chat string) {
+	channel, chat, _ = strings.Cut(conv, ":")
+	return channel, chat
+}

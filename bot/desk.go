@@ -1,0 +1,35 @@
+package bot
+
+import (
+	"context"
+	"time"
+)
+
+// Desk is where human agents work: the console desk prints cases, the Slack
+// desk opens a thread per case. Agents answer through the service's
+// AgentReply, AgentHandBack and AgentResolve methods.
+type Desk interface {
+	// Escalate opens a case for agents with everything the bot learned.
+	Escalate(ctx context.Context, e Escalation) error
+	// Relay adds a customer's message to an open case.
+	Relay(ctx context.Context, caseID, text string) error
+}
+
+// Escalation is a case handed to agents. It never carries a delivery
+// password, a link token or a full street address.
+type Escalation struct {
+	Case         string
+	Conversation string
+	Lang         string
+	Journey      string
+	Order        string
+	Reason       string // a machine reason ("customer_asked", "approval", "stuck_parcel")
+	Facts        []Fact // what the bot established and did
+	LastMessages []string
+	At           time.Time
+}
+
+// Fact is one labelled thing the bot learned, for the agent.
+type Fact struct {
+	Label, Value string
+}

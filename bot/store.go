@@ -1,0 +1,36 @@
+package bot
+
+import (
+	"context"
+	"errors"
+)
+
+// SessionStore keeps each conversation's encoded dialog state under a
+// version. Implementations: adapters/redis (one key per conversation, a Lua
+// compare-and-set). Every store must pass bottest.TestSessionStore.
+type SessionStore interface {
+	// Load returns the conversation's state and version (nil and 0 for a new
+	// conversation) and whether inputID was already processed.
+	Load(ctx context.Context, conv, inputID string) (Session, error)
+	// Save stores data as the next version if the stored version is still
+	// expect, and records inputID as processed, atomically. It returns
+	// ErrConflict when another turn saved first and ErrDuplicate when
+	// inputID was processed already; then nothing is written.
+	Save(ctx context.Context, conv string, expect uint64, data []byte, inputID string) (version uint64, err error)
+	// Delete forgets the conversation (its state and processed inputs).
+	Delete(ctx context.Context, conv string) error
+}
+
+// Session is a stored conversation state.
+type Session struct {
+	Data    []byte
+	Version uint64
+	Seen    bool // the input asked about in Load was processed already
+}
+
+var (
+	// ErrConflict means the session changed since it was loaded.
+	ErrConflict = errors.New("session changed concurrently")
+	// ErrDuplicate means the input was processed already.
+	ErrDuplicate = errors.New("input already processed")
+)

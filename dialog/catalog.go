@@ -1,0 +1,544 @@
+package dialog
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Languages are the languages parcelbot speaks, in menu order. English is
+// the fallback for any other language code.
+var Languages = []string{"en", "de", "fr", "it"}
+
+// NormalizeLang maps a channel's language code ("de-CH", "FR", "it_IT") to
+// one of Languages, falling back to "en".
+func NormalizeLang(code string) string {
+	if len(code) >= 2 {
+		p := strings.ToLower(code[:2])
+		if len(code) == 2 || code[2] == '-' || code[2] == '_' {
+			for _, l := range Languages {
+				if l == p {
+					return l
+				}
+			}
+		}
+	}
+	return "en"
+}
+
+// Catalog holds the parsed locale files: messages with named placeholders
+// and plural forms, and each language's date and money formats.
+type Catalog struct {
+	langs map[string]*langTable
+	keys  []string // sorted keys, the same in every language
+}
+
+type langTable struct {
+	lang     string
+	msgs     map[string]*message
+	weekdays [7]string // Sunday first
+	months   [12]string
+	decimal  string
+	group    string
+}
+
+// message is one parsed entry: a single template or plural forms.
+type message struct {
+	key    string
+	one    []part // nil unless plural
+	other  []part
+	plural bool
+	line   int
+	list   []string // for sequences (weekdays, months)
+}
+
+// part is a literal or a placeholder.
+type part struct {
+	lit string
+	arg string
+}
+
+// Args supplies placeholder values by name.
+type Args interface {
+	Lookup(name string) (string, bool)
+}
+
+// LoadCatalog parses <lang>.yaml for every language in fsys and checks that
+// every file has the same keys, the same placeholders per key and the
+// formats the renderer needs. Errors name the file and line.
+func LoadCatalog(fsys fs.FS) (*Catalog, error) {
+	c := &Catalog{langs: make(map[string]*langTable, len(Languages))}
+	for _, lang := range Languages {
+		name := lang + ".yaml"
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, fmt.Errorf("load locale %s: %w", name, err)
+		}
+		t, err := parseLocale(name, lang, data)
+		if err != nil {
+			return nil, err
+		}
+		c.langs[lang] = t
+	}
+	if err := c.checkParity(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func parseLocale(file, lang string, data []byte) (*langTable, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	t := &langTable{lang: lang, msgs: map[string]*message{}}
+	if len(root.Content) == 0 {
+		return nil, fmt.Errorf("%s: empty locale file", file)
+	}
+	if err := t.walk(file, "", root.Content[0]); err != nil {
+		return nil, err
+	}
+	get := func(key string, n int) ([]string, error) {
+		m := t.msgs[key]
+		if m == nil || len(m.list) != n {
+			return nil, fmt.Errorf("%s: %s must be a list of %d names", file, key, n)
+		}
+		return m.list, nil
+	}
+	wd, err := get("format.weekdays", 7)
+	if err != nil {
+		return nil, err
+	}
+	copy(t.weekdays[:], wd)
+	mo, err := get("format.months", 12)
+	if err != nil {
+		return nil, err
+	}
+	copy(t.months[:], mo)
+	for _, k := range []string{"format.decimal", "format.group"} {
+		m := t.msgs[k]
+		if m == nil || m.plural || len(m.other) > 1 || (len(m.other) == 1 && m.other[0].arg != "") {
+			return nil, fmt.Errorf("%s: %s must be a plain string", file, k)
+		}
+	}
+	t.decimal = literal(t.msgs["format.decimal"].other)
+	t.group = literal(t.msgs["format.group"].other)
+	return t, nil
+}
+
+func literal(ps []part) string {
+	if len(ps) == 0 {
+		return ""
+	}
+	return ps[0].lit
+}
+
+var pluralForms = []string{"zero", "one", "two", "few", "many", "other"}
+
+func (t *langTable) walk(file, prefix string, n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.MappingNode:
+		if isPlural(n) {
+			m := &message{key: prefix, plural: true, line: n.Line}
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i].Value, n.Content[i+1]
+				if v.Kind != yaml.ScalarNode {
+					return fmt.Errorf("%s:%d: %s.%s: plural form must be a string", file, v.Line, prefix, k)
+				}
+				ps, err := parseTemplate(v.Value)
+				if err != nil {
+					return fmt.Errorf("%s:%d: %s.%s: %w", file, v.Line, prefix, k, err)
+				}
+				switch k {
+				case "one":
+					m.one = ps
+				case "other":
+					m.other = ps
+				default:
+					// zero/two/few/many are accepted for translators but
+					// none of our four languages selects them.
+				}
+			}
+			if m.one == nil {
+				return fmt.Errorf("%s:%d: %s: plural needs a 'one' form", file, n.Line, prefix)
+			}
+			t.msgs[prefix] = m
+			return nil
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i].Value
+			if k == "" || strings.ContainsAny(k, " .{}") {
+				return fmt.Errorf("%s:%d: bad key %q", file, n.Content[i].Line, k)
+			}
+			key := k
+			if prefix != "" {
+				key = prefix + "." + k
+			}
+			if _, dup := t.msgs[key]; dup {
+				return fmt.Errorf("%s:%d: duplicate key %s", file, n.Content[i].Line, key)
+			}
+			if err := t.walk(file, key, n.Content[i+1]); err != nil {
+				return err
+			}
+		}
+	case yaml.SequenceNode:
+		m := &message{key: prefix, line: n.Line}
+		for _, v := range n.Content {
+			if v.Kind != yaml.ScalarNode {
+				return fmt.Errorf("%s:%d: %s: list items must be strings", file, v.Line, prefix)
+			}
+			m.list = append(m.list, v.Value)
+		}
+		t.msgs[prefix] = m
+	case yaml.ScalarNode:
+		ps, err := parseTemplate(n.Value)
+		if err != nil {
+			return fmt.Errorf("%s:%d: %s: %w", file, n.Line, prefix, err)
+		}
+		t.msgs[prefix] = &message{key: prefix, other: ps, line: n.Line}
+	default:
+		return fmt.Errorf("%s:%d: %s: unexpected YAML node", file, n.Line, prefix)
+	}
+	return nil
+}
+
+func isPlural(n *yaml.Node) bool {
+	hasOther := false
+	for i := 0; i < len(n.Content); i += 2 {
+		k := n.Content[i].Value
+		if !slices.Contains(pluralForms, k) {
+			return false
+		}
+		if k == "other" {
+			hasOther = true
+		}
+	}
+	return hasOther
+}
+
+// parseTemplate splits "Hello {name}!" into parts. Placeholder names are
+// lowercase letters, digits and underscores.
+func parseTemplate(s string) ([]part, error) {
+	var ps []part
+	for len(s) > 0 {
+		i := strings.IndexByte(s, '{')
+		if i < 0 {
+			if strings.IndexByte(s, '}') >= 0 {
+				return nil, fmt.Errorf("unmatched '}' in %q", s)
+			}
+			ps = append(ps, part{lit: s})
+			break
+		}
+		if i > 0 {
+			if strings.IndexByte(s[:i], '}') >= 0 {
+				return nil, fmt.Errorf("unmatched '}' in %q", s)
+			}
+			ps = append(ps, part{lit: s[:i]})
+		}
+		j := strings.IndexByte(s[i:], '}')
+		if j < 0 {
+			return nil, fmt.Errorf("unclosed '{' in %q", s)
+		}
+		name := s[i+1 : i+j]
+		if name == "" || strings.TrimFunc(name, func(r rune) bool {
+			return r == '_' || (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9')
+		}) != "" {
+			return nil, fmt.Errorf("bad placeholder {%s}", name)
+		}
+		ps = append(ps, part{arg: name})
+		s = s[i+j+1:]
+	}
+	return ps, nil
+}
+
+func (m *message) placeholders() []string {
+	var out []string
+	for _, set := range [][]part{m.one, m.other} {
+		for _, p := range set {
+			if p.arg != "" && !slices.Contains(out, p.arg) {
+				out = append(out, p.arg)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (c *Catalog) checkParity() error {
+	en := c.langs["en"]
+	for k := range en.msgs {
+		c.keys = append(c.keys, k)
+	}
+	sort.Strings(c.keys)
+	var problems []string
+	for _, lang := range Languages[1:] {
+		t := c.langs[lang]
+		for _, k := range c.keys {
+			m, ok := t.msgs[k]
+			if !ok {
+				problems = append(problems, fmt.Sprintf("%s.yaml: missing key %s (en.yaml:%d)", lang, k, en.msgs[k].line))
+				continue
+			}
+			em := en.msgs[k]
+			if (em.list == nil) != (m.list == nil) || em.plural != m.plural {
+				problems = append(problems, fmt.Sprintf("%s.yaml:%d: %s has a different shape than in en.yaml", lang, m.line, k))
+				continue
+			}
+			if a, b := em.placeholders(), m.placeholders(); !slices.Equal(a, b) {
+				problems = append(problems, fmt.Sprintf("%s.yaml:%d: %s has placeholders %v, en.yaml has %v", lang, m.line, k, b, a))
+			}
+		}
+		for k, m := range t.msgs {
+			if _, ok := en.msgs[k]; !ok {
+				problems = append(problems, fmt.Sprintf("%s.yaml:%d: key %s is not in en.yaml", lang, m.line, k))
+			}
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return fmt.Errorf("locales differ:\n  %s", strings.Join(problems, "\n  "))
+	}
+	return nil
+}
+
+// Has reports whether key is a message (not a list) in the catalog.
+func (c *Catalog) Has(key string) bool {
+	m, ok := c.langs["en"].msgs[key]
+	return ok && m.list == nil
+}
+
+// Placeholders returns the placeholder names of key.
+func (c *Catalog) Placeholders(key string) []string {
+	if m, ok := c.langs["en"].msgs[key]; ok {
+		return m.placeholders()
+	}
+	return nil
+}
+
+// Keys returns every key, sorted.
+func (c *Catalog) Keys() []string { return c.keys }
+
+func (c *Catalog) table(lang string) *langTable {
+	if t, ok := c.langs[lang]; ok {
+		return t
+	}
+	return c.langs["en"]
+}
+
+// Text renders key in lang with args, as a new string.
+func (c *Catalog) Text(lang, key string, args Args) string {
+	return string(c.Append(nil, lang, key, args))
+}
+
+// Append renders key in lang with args onto buf. A missing key renders as
+// the key itself in brackets (validation at start makes that unreachable for
+// flows); a missing argument renders as empty.
+func (c *Catalog) Append(buf []byte, lang, key string, args Args) []byte {
+	t := c.table(lang)
+	m, ok := t.msgs[key]
+	if !ok || m.list != nil {
+		return append(append(append(buf, '['), key...), ']')
+	}
+	ps := m.other
+	if m.plural && args != nil {
+		if v, ok := args.Lookup("count"); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			if pluralOne(t.lang, n) {
+				ps = m.one
+			}
+		}
+	}
+	for _, p := range ps {
+		if p.arg == "" {
+			buf = append(buf, p.lit...)
+			continue
+		}
+		if args == nil {
+			continue
+		}
+		v, ok := args.Lookup(p.arg)
+		if !ok {
+			continue
+		}
+		buf = t.appendValue(buf, v)
+	}
+	return buf
+}
+
+// pluralOne applies the CLDR "one" rule of our languages: French counts 0
+// and 1 as singular, English, German and Italian only 1.
+func pluralOne(lang string, n int64) bool {
+	if lang == "fr" {
+		return n == 0 || n == 1
+	}
+	return n == 1
+}
+
+// Typed values travel through slots as tagged strings, so that sessions stay
+// plain strings and the renderer formats them per language.
+const tag = '\x01'
+
+// DateValue returns a value that renders as a long date ("Monday 23
+// November") in t's location.
+func DateValue(t time.Time) string { return timeValue('D', t) }
+
+// DateTimeValue returns a value that renders as a date and a time.
+func DateTimeValue(t time.Time) string { return timeValue('T', t) }
+
+// TimeValue returns a value that renders as a time of day ("14:30").
+func TimeValue(t time.Time) string { return timeValue('H', t) }
+
+func timeValue(kind byte, t time.Time) string {
+	b := make([]byte, 0, 40)
+	b = append(b, tag, kind)
+	b = strconv.AppendInt(b, t.Unix(), 10)
+	b = append(b, '|')
+	b = append(b, t.Location().String()...)
+	return string(b)
+}
+
+// MoneyValue returns a value that renders as an amount ("49,90 €", "€49.90").
+func MoneyValue(minor int64, currency string) string {
+	b := make([]byte, 0, 24)
+	b = append(b, tag, 'M')
+	b = strconv.AppendInt(b, minor, 10)
+	b = append(b, '|')
+	b = append(b, currency...)
+	return string(b)
+}
+
+var zones sync.Map // name → *time.Location
+
+func loadZone(name string) *time.Location {
+	if v, ok := zones.Load(name); ok {
+		return v.(*time.Location)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		loc = time.UTC
+	}
+	zones.Store(name, loc)
+	return loc
+}
+
+func (t *langTable) appendValue(buf []byte, v string) []byte {
+	if len(v) < 3 || v[0] != tag {
+		return append(buf, v...)
+	}
+	kind := v[1]
+	body := v[2:]
+	bar := strings.IndexByte(body, '|')
+	if bar < 0 {
+		return buf
+	}
+	num, err := strconv.ParseInt(body[:bar], 10, 64)
+	if err != nil {
+		return buf
+	}
+	switch kind {
+	case 'M':
+		return t.appendMoney(buf, num, body[bar+1:])
+	case 'D', 'T', 'H':
+		tm := time.Unix(num, 0).In(loadZone(body[bar+1:]))
+		if kind != 'H' {
+			buf = t.appendDate(buf, tm)
+		}
+		if kind == 'T' {
+			buf = t.appendMsg(buf, "format.at")
+		}
+		if kind != 'D' {
+			buf = appendClock(buf, tm)
+		}
+	}
+	return buf
+}
+
+func (t *langTable) appendMsg(buf []byte, key string) []byte {
+	if m := t.msgs[key]; m != nil {
+		for _, p := range m.other {
+			buf = append(buf, p.lit...)
+		}
+	}
+	return buf
+}
+
+func appendClock(buf []byte, tm time.Time) []byte {
+	h, m, _ := tm.Clock()
+	buf = append(buf, byte('0'+h/10), byte('0'+h%10), ':', byte('0'+m/10), byte('0'+m%10))
+	return buf
+}
+
+// appendDate renders format.date with weekday, day, month placeholders.
+func (t *langTable) appendDate(buf []byte, tm time.Time) []byte {
+	m := t.msgs["format.date"]
+	if m == nil {
+		return buf
+	}
+	for _, p := range m.other {
+		switch p.arg {
+		case "":
+			buf = append(buf, p.lit...)
+		case "weekday":
+			buf = append(buf, t.weekdays[tm.Weekday()]...)
+		case "day":
+			buf = strconv.AppendInt(buf, int64(tm.Day()), 10)
+		case "month":
+			buf = append(buf, t.months[tm.Month()-1]...)
+		case "year":
+			buf = strconv.AppendInt(buf, int64(tm.Year()), 10)
+		}
+	}
+	return buf
+}
+
+// appendMoney renders format.money with amount and symbol placeholders.
+func (t *langTable) appendMoney(buf []byte, minor int64, cur string) []byte {
+	m := t.msgs["format.money"]
+	if m == nil {
+		return buf
+	}
+	for _, p := range m.other {
+		switch p.arg {
+		case "":
+			buf = append(buf, p.lit...)
+		case "amount":
+			buf = t.appendAmount(buf, minor)
+		case "symbol":
+			if s, ok := t.msgs["format.currency."+cur]; ok && len(s.other) > 0 {
+				buf = append(buf, s.other[0].lit...)
+			} else {
+				buf = append(buf, cur...)
+			}
+		}
+	}
+	return buf
+}
+
+func (t *langTable) appendAmount(buf []byte, minor int64) []byte {
+	if minor < 0 {
+		buf = append(buf, '-')
+		minor = -minor
+	}
+	units, cents := minor/100, minor%100
+	var digits [24]byte
+	d := strconv.AppendInt(digits[:0], units, 10)
+	for i, ch := range d {
+		if i > 0 && (len(d)-i)%3 == 0 {
+			buf = append(buf, t.group...)
+		}
+		buf = append(buf, ch)
+	}
+	buf = append(buf, t.decimal...)
+	return append(buf, byte('0'+cents/10), byte('0'+cents%10))
+}
+
+// locFile is used in error messages of flow validation.
+func locFile(lang string) string { return path.Join("locales", lang+".yaml") }

@@ -1,0 +1,514 @@
+package dialog
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// A flow file (dialog/flows/*.yaml) describes one journey as steps. See
+// docs/flows.md for the format; in short:
+//
+//	flow: track                  # the flow's name
+//	commands: [/track]           # commands that start it at any step
+//	intents: [track]             # free-text intents that start it at any step
+//	slots: [order]               # slots it asks for or sets
+//	start: identify              # first step
+//	steps:
+//	  identify: {call: identify, next: lookup}
+//	  lookup:   {action: track_order, on: {in_transit: moving, late: late}}
+//	  moving:
+//	    say: track.moving        # locale key (or a list of keys)
+//	    buttons:
+//	      - {label: btn.menu, goto: menu}
+//
+// A step either runs an action and moves on by its outcome, or says its
+// messages and then waits (ask, buttons, choices), calls another flow, returns
+// to the caller, or goes to a target. Targets are "step", "flow" or
+// "flow.step".
+type flowFile struct {
+	Flow     string              `yaml:"flow"`
+	Commands []string            `yaml:"commands"`
+	Intents  intentStarts        `yaml:"intents"`
+	Slots    []string            `yaml:"slots"`
+	Start    string              `yaml:"start"`
+	Steps    map[string]stepSpec `yaml:"steps"`
+	order    []string            // step names in file order
+	lines    map[string]int
+}
+
+// intentStarts reads either a list of intents or a map intent → slots to set.
+type intentStarts map[string]map[string]string
+
+func (is *intentStarts) UnmarshalYAML(n *yaml.Node) error {
+	*is = intentStarts{}
+	switch n.Kind {
+	case yaml.SequenceNode:
+		var list []string
+		if err := n.Decode(&list); err != nil {
+			return err
+		}
+		for _, i := range list {
+			(*is)[i] = nil
+		}
+		return nil
+	case yaml.MappingNode:
+		var m map[string]map[string]string
+		if err := n.Decode(&m); err != nil {
+			return err
+		}
+		*is = m
+		return nil
+	}
+	return fmt.Errorf("line %d: intents must be a list or a map", n.Line)
+}
+
+type stringList []string
+
+func (l *stringList) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*l = []string{n.Value}
+		return nil
+	}
+	var s []string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	*l = s
+	return nil
+}
+
+type stepSpec struct {
+	Say      stringList        `yaml:"say"`
+	Action   string            `yaml:"action"`
+	On       map[string]string `yaml:"on"`
+	Ask      string            `yaml:"ask"`
+	Validate string            `yaml:"validate"`
+	Invalid  string            `yaml:"invalid"`
+	Next     string            `yaml:"next"`
+	Buttons  []buttonSpec      `yaml:"buttons"`
+	Choices  bool              `yaml:"choices"`
+	Goto     string            `yaml:"goto"`
+	Call     string            `yaml:"call"`
+	Return   bool              `yaml:"return"`
+	Reask    bool              `yaml:"reask"`
+	End      bool              `yaml:"end"`
+	line     int
+}
+
+type buttonSpec struct {
+	Label  string            `yaml:"label"`
+	Goto   string            `yaml:"goto"`
+	Set    map[string]string `yaml:"set"`
+	Intent string            `yaml:"intent"`
+	line   int
+}
+
+func (b *buttonSpec) UnmarshalYAML(n *yaml.Node) error {
+	type plain buttonSpec
+	var p plain
+	if err := decodeStrict(n, &p); err != nil {
+		return err
+	}
+	*b = buttonSpec(p)
+	b.line = n.Line
+	return nil
+}
+
+func (s *stepSpec) UnmarshalYAML(n *yaml.Node) error {
+	type plain stepSpec
+	var p plain
+	if err := decodeStrict(n, &p); err != nil {
+		return err
+	}
+	*s = stepSpec(p)
+	s.line = n.Line
+	return nil
+}
+
+// decodeStrict decodes n into v, refusing unknown fields.
+func decodeStrict(n *yaml.Node, v any) error {
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: expected a mapping", n.Line)
+	}
+	out, err := yaml.Marshal(n)
+	if err != nil {
+		return err
+	}
+	// Re-decode with KnownFields, keeping line numbers by offsetting errors.
+	dec := yaml.NewDecoder(strings.NewReader(string(out)))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("line %d: %s", n.Line, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	return nil
+}
+
+// Step is a compiled step.
+type Step struct {
+	Flow     *Flow
+	Name     string
+	Say      []string
+	Action   *actionDef
+	On       map[string]*Step
+	Ask      string
+	Validate string
+	Invalid  string
+	Next     *Step
+	Buttons  []ButtonDef
+	Choices  bool
+	Goto     *Step
+	Call     *Flow
+	Return   bool
+	Reask    bool
+	End      bool // the journey rests here: the next message starts afresh
+	File     string
+	Line     int
+}
+
+// waits reports whether the step waits for the customer.
+func (s *Step) waits() bool { return s.Ask != "" || len(s.Buttons) > 0 || s.Choices }
+
+// ButtonDef is a compiled static button.
+type ButtonDef struct {
+	Label  string // locale key
+	Goto   *Step  // nil: the step's Next
+	Set    []Slot
+	Intent string // a typed intent that presses this button (yes, no)
+}
+
+// Flow is a compiled flow.
+type Flow struct {
+	Name    string
+	Start   *Step
+	Steps   map[string]*Step
+	Intents map[string][]Slot
+	File    string
+}
+
+// Validators an ask step may use.
+var validators = []string{"order_number", "postcode", "yesno", "choice", "text", "location", "place"}
+
+// loadFlows parses and compiles every *.yaml file in fsys's root.
+func (e *Engine) loadFlows(fsys fs.FS) error {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return fmt.Errorf("load flows: %w", err)
+	}
+	var files []*flowFile
+	var names []string
+	for _, ent := range entries {
+		if ent.IsDir() || path.Ext(ent.Name()) != ".yaml" {
+			continue
+		}
+		data, err := fs.ReadFile(fsys, ent.Name())
+		if err != nil {
+			return fmt.Errorf("load flows: %w", err)
+		}
+		ff, err := parseFlowFile(ent.Name(), data)
+		if err != nil {
+			return err
+		}
+		files = append(files, ff)
+		names = append(names, ent.Name())
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("load flows: no *.yaml files")
+	}
+	// First pass: create flows and steps so targets can resolve.
+	for i, ff := range files {
+		file := names[i]
+		if ff.Flow == "" {
+			return fmt.Errorf("%s:1: missing 'flow:' name", file)
+		}
+		if _, dup := e.flows[ff.Flow]; dup {
+			return fmt.Errorf("%s:1: flow %q is defined twice", file, ff.Flow)
+		}
+		f := &Flow{Name: ff.Flow, Steps: map[string]*Step{}, File: file, Intents: map[string][]Slot{}}
+		e.flows[ff.Flow] = f
+		for _, name := range ff.order {
+			sp := ff.Steps[name]
+			if strings.Contains(name, ".") {
+				return fmt.Errorf("%s:%d: step name %q must not contain a dot", file, sp.line, name)
+			}
+			f.Steps[name] = &Step{Flow: f, Name: name, File: file, Line: sp.line}
+		}
+		for _, s := range ff.Slots {
+			e.slots[s] = true
+		}
+		if ff.Start == "" {
+			return fmt.Errorf("%s:1: missing 'start:'", file)
+		}
+		if f.Start = f.Steps[ff.Start]; f.Start == nil {
+			return fmt.Errorf("%s:%d: start: unknown step %q", file, ff.lines["start"], ff.Start)
+		}
+	}
+	for i, ff := range files {
+		if err := e.compileFlow(names[i], ff); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func parseFlowFile(file string, data []byte) (*flowFile, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("%s: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%s:1: a flow file is a mapping with flow, start and steps", file)
+	}
+	doc := root.Content[0]
+	ff := &flowFile{lines: map[string]int{}}
+	// Decode top level strictly, except steps, which keep their order and lines.
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		k, v := doc.Content[i], doc.Content[i+1]
+		var err error
+		switch k.Value {
+		case "flow":
+			err = v.Decode(&ff.Flow)
+		case "commands":
+			err = v.Decode(&ff.Commands)
+		case "intents":
+			err = v.Decode(&ff.Intents)
+		case "slots":
+			err = v.Decode(&ff.Slots)
+		case "start":
+			err = v.Decode(&ff.Start)
+			ff.lines["start"] = v.Line
+		case "steps":
+			if v.Kind != yaml.MappingNode {
+				return nil, fmt.Errorf("%s:%d: steps must be a mapping", file, v.Line)
+			}
+			ff.Steps = map[string]stepSpec{}
+			for j := 0; j+1 < len(v.Content); j += 2 {
+				name := v.Content[j].Value
+				var sp stepSpec
+				if err := v.Content[j+1].Decode(&sp); err != nil {
+					return nil, fmt.Errorf("%s:%d: step %s: %s", file, v.Content[j].Line, name, lineless(err))
+				}
+				sp.line = v.Content[j].Line
+				if _, dup := ff.Steps[name]; dup {
+					return nil, fmt.Errorf("%s:%d: step %s is defined twice", file, sp.line, name)
+				}
+				ff.Steps[name] = sp
+				ff.order = append(ff.order, name)
+			}
+		default:
+			return nil, fmt.Errorf("%s:%d: unknown field %q", file, k.Line, k.Value)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %s: %s", file, v.Line, k.Value, lineless(err))
+		}
+	}
+	return ff, nil
+}
+
+// lineless strips yaml's own "line N:" prefixes; callers add file:line.
+func lineless(err error) string {
+	s := strings.TrimPrefix(err.Error(), "yaml: ")
+	s = strings.TrimPrefix(s, "unmarshal errors:\n  ")
+	for strings.HasPrefix(s, "line ") {
+		i := strings.Index(s, ": ")
+		if i < 0 {
+			break
+		}
+		s = s[i+2:]
+	}
+	s = strings.ReplaceAll(s, " in type dialog.plain", "")
+	return s
+}
+
+func (e *Engine) compileFlow(file string, ff *flowFile) error {
+	f := e.flows[ff.Flow]
+	errf := func(line int, format string, args ...any) error {
+		return fmt.Errorf("%s:%d: %s", file, line, fmt.Sprintf(format, args...))
+	}
+	target := func(line int, t string) (*Step, error) {
+		if t == "" {
+			return nil, nil
+		}
+		s := e.resolve(f, t)
+		if s == nil {
+			return nil, errf(line, "unknown step %q", t)
+		}
+		return s, nil
+	}
+	var err error
+	for _, c := range ff.Commands {
+		if !strings.HasPrefix(c, "/") || strings.ContainsAny(c, " \t") {
+			return errf(1, "command %q must be /word", c)
+		}
+		if prev, dup := e.commands[c]; dup {
+			return errf(1, "command %s is already started by flow %s", c, prev.Name)
+		}
+		e.commands[c] = f
+	}
+	for intent, set := range ff.Intents {
+		if priority(intent) < 0 || intent == IntentYes || intent == IntentNo {
+			return errf(1, "intent %q cannot start a flow (use one of %v)", intent, intentPriority[:len(intentPriority)-2])
+		}
+		if prev, dup := e.intentFlows[intent]; dup {
+			return errf(1, "intent %s already starts flow %s", intent, prev.Name)
+		}
+		e.intentFlows[intent] = f
+		var slots []Slot
+		for k, v := range set {
+			if !e.slots[k] {
+				return errf(1, "intent %s sets unknown slot %q", intent, k)
+			}
+			slots = append(slots, Slot{k, v})
+		}
+		sort.Slice(slots, func(i, j int) bool { return slots[i].Name < slots[j].Name })
+		f.Intents[intent] = slots
+	}
+	for _, name := range ff.order {
+		sp := ff.Steps[name]
+		s := f.Steps[name]
+		line := sp.line
+		for _, k := range sp.Say {
+			if !e.cat.Has(k) {
+				return errf(line, "step %s: unknown locale key %q", name, k)
+			}
+		}
+		s.Say = sp.Say
+		if sp.Invalid != "" && !e.cat.Has(sp.Invalid) {
+			return errf(line, "step %s: unknown locale key %q", name, sp.Invalid)
+		}
+		s.Invalid, s.Ask, s.Validate, s.Choices, s.Return, s.Reask, s.End = sp.Invalid, sp.Ask, sp.Validate, sp.Choices, sp.Return, sp.Reask, sp.End
+		if sp.Action != "" {
+			a, ok := e.actions[sp.Action]
+			if !ok {
+				return errf(line, "step %s: unknown action %q", name, sp.Action)
+			}
+			if len(sp.Say) > 0 || sp.Ask != "" || len(sp.Buttons) > 0 || sp.Goto != "" || sp.Call != "" || sp.Return || sp.End {
+				return errf(line, "step %s: an action step only has 'action' and 'on'", name)
+			}
+			s.Action = a
+			s.On = map[string]*Step{}
+			for out, t := range sp.On {
+				if out != "*" && !containsStr(a.outcomes, out) {
+					return errf(line, "step %s: action %s has no outcome %q (it has %v)", name, a.name, out, a.outcomes)
+				}
+				if s.On[out], err = target(line, t); err != nil {
+					return err
+				}
+			}
+			if _, any := s.On["*"]; !any {
+				for _, out := range a.outcomes {
+					if _, ok := s.On[out]; !ok {
+						return errf(line, "step %s: outcome %q of action %s goes nowhere", name, out, a.name)
+					}
+				}
+			}
+			continue
+		}
+		if len(sp.On) > 0 {
+			return errf(line, "step %s: 'on' needs an action", name)
+		}
+		if sp.Ask != "" {
+			if !e.slots[sp.Ask] {
+				return errf(line, "step %s: unknown slot %q (declare it under slots:)", name, sp.Ask)
+			}
+			if !containsStr(validators, sp.Validate) {
+				return errf(line, "step %s: validate must be one of %v", name, validators)
+			}
+			if sp.Next == "" {
+				return errf(line, "step %s: an ask step needs 'next'", name)
+			}
+		} else if sp.Validate != "" {
+			return errf(line, "step %s: 'validate' needs 'ask'", name)
+		}
+		if sp.Choices && sp.Ask == "" {
+			return errf(line, "step %s: 'choices' needs 'ask' (the slot a choice sets)", name)
+		}
+		if s.Next, err = target(line, sp.Next); err != nil {
+			return err
+		}
+		if s.Goto, err = target(line, sp.Goto); err != nil {
+			return err
+		}
+		if sp.Call != "" {
+			cf, ok := e.flows[sp.Call]
+			if !ok {
+				return errf(line, "step %s: unknown flow %q", name, sp.Call)
+			}
+			if s.Next == nil {
+				return errf(line, "step %s: a call needs 'next', where to continue after it", name)
+			}
+			s.Call = cf
+		}
+		for _, b := range sp.Buttons {
+			if !e.cat.Has(b.Label) {
+				return errf(b.line, "step %s: unknown locale key %q", name, b.Label)
+			}
+			bd := ButtonDef{Label: b.Label, Intent: b.Intent}
+			if b.Intent != "" && priority(b.Intent) < 0 {
+				return errf(b.line, "step %s: unknown intent %q", name, b.Intent)
+			}
+			if bd.Goto, err = target(b.line, b.Goto); err != nil {
+				return err
+			}
+			if bd.Goto == nil && s.Next == nil {
+				return errf(b.line, "step %s: button %s goes nowhere (no goto, no next)", name, b.Label)
+			}
+			for k, v := range b.Set {
+				if !e.slots[k] {
+					return errf(b.line, "step %s: button sets unknown slot %q", name, k)
+				}
+				bd.Set = append(bd.Set, Slot{k, v})
+			}
+			sort.Slice(bd.Set, func(i, j int) bool { return bd.Set[i].Name < bd.Set[j].Name })
+			s.Buttons = append(s.Buttons, bd)
+		}
+		moves := 0
+		for _, m := range []bool{s.waits(), s.Call != nil, s.Return, s.Goto != nil, s.End} {
+			if m {
+				moves++
+			}
+		}
+		if moves == 0 {
+			return errf(line, "step %s: a dead end: it must wait (ask, buttons), call, return, goto or end", name)
+		}
+		if moves > 1 {
+			return errf(line, "step %s: only one of ask/buttons, call, return, goto and end", name)
+		}
+		if (s.waits() || s.End) && len(s.Say) == 0 {
+			return errf(line, "step %s: a step that waits must say something", name)
+		}
+	}
+	return nil
+}
+
+// resolve finds "step" (in f), "flow" (its start) or "flow.step".
+func (e *Engine) resolve(f *Flow, t string) *Step {
+	if fl, st, ok := strings.Cut(t, "."); ok {
+		if ff, ok := e.flows[fl]; ok {
+			return ff.Steps[st]
+		}
+		return nil
+	}
+	if f != nil {
+		if s, ok := f.Steps[t]; ok {
+			return s
+		}
+	}
+	if ff, ok := e.flows[t]; ok {
+		return ff.Start
+	}
+	return nil
+}
+
+func containsStr(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

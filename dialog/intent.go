@@ -1,0 +1,289 @@
+package dialog
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"sync"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Intent names: exactly the set `parcelbot intent` prints.
+const (
+	IntentHelp     = "help"
+	IntentTrack    = "track"
+	IntentMissing  = "missing"
+	IntentStolen   = "stolen"
+	IntentPassword = "password"
+	IntentLocker   = "locker"
+	IntentHuman    = "human"
+	IntentCases    = "cases"
+	IntentLanguage = "language"
+	IntentYes      = "yes"
+	IntentNo       = "no"
+	IntentUnknown  = "unknown"
+)
+
+// intentPriority breaks ties: the more specific problem wins.
+var intentPriority = []string{
+	IntentStolen, IntentPassword, IntentLocker, IntentMissing, IntentTrack,
+	IntentHuman, IntentCases, IntentLanguage, IntentHelp, IntentNo, IntentYes,
+}
+
+//go:embed lexicon/*.yaml
+var lexiconFS embed.FS
+
+// Matcher finds the intent of a free-text message across all four
+// languages. It forgives case, accents, punctuation and one typo per word of
+// four or more letters. It is safe for concurrent use and allocates nothing
+// per call in the common case.
+type Matcher struct {
+	words   map[string]int32   // word → id
+	deletes map[string][]int32 // word with one letter deleted → ids
+	wordStr []string
+	byFirst map[int32][]int32 // first word id → phrase ids
+	phrases []phrase
+	pool    sync.Pool
+}
+
+type phrase struct {
+	intent int // index in intentPriority
+	words  []int32
+}
+
+// NewMatcher builds a matcher from the embedded lexicon.
+func NewMatcher() (*Matcher, error) { return NewMatcherFS(lexiconFS, "lexicon") }
+
+// NewMatcherFS builds a matcher from <dir>/<lang>.yaml files in fsys.
+func NewMatcherFS(fsys fs.FS, dir string) (*Matcher, error) {
+	m := &Matcher{
+		words:   map[string]int32{},
+		deletes: map[string][]int32{},
+		byFirst: map[int32][]int32{},
+	}
+	for _, lang := range Languages {
+		name := dir + "/" + lang + ".yaml"
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, fmt.Errorf("load lexicon: %w", err)
+		}
+		var lex map[string][]string
+		if err := yaml.Unmarshal(data, &lex); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		for intent, list := range lex {
+			idx := priority(intent)
+			if idx < 0 {
+				return nil, fmt.Errorf("%s: unknown intent %q", name, intent)
+			}
+			for _, p := range list {
+				if err := m.add(idx, p); err != nil {
+					return nil, fmt.Errorf("%s: %s: %w", name, intent, err)
+				}
+			}
+		}
+	}
+	m.pool.New = func() any { return new(scratch) }
+	return m, nil
+}
+
+func priority(intent string) int {
+	for i, p := range intentPriority {
+		if p == intent {
+			return i
+		}
+	}
+	return -1
+}
+
+func (m *Matcher) add(intent int, p string) error {
+	f := Fold(p)
+	if f == "" {
+		return fmt.Errorf("empty phrase %q", p)
+	}
+	ph := phrase{intent: intent}
+	for _, w := range strings.Fields(f) {
+		ph.words = append(ph.words, m.word(w))
+	}
+	id := int32(len(m.phrases))
+	m.phrases = append(m.phrases, ph)
+	m.byFirst[ph.words[0]] = append(m.byFirst[ph.words[0]], id)
+	return nil
+}
+
+func (m *Matcher) word(w string) int32 {
+	if id, ok := m.words[w]; ok {
+		return id
+	}
+	id := int32(len(m.wordStr))
+	m.words[w] = id
+	m.wordStr = append(m.wordStr, w)
+	if len(w) >= 4 {
+		for i := 0; i < len(w); i++ {
+			d := w[:i] + w[i+1:]
+			if !containsID(m.deletes[d], id) {
+				m.deletes[d] = append(m.deletes[d], id)
+			}
+		}
+	}
+	return id
+}
+
+func containsID(ids []int32, id int32) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+const (
+	maxTokens = 64
+	maxCands  = 6
+)
+
+type scratch struct {
+	buf   []byte
+	del   []byte
+	spans [maxTokens][2]int
+	cands [maxTokens][maxCands]int32
+	ncand [maxTokens]int
+	score [16]int
+}
+
+// Match returns the intent of text and its score (0 for IntentUnknown).
+func (m *Matcher) Match(text string) (string, int) {
+	s := m.pool.Get().(*scratch)
+	defer m.pool.Put(s)
+	s.buf = fold(s.buf[:0], text)
+	n := 0
+	for i := 0; i < len(s.buf) && n < maxTokens; {
+		j := i
+		for j < len(s.buf) && s.buf[j] != ' ' {
+			j++
+		}
+		s.spans[n] = [2]int{i, j}
+		s.ncand[n] = 0
+		m.candidates(s, n, s.buf[i:j])
+		n++
+		i = j + 1
+	}
+	for i := range s.score {
+		s.score[i] = 0
+	}
+	for t := 0; t < n; t++ {
+		for c := 0; c < s.ncand[t]; c++ {
+			for _, pid := range m.byFirst[s.cands[t][c]] {
+				ph := &m.phrases[pid]
+				if t+len(ph.words) > n || !m.phraseAt(s, t, ph) {
+					continue
+				}
+				s.score[ph.intent] += len(ph.words)
+			}
+		}
+	}
+	best, bestScore := -1, 0
+	for i := range intentPriority {
+		if s.score[i] > bestScore {
+			best, bestScore = i, s.score[i]
+		}
+	}
+	if best < 0 {
+		return IntentUnknown, 0
+	}
+	return intentPriority[best], bestScore
+}
+
+func (m *Matcher) phraseAt(s *scratch, t int, ph *phrase) bool {
+	for k, w := range ph.words {
+		found := false
+		for c := 0; c < s.ncand[t+k]; c++ {
+			if s.cands[t+k][c] == w {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+func (m *Matcher) push(s *scratch, t int, id int32) {
+	for c := 0; c < s.ncand[t]; c++ {
+		if s.cands[t][c] == id {
+			return
+		}
+	}
+	if s.ncand[t] < maxCands {
+		s.cands[t][s.ncand[t]] = id
+		s.ncand[t]++
+	}
+}
+
+// candidates collects the lexicon words within one edit of tok.
+func (m *Matcher) candidates(s *scratch, t int, tok []byte) {
+	if id, ok := m.words[string(tok)]; ok {
+		m.push(s, t, id)
+	}
+	if len(tok) < 4 {
+		return
+	}
+	// tok has one letter too few: tok is a deletion of a lexicon word.
+	for _, id := range m.deletes[string(tok)] {
+		m.push(s, t, id)
+	}
+	for i := 0; i < len(tok); i++ {
+		s.del = append(append(s.del[:0], tok[:i]...), tok[i+1:]...)
+		// one letter too many
+		if id, ok := m.words[string(s.del)]; ok && len(s.del) >= 4 {
+			m.push(s, t, id)
+		}
+		// one letter replaced or two swapped: verify the distance
+		for _, id := range m.deletes[string(s.del)] {
+			if osa1(tok, m.wordStr[id]) {
+				m.push(s, t, id)
+			}
+		}
+	}
+}
+
+// osa1 reports whether a and b are within one substitution or adjacent
+// transposition of each other (equal length assumed by the callers' deletes).
+func osa1(a []byte, b string) bool {
+	if len(a) != len(b) {
+		return len(a)-len(b) == 1 || len(b)-len(a) == 1
+	}
+	diff := -1
+	for i := 0; i < len(a); i++ {
+		if a[i] != b[i] {
+			if diff >= 0 {
+				// a second difference: only a transposition of i-1,i is fine
+				return diff == i-1 && a[i] == b[i-1] && a[i-1] == b[i] && !differsAfter(a, b, i+1)
+			}
+			diff = i
+		}
+	}
+	return true
+}
+
+func differsAfter(a []byte, b string, from int) bool {
+	for i := from; i < len(a); i++ {
+		if a[i] != b[i] {
+			return true
+		}
+	}
+	return false
+}
+
+// Intents lists the intent names the matcher can return, sorted.
+func Intents() []string {
+	out := append([]string{IntentUnknown}, intentPriority...)
+	sort.Strings(out)
+	return out
+}

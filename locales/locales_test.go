@@ -1,0 +1,60 @@
+package locales_test
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/parcelbot/parcelbot/dialog"
+	"github.com/parcelbot/parcelbot/locales"
+)
+
+// TestSameKeysAndPlaceholders loads the shipped locales: LoadCatalog fails
+// when any language lacks a key, has an extra one, or differs in placeholders.
+func TestSameKeysAndPlaceholders(t *testing.T) {
+	c, err := dialog.LoadCatalog(locales.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Keys()) < 50 {
+		t.Errorf("only %d keys: is a file truncated?", len(c.Keys()))
+	}
+}
+
+// TestParityCheckCatches proves the check above can fail: a copy of the
+// locales with one key dropped, one placeholder renamed and one key added.
+func TestParityCheckCatches(t *testing.T) {
+	read := func(lang string) string {
+		b, err := locales.FS.ReadFile(lang + ".yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	cases := []struct {
+		name, lang, from, to, want string
+	}{
+		{"missing key", "de", "  due_today:", "  due_today_x:", "missing key track.due_today"},
+		{"renamed placeholder", "fr", "Commande {order}", "Commande {numero}", "placeholders [numero]"},
+		{"extra key", "it", "btn:\n", "btn:\n  extra: \"x\"\n", "btn.extra is not in en.yaml"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fsys := fstest.MapFS{}
+			for _, l := range dialog.Languages {
+				s := read(l)
+				if l == tc.lang {
+					if !strings.Contains(s, tc.from) {
+						t.Fatalf("%s.yaml has no %q", l, tc.from)
+					}
+					s = strings.Replace(s, tc.from, tc.to, 1)
+				}
+				fsys[l+".yaml"] = &fstest.MapFile{Data: []byte(s)}
+			}
+			_, err := dialog.LoadCatalog(fsys)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
