@@ -542,3 +542,9 @@ func (t *langTable) appendAmount(buf []byte, minor int64) []byte {
 
 // locFile is used in error messages of flow validation.
 func locFile(lang string) string { return path.Join("locales", lang+".yaml") }
+
+// AppendValue renders one typed value (a date, a money amount, plain text)
+// in lang onto buf.
+func (c *Catalog) AppendValue(buf []byte, lang, v string) []byte {
+	return c.table(lang).appendValue(buf, v)
+}

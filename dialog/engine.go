@@ -682,3 +682,11 @@ func (c *Call) Effect(kind string, args ...Slot) {
 
 // Engine returns the engine, for actions that need the catalog.
 func (c *Call) Engine() *Engine { return c.t.e }
+
+// Size returns the number of flows and steps.
+func (e *Engine) Size() (flows, steps int) {
+	for _, f := range e.flows {
+		steps += len(f.Steps)
+	}
+	return len(e.flows), steps
+}

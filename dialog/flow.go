@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -98,6 +99,15 @@ type stepSpec struct {
 	Reask    bool              `yaml:"reask"`
 	End      bool              `yaml:"end"`
 	line     int
+	lines    map[string]int // field → line
+}
+
+// at returns the line of field, or the step's line.
+func (s *stepSpec) at(field string) int {
+	if l, ok := s.lines[field]; ok {
+		return l
+	}
+	return s.line
 }
 
 type buttonSpec struct {
@@ -127,25 +137,39 @@ func (s *stepSpec) UnmarshalYAML(n *yaml.Node) error {
 	}
 	*s = stepSpec(p)
 	s.line = n.Line
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	s.lines = map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		s.lines[n.Content[i].Value] = n.Content[i].Line
+	}
 	return nil
 }
 
-// decodeStrict decodes n into v, refusing unknown fields.
+// decodeStrict decodes n into v, refusing fields v's struct does not have.
+// (yaml's KnownFields does not reach Node.Decode, and re-encoding the node
+// would lose anchors.)
 func decodeStrict(n *yaml.Node, v any) error {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
 	if n.Kind != yaml.MappingNode {
 		return fmt.Errorf("line %d: expected a mapping", n.Line)
 	}
-	out, err := yaml.Marshal(n)
-	if err != nil {
-		return err
+	known := map[string]bool{}
+	t := reflect.TypeOf(v).Elem()
+	for i := 0; i < t.NumField(); i++ {
+		if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); tag != "" {
+			known[tag] = true
+		}
 	}
-	// Re-decode with KnownFields, keeping line numbers by offsetting errors.
-	dec := yaml.NewDecoder(strings.NewReader(string(out)))
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("line %d: %s", n.Line, strings.TrimPrefix(err.Error(), "yaml: "))
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i].Value; !known[k] {
+			return fmt.Errorf("line %d: unknown field %q", n.Content[i].Line, k)
+		}
 	}
-	return nil
+	return n.Decode(v)
 }
 
 // Step is a compiled step.
@@ -290,9 +314,12 @@ func parseFlowFile(file string, data []byte) (*flowFile, error) {
 				name := v.Content[j].Value
 				var sp stepSpec
 				if err := v.Content[j+1].Decode(&sp); err != nil {
-					return nil, fmt.Errorf("%s:%d: step %s: %s", file, v.Content[j].Line, name, lineless(err))
+					return nil, fmt.Errorf("%s:%d: step %s: %s", file, errLine(err, v.Content[j].Line), name, lineless(err))
 				}
 				sp.line = v.Content[j].Line
+				if sp.lines == nil {
+					sp.lines = map[string]int{}
+				}
 				if _, dup := ff.Steps[name]; dup {
 					return nil, fmt.Errorf("%s:%d: step %s is defined twice", file, sp.line, name)
 				}
@@ -307,6 +334,17 @@ func parseFlowFile(file string, data []byte) (*flowFile, error) {
 		}
 	}
 	return ff, nil
+}
+
+// errLine returns the line of a "line N: ..." error (yaml's and ours), or def.
+func errLine(err error, def int) int {
+	s := strings.TrimPrefix(err.Error(), "yaml: ")
+	s = strings.TrimPrefix(s, "unmarshal errors:\n  ")
+	var n int
+	if _, e := fmt.Sscanf(s, "line %d:", &n); e == nil && n > 0 {
+		return n
+	}
+	return def
 }
 
 // lineless strips yaml's own "line N:" prefixes; callers add file:line.
@@ -373,18 +411,18 @@ func (e *Engine) compileFlow(file string, ff *flowFile) error {
 		line := sp.line
 		for _, k := range sp.Say {
 			if !e.cat.Has(k) {
-				return errf(line, "step %s: unknown locale key %q", name, k)
+				return errf(sp.at("say"), "step %s: unknown locale key %q", name, k)
 			}
 		}
 		s.Say = sp.Say
 		if sp.Invalid != "" && !e.cat.Has(sp.Invalid) {
-			return errf(line, "step %s: unknown locale key %q", name, sp.Invalid)
+			return errf(sp.at("invalid"), "step %s: unknown locale key %q", name, sp.Invalid)
 		}
 		s.Invalid, s.Ask, s.Validate, s.Choices, s.Return, s.Reask, s.End = sp.Invalid, sp.Ask, sp.Validate, sp.Choices, sp.Return, sp.Reask, sp.End
 		if sp.Action != "" {
 			a, ok := e.actions[sp.Action]
 			if !ok {
-				return errf(line, "step %s: unknown action %q", name, sp.Action)
+				return errf(sp.at("action"), "step %s: unknown action %q", name, sp.Action)
 			}
 			if len(sp.Say) > 0 || sp.Ask != "" || len(sp.Buttons) > 0 || sp.Goto != "" || sp.Call != "" || sp.Return || sp.End {
 				return errf(line, "step %s: an action step only has 'action' and 'on'", name)
@@ -393,16 +431,16 @@ func (e *Engine) compileFlow(file string, ff *flowFile) error {
 			s.On = map[string]*Step{}
 			for out, t := range sp.On {
 				if out != "*" && !containsStr(a.outcomes, out) {
-					return errf(line, "step %s: action %s has no outcome %q (it has %v)", name, a.name, out, a.outcomes)
+					return errf(sp.at("on"), "step %s: action %s has no outcome %q (it has %v)", name, a.name, out, a.outcomes)
 				}
-				if s.On[out], err = target(line, t); err != nil {
+				if s.On[out], err = target(sp.at("on"), t); err != nil {
 					return err
 				}
 			}
 			if _, any := s.On["*"]; !any {
 				for _, out := range a.outcomes {
 					if _, ok := s.On[out]; !ok {
-						return errf(line, "step %s: outcome %q of action %s goes nowhere", name, out, a.name)
+						return errf(sp.at("on"), "step %s: outcome %q of action %s goes nowhere", name, out, a.name)
 					}
 				}
 			}
@@ -413,10 +451,10 @@ func (e *Engine) compileFlow(file string, ff *flowFile) error {
 		}
 		if sp.Ask != "" {
 			if !e.slots[sp.Ask] {
-				return errf(line, "step %s: unknown slot %q (declare it under slots:)", name, sp.Ask)
+				return errf(sp.at("ask"), "step %s: unknown slot %q (declare it under slots:)", name, sp.Ask)
 			}
 			if !containsStr(validators, sp.Validate) {
-				return errf(line, "step %s: validate must be one of %v", name, validators)
+				return errf(sp.at("validate"), "step %s: validate must be one of %v", name, validators)
 			}
 			if sp.Next == "" {
 				return errf(line, "step %s: an ask step needs 'next'", name)
@@ -427,16 +465,16 @@ func (e *Engine) compileFlow(file string, ff *flowFile) error {
 		if sp.Choices && sp.Ask == "" {
 			return errf(line, "step %s: 'choices' needs 'ask' (the slot a choice sets)", name)
 		}
-		if s.Next, err = target(line, sp.Next); err != nil {
+		if s.Next, err = target(sp.at("next"), sp.Next); err != nil {
 			return err
 		}
-		if s.Goto, err = target(line, sp.Goto); err != nil {
+		if s.Goto, err = target(sp.at("goto"), sp.Goto); err != nil {
 			return err
 		}
 		if sp.Call != "" {
 			cf, ok := e.flows[sp.Call]
 			if !ok {
-				return errf(line, "step %s: unknown flow %q", name, sp.Call)
+				return errf(sp.at("call"), "step %s: unknown flow %q", name, sp.Call)
 			}
 			if s.Next == nil {
 				return errf(line, "step %s: a call needs 'next', where to continue after it", name)

@@ -33,6 +33,10 @@ var intentPriority = []string{
 	IntentHuman, IntentCases, IntentLanguage, IntentHelp, IntentNo, IntentYes,
 }
 
+// intentWeight (by intentPriority index): a specific problem outweighs the
+// generic "where is my parcel" that often comes with it.
+var intentWeight = [...]int{3, 3, 2, 2, 1, 2, 2, 2, 1, 1, 1}
+
 //go:embed lexicon/*.yaml
 var lexiconFS embed.FS
 
@@ -182,7 +186,11 @@ func (m *Matcher) Match(text string) (string, int) {
 				if t+len(ph.words) > n || !m.phraseAt(s, t, ph) {
 					continue
 				}
-				s.score[ph.intent] += len(ph.words)
+				// the longest matching phrase counts, weighted by how
+				// specific the intent is
+				if sc := (len(ph.words) + 1) * intentWeight[ph.intent]; sc > s.score[ph.intent] {
+					s.score[ph.intent] = sc
+				}
 			}
 		}
 	}

@@ -133,8 +133,12 @@ func fold(dst []byte, s string) []byte {
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		i += size
-		if f, ok := foldRune(r); ok {
-			emit(f...)
+		if a, b := foldRune(r); a != 0 {
+			if b != 0 {
+				emit(a, b)
+			} else {
+				emit(a)
+			}
 			continue
 		}
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
@@ -148,35 +152,34 @@ func fold(dst []byte, s string) []byte {
 	return dst
 }
 
-// foldRune maps the Latin letters of our four languages to ASCII.
-func foldRune(r rune) ([]byte, bool) {
+// foldRune maps the Latin letters of our four languages to one or two
+// ASCII letters; 0, 0 for anything else.
+func foldRune(r rune) (byte, byte) {
 	switch r {
 	case 'à', 'á', 'â', 'ã', 'ä', 'å', 'À', 'Á', 'Â', 'Ã', 'Ä', 'Å':
-		return []byte{'a'}, true
+		return 'a', 0
 	case 'ç', 'Ç':
-		return []byte{'c'}, true
+		return 'c', 0
 	case 'è', 'é', 'ê', 'ë', 'È', 'É', 'Ê', 'Ë':
-		return []byte{'e'}, true
+		return 'e', 0
 	case 'ì', 'í', 'î', 'ï', 'Ì', 'Í', 'Î', 'Ï':
-		return []byte{'i'}, true
+		return 'i', 0
 	case 'ñ', 'Ñ':
-		return []byte{'n'}, true
+		return 'n', 0
 	case 'ò', 'ó', 'ô', 'õ', 'ö', 'Ò', 'Ó', 'Ô', 'Õ', 'Ö', 'ø', 'Ø':
-		return []byte{'o'}, true
+		return 'o', 0
 	case 'ù', 'ú', 'û', 'ü', 'Ù', 'Ú', 'Û', 'Ü':
-		return []byte{'u'}, true
+		return 'u', 0
 	case 'ý', 'ÿ', 'Ý':
-		return []byte{'y'}, true
+		return 'y', 0
 	case 'ß':
-		return []byte{'s', 's'}, true
+		return 's', 's'
 	case 'œ', 'Œ':
-		return []byte{'o', 'e'}, true
+		return 'o', 'e'
 	case 'æ', 'Æ':
-		return []byte{'a', 'e'}, true
-	case '’', '‘', '´', '`':
-		return nil, false
+		return 'a', 'e'
 	}
-	return nil, false
+	return 0, 0
 }
 
 // Fold returns the matching form of s (see fold): what button labels and

@@ -35,7 +35,7 @@ func TestParityCheckCatches(t *testing.T) {
 		name, lang, from, to, want string
 	}{
 		{"missing key", "de", "  due_today:", "  due_today_x:", "missing key track.due_today"},
-		{"renamed placeholder", "fr", "Commande {order}", "Commande {numero}", "placeholders [numero]"},
+		{"renamed placeholder", "fr", "Commande {order}", "Commande {numero}", "track.summary has placeholders [details numero status], en.yaml has [details order status]"},
 		{"extra key", "it", "btn:\n", "btn:\n  extra: \"x\"\n", "btn.extra is not in en.yaml"},
 	}
 	for _, tc := range cases {

@@ -1,0 +1,42 @@
+# parcelbot — the two commands a newcomer needs are `make run` and `make test`.
+GO      ?= go
+PKGS    := ./...
+FUZZTIME ?= 10s
+
+.PHONY: run test test-short bench lint build fuzz convo validate
+
+## run: chat with the bot in this terminal (embedded demo data, in-process Redis)
+run:
+	$(GO) run ./cmd/parcelbot chat $(ARGS)
+
+## test: every test with the race detector, including all conversation tests
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -race -count=1 $(PKGS)
+
+## convo: run the conversation tests the way a CX team does
+convo:
+	$(GO) run ./cmd/parcelbot test dialog/testdata/convo
+
+## validate: check flows, locales and the data file
+validate:
+	$(GO) run ./cmd/parcelbot validate
+
+## bench: benchmarks (engine turn per journey, intent matcher, locales, session store)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+## fuzz: a short run of every fuzz target (FUZZTIME each)
+fuzz:
+	@set -e; for t in $$($(GO) test -list '^Fuzz' ./dialog | grep ^Fuzz); do \
+		echo "fuzz dialog $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./dialog; done
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./adapters/demo
+
+## lint: gofmt and go vet
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+## build: a static binary ./parcelbot
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o parcelbot ./cmd/parcelbot

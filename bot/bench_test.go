@@ -1,0 +1,92 @@
+package bot_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/alicebob/miniredis/v2"
+
+	"github.com/parcelbot/parcelbot/adapters/demo"
+	"github.com/parcelbot/parcelbot/bot"
+	"github.com/parcelbot/parcelbot/dialog"
+)
+
+// journeyTurns are one typical turn per journey, from a state reached by the
+// inputs before it.
+var journeyTurns = []struct {
+	name     string
+	customer string
+	setup    []dialog.Input
+	turn     dialog.Input
+}{
+	{"menu", "", nil, dialog.Input{Text: "hello"}},
+	{"track/free-text", "", nil, dialog.Input{Text: "where is my parcel 302-1001111-4007777"}},
+	{"track/postcode", "", []dialog.Input{{Text: "where is my parcel 302-1001111-4007777"}}, dialog.Input{Text: "10115"}},
+	{"track/pick", "C-1001", []dialog.Input{{Text: "/track"}}, dialog.Input{Button: "?"}},
+	{"language", "", []dialog.Input{{Text: "/language"}}, dialog.Input{Button: "?"}},
+	{"human", "", nil, dialog.Input{Text: "I want to talk to a human"}},
+	{"not-understood", "", []dialog.Input{{Text: "/track"}}, dialog.Input{Text: "purple elephant"}},
+}
+
+// BenchmarkTurn measures one engine turn without I/O: decode the stored
+// state, match intent, run the steps, encode the state.
+func BenchmarkTurn(b *testing.B) {
+	d, err := demo.Default(testNow)
+	if err != nil {
+		b.Fatal(err)
+	}
+	eng, err := bot.NewEngine(bot.DefaultConfig(), d)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, jt := range journeyTurns {
+		b.Run(jt.name, func(b *testing.B) {
+			st := dialog.State{Customer: jt.customer}
+			var res dialog.Result
+			for _, in := range jt.setup {
+				if err := eng.Turn(ctx, &st, &in, testNow, &res); err != nil {
+					b.Fatal(err)
+				}
+			}
+			in := jt.turn
+			if in.Button == "?" { // the first button offered by the setup
+				in.Button = res.Replies[len(res.Replies)-1].Buttons[0].Data
+			}
+			stored := st.AppendBinary(nil)
+			var enc []byte
+			var s dialog.State
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if err := s.UnmarshalBinary(stored); err != nil {
+					b.Fatal(err)
+				}
+				if err := eng.Turn(ctx, &s, &in, testNow, &res); err != nil {
+					b.Fatal(err)
+				}
+				enc = s.AppendBinary(enc[:0])
+			}
+			b.ReportMetric(float64(len(enc)), "state-bytes")
+		})
+	}
+}
+
+// BenchmarkHandle measures a whole service turn on an in-process Redis:
+// load, turn, compare-and-set save, reply to a recording channel.
+func BenchmarkHandle(b *testing.B) {
+	mr := miniredis.RunT(b)
+	f := newFixture(b, mr, nil)
+	ctx := context.Background()
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		i++
+		m := bot.Message{Conversation: "t:" + fmt.Sprint(i%1000), ID: fmt.Sprint("u", i), Input: dialog.Input{Text: "hello"}}
+		if err := f.svc.Handle(ctx, m); err != nil {
+			b.Fatal(err)
+		}
+		f.rec.Take(fmt.Sprint(i % 1000))
+	}
+}

@@ -1,0 +1,176 @@
+package bot_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/parcelbot/parcelbot/adapters/console"
+	"github.com/parcelbot/parcelbot/adapters/demo"
+	"github.com/parcelbot/parcelbot/adapters/redis"
+	"github.com/parcelbot/parcelbot/bot"
+	"github.com/parcelbot/parcelbot/dialog"
+	"github.com/parcelbot/parcelbot/domain"
+)
+
+var testNow = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+
+type fixture struct {
+	svc  *bot.Service
+	rec  *console.Recorder
+	desk *recDesk
+	mr   *miniredis.Miniredis
+	rdb  *goredis.Client
+}
+
+func newFixture(t testing.TB, mr *miniredis.Miniredis, shop bot.Shop) *fixture {
+	t.Helper()
+	if mr == nil {
+		mr = miniredis.RunT(t)
+	}
+	if shop == nil {
+		d, err := demo.Default(testNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shop = d
+	}
+	eng, err := bot.NewEngine(bot.DefaultConfig(), shop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := goredis.NewClient(&goredis.Options{Addr: mr.Addr(), MaxRetries: -1})
+	t.Cleanup(func() { rdb.Close() })
+	f := &fixture{rec: console.NewRecorder("t"), desk: &recDesk{}, mr: mr, rdb: rdb}
+	f.svc = bot.NewService(bot.Options{Engine: eng, Store: redis.NewStore(rdb, redis.Options{}), Desk: f.desk, Now: func() time.Time { return testNow }})
+	f.svc.AddChannel(f.rec)
+	return f
+}
+
+func (f *fixture) send(t testing.TB, chat, id, text string) []dialog.Reply {
+	t.Helper()
+	if err := f.svc.Handle(context.Background(), bot.Message{Conversation: "t:" + chat, ID: id, Input: dialog.Input{Text: text, LangHint: "en"}}); err != nil {
+		t.Fatalf("handle %s: %v", id, err)
+	}
+	return f.rec.Take(chat)
+}
+
+type recDesk struct {
+	mu  sync.Mutex
+	esc []bot.Escalation
+}
+
+func (d *recDesk) Escalate(_ context.Context, e bot.Escalation) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.esc = append(d.esc, e)
+	return nil
+}
+func (d *recDesk) Relay(context.Context, string, string) error { return nil }
+
+func TestRedeliveredMessageIsHandledOnce(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	if rs := f.send(t, "1", "u1", "hello"); len(rs) != 1 {
+		t.Fatalf("first delivery: %d replies", len(rs))
+	}
+	if rs := f.send(t, "1", "u1", "hello"); len(rs) != 0 {
+		t.Fatalf("redelivery answered again: %+v", rs)
+	}
+	f.send(t, "1", "u2", "/human")
+	f.send(t, "1", "u2", "/human")
+	if len(f.desk.esc) != 1 {
+		t.Fatalf("%d escalations for one message", len(f.desk.esc))
+	}
+}
+
+// Two service instances (replicas) share one Redis; 40 messages of one chat
+// arrive on both at once. Every message is applied exactly once: the menu
+// offers buttons on each turn, so the button sequence counts the turns.
+func TestTwoReplicasLoseNoWrite(t *testing.T) {
+	mr := miniredis.RunT(t)
+	a, b := newFixture(t, mr, nil), newFixture(t, mr, nil)
+	const n = 40
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f := a
+			if i%2 == 1 {
+				f = b
+			}
+			if err := f.svc.Handle(context.Background(), bot.Message{Conversation: "t:1", ID: fmt.Sprint("u", i), Input: dialog.Input{Text: "hello"}}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	sess, err := redis.NewStore(a.rdb, redis.Options{}).Load(context.Background(), "t:1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st dialog.State
+	if err := st.UnmarshalBinary(sess.Data); err != nil {
+		t.Fatal(err)
+	}
+	if st.Seq != n || sess.Version != n {
+		t.Fatalf("after %d messages: seq %d, version %d", n, st.Seq, sess.Version)
+	}
+	if got := len(a.rec.Take("1")) + len(b.rec.Take("1")); got != n {
+		t.Fatalf("%d replies for %d messages", got, n)
+	}
+}
+
+func TestRedisDownTellsTheCustomer(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	f.send(t, "1", "u1", "/language")
+	f.send(t, "1", "u2", "/start") // state exists
+	f.mr.SetError("LOADING Redis is loading the dataset in memory")
+	err := f.svc.Handle(context.Background(), bot.Message{Conversation: "t:1", ID: "u3", Input: dialog.Input{Text: "hallo", LangHint: "de"}})
+	if err == nil {
+		t.Fatal("no error while Redis fails")
+	}
+	rs := f.rec.Take("1")
+	if len(rs) != 1 || !strings.Contains(rs[0].Text, "Ich erreiche unsere Systeme gerade nicht") {
+		t.Fatalf("customer got %+v", rs)
+	}
+	f.mr.SetError("")
+	if rs := f.send(t, "1", "u3", "hello"); len(rs) == 0 {
+		t.Fatal("no answer after Redis came back")
+	}
+}
+
+type panicShop struct{ bot.Shop }
+
+func (panicShop) Order(context.Context, string) (*domain.Order, error) { panic("backend bug") }
+
+func TestPanicInTurnGetsAnApology(t *testing.T) {
+	d, _ := demo.Default(testNow)
+	f := newFixture(t, nil, panicShop{d})
+	err := f.svc.Handle(context.Background(), bot.Message{Conversation: "t:1", ID: "u1", Input: dialog.Input{Text: "where is 302-1001111-4007777 10115"}})
+	if err == nil || !strings.Contains(err.Error(), "panic") {
+		t.Fatalf("err = %v", err)
+	}
+	rs := f.rec.Take("1")
+	if len(rs) != 1 || !strings.Contains(rs[0].Text, "something went wrong on my side") {
+		t.Fatalf("customer got %+v", rs)
+	}
+	// the conversation still works afterwards
+	if rs := f.send(t, "1", "u2", "hello"); len(rs) == 0 {
+		t.Fatal("no answer after a panic")
+	}
+}
+
+func TestUnreadableSessionStartsAfresh(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	f.mr.HSet("parcelbot:s:t:1", "v", "3", "d", "garbage", "s", "\n")
+	if rs := f.send(t, "1", "u1", "hello"); len(rs) != 1 || !strings.Contains(rs[0].Text, "What can I help you with?") {
+		t.Fatalf("got %+v", rs)
+	}
+}

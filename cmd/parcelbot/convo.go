@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/parcelbot/parcelbot/adapters/console"
+	"github.com/parcelbot/parcelbot/adapters/redis"
+	"github.com/parcelbot/parcelbot/bot"
+	"github.com/parcelbot/parcelbot/dialog"
+)
+
+// test runs conversation tests: every *.convo.txt under the given paths.
+func (a *app) test(ctx context.Context, args []string) int {
+	fl := flag.NewFlagSet("test", flag.ContinueOnError)
+	fl.SetOutput(a.stderr)
+	verbose := fl.Bool("v", false, "print every test, not only failures")
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	paths := fl.Args()
+	if len(paths) == 0 {
+		fmt.Fprintln(a.stderr, "usage: parcelbot test PATH... (convo files or directories)")
+		return 2
+	}
+	files, err := findConvos(paths)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "parcelbot test: %v\n", err)
+		return 2
+	}
+	passed, failed := 0, 0
+	for _, f := range files {
+		name, err := a.runConvoFile(ctx, f)
+		switch {
+		case err == nil:
+			passed++
+			if *verbose {
+				fmt.Fprintf(a.stdout, "PASS %s (%s)\n", f, name)
+			}
+		default:
+			failed++
+			fmt.Fprintf(a.stdout, "FAIL %s (%s)\n%v\n", f, name, err)
+		}
+	}
+	fmt.Fprintf(a.stdout, "convo: %d passed, %d failed\n", passed, failed)
+	if failed > 0 {
+		return 1
+	}
+	return 0
+}
+
+// findConvos expands files and directories into *.convo.txt files, sorted.
+func findConvos(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !d.IsDir() && strings.HasSuffix(path, ".convo.txt") {
+				out = append(out, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(out) == 0 {
+		return nil, dialog.ErrNoConvos
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func (a *app) runConvoFile(ctx context.Context, path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	c, err := dialog.ParseConvoBytes(path, b)
+	if err != nil {
+		return "", err
+	}
+	return c.Name, dialog.RunConvo(c, a.convoDriver(ctx))
+}
+
+// convoDriver runs each convo through the real service: its own in-process
+// Redis, the demo (or DATA) file anchored at NOW, a recording channel and a
+// recording agent desk, and a clock that moves a second per message.
+func (a *app) convoDriver(ctx context.Context) dialog.ConvoDriver {
+	return func(c *dialog.Convo) (dialog.ConvoSession, error) {
+		now := c.Settings.Now
+		if now.IsZero() {
+			now = time.Now()
+		}
+		dataPath := ""
+		if c.Settings.Data != "" {
+			dataPath = filepath.Join(filepath.Dir(c.File), c.Settings.Data)
+		}
+		data, err := a.loadData(dataPath, now)
+		if err != nil {
+			return nil, err
+		}
+		eng, err := a.engine(data, "", "")
+		if err != nil {
+			return nil, err
+		}
+		mr := miniredis.NewMiniRedis()
+		if err := mr.Start(); err != nil {
+			return nil, err
+		}
+		rdb := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+		s := &convoSession{ctx: ctx, rec: console.NewRecorder("test"), mr: mr, rdb: rdb, now: now, customer: c.Settings.Customer}
+		s.desk = &recordingDesk{}
+		s.svc = bot.NewService(bot.Options{
+			Engine: eng,
+			Store:  redis.NewStore(rdb, redis.Options{}),
+			Desk:   s.desk,
+			Logger: a.logger(),
+			Now:    s.clock,
+		})
+		s.svc.AddChannel(s.rec)
+		return s, nil
+	}
+}
+
+type convoSession struct {
+	ctx      context.Context
+	svc      *bot.Service
+	rec      *console.Recorder
+	desk     *recordingDesk
+	mr       *miniredis.Miniredis
+	rdb      *goredis.Client
+	mu       sync.Mutex
+	now      time.Time
+	n        int
+	customer string
+}
+
+const convoChat = "1"
+
+func (s *convoSession) clock() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.now
+}
+
+func (s *convoSession) Send(in dialog.Input) ([]dialog.Reply, error) {
+	s.mu.Lock()
+	s.n++
+	s.now = s.now.Add(time.Second)
+	id := "m" + strconv.Itoa(s.n)
+	s.mu.Unlock()
+	err := s.svc.Handle(s.ctx, bot.Message{Conversation: "test:" + convoChat, ID: id, Input: in, LinkCustomer: s.customer})
+	return s.rec.Take(convoChat), err
+}
+
+func (s *convoSession) Agent(command, arg string) ([]dialog.Reply, error) {
+	return nil, errors.New("agent commands arrive with the journeys issue")
+}
+
+func (s *convoSession) Close() {
+	s.rdb.Close()
+	s.mr.Close()
+}
+
+// recordingDesk keeps escalations and relayed messages.
+type recordingDesk struct {
+	mu          sync.Mutex
+	escalations []bot.Escalation
+	relayed     []string
+}
+
+func (d *recordingDesk) Escalate(_ context.Context, e bot.Escalation) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.escalations = append(d.escalations, e)
+	return nil
+}
+
+func (d *recordingDesk) Relay(_ context.Context, caseID, text string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.relayed = append(d.relayed, caseID+": "+text)
+	return nil
+}

@@ -1,0 +1,65 @@
+// Command parcelbot runs the parcel support assistant.
+//
+//	parcelbot chat [--lang de] [--customer C-1001]   chat in the terminal
+//	parcelbot test PATH...                           run conversation tests
+//	parcelbot validate [--flows DIR] [--locales DIR] check flows, locales, data
+//	parcelbot intent [--lang de]                     classify lines from stdin
+//
+// Configuration comes from the environment; see the README.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `usage: parcelbot <command> [flags]
+
+commands:
+  chat       chat with the bot in the terminal (console channel, console agent desk)
+  test       run conversation tests: parcelbot test PATH... (files or directories)
+  validate   check flow files, locales and the data file
+  intent     read utterances from stdin, print one intent per line
+
+Run 'parcelbot <command> -h' for a command's flags.
+`
+
+// run is the whole program, callable in-process from tests.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	env, err := loadEnv(getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "parcelbot: %v\n", err)
+		return 2
+	}
+	a := &app{env: env, stdin: stdin, stdout: stdout, stderr: stderr}
+	switch args[0] {
+	case "chat":
+		return a.chat(ctx, args[1:])
+	case "test":
+		return a.test(ctx, args[1:])
+	case "validate":
+		return a.validate(args[1:])
+	case "intent":
+		return a.intent(args[1:])
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "parcelbot: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/parcelbot/parcelbot/dialog"
+)
+
+// validate checks flows, locales and the data file exactly as a start would.
+func (a *app) validate(args []string) int {
+	fl := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fl.SetOutput(a.stderr)
+	flows := fl.String("flows", "", "flow directory (default: PARCELBOT_FLOWS or the embedded flows)")
+	locs := fl.String("locales", "", "locale directory (default: PARCELBOT_LOCALES or the embedded locales)")
+	data := fl.String("data", "", "data file (default: PARCELBOT_DATA or the embedded demo)")
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	d, err := a.loadData(*data, time.Now())
+	if err != nil {
+		fmt.Fprintf(a.stderr, "parcelbot validate: %v\n", err)
+		return 1
+	}
+	eng, err := a.engine(d, *flows, *locs)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "parcelbot validate: %v\n", err)
+		return 1
+	}
+	orders, customers, places := d.Counts()
+	nf, ns := eng.Size()
+	fmt.Fprintf(a.stdout, "ok: %d flows with %d steps, %d locale keys in %v, data with %d orders, %d customers, %d lockers and pickup points\n",
+		nf, ns, len(eng.Catalog().Keys()), dialog.Languages, orders, customers, places)
+	return 0
+}
+
+// intent prints the intent of each line read from stdin.
+func (a *app) intent(args []string) int {
+	fl := flag.NewFlagSet("intent", flag.ContinueOnError)
+	fl.SetOutput(a.stderr)
+	lang := fl.String("lang", "en", "the customer's language (en, de, fr, it); all four are understood")
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	if dialog.NormalizeLang(*lang) != *lang {
+		fmt.Fprintf(a.stderr, "parcelbot intent: --lang %q: want one of %v\n", *lang, dialog.Languages)
+		return 2
+	}
+	m, err := dialog.NewMatcher()
+	if err != nil {
+		fmt.Fprintf(a.stderr, "parcelbot intent: %v\n", err)
+		return 1
+	}
+	sc := bufio.NewScanner(a.stdin)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	w := bufio.NewWriter(a.stdout)
+	defer w.Flush()
+	for sc.Scan() {
+		intent, _ := m.Match(sc.Text())
+		fmt.Fprintln(w, intent)
+	}
+	if err := sc.Err(); err != nil {
+		fmt.Fprintf(a.stderr, "parcelbot intent: %v\n", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,420 @@
+package dialog_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/parcelbot/parcelbot/dialog"
+	"github.com/parcelbot/parcelbot/locales"
+)
+
+var now = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+
+// testFlows is a small journey set built from real locale keys.
+var testFlows = map[string]string{
+	"menu.yaml": `
+flow: menu
+commands: [/start]
+intents: [help]
+start: start
+steps:
+  start:
+    say: menu.title
+    buttons:
+      - {label: menu.track, goto: track}
+      - {label: menu.language, goto: language}
+  again:
+    say: menu.again
+    buttons:
+      - {label: menu.track, goto: track}
+`,
+	"track.yaml": `
+flow: track
+intents: [track]
+slots: [order, picked]
+start: ask
+steps:
+  ask:
+    say: order.ask
+    ask: order
+    validate: order_number
+    invalid: order.invalid
+    next: sub
+    buttons:
+      - {label: btn.menu, goto: menu}
+  sub:
+    call: sub
+    next: lookup
+  lookup:
+    action: lookup
+    on: {ok: pick, missing: ask}
+  pick:
+    say: order.pick
+    ask: picked
+    validate: choice
+    choices: true
+    next: done
+    buttons:
+      - {label: btn.menu, goto: menu}
+  done:
+    say: menu.again
+    goto: menu.again
+`,
+	"sub.yaml": `
+flow: sub
+start: confirm
+steps:
+  confirm:
+    say: order.ask_postcode
+    buttons:
+      - {label: btn.yes, intent: yes, goto: back}
+      - {label: btn.no, intent: no, goto: menu}
+  back:
+    return: true
+`,
+	"language.yaml": `
+flow: language
+commands: [/language]
+slots: [lang]
+start: choose
+steps:
+  choose:
+    say: language.choose
+    buttons:
+      - {label: lang.de, set: {lang: de}, goto: apply}
+  apply:
+    action: set_language
+    on: {ok: done}
+  done:
+    say: language.set
+    goto: menu.again
+`,
+	"human.yaml": `
+flow: human
+intents: [human]
+start: offer
+steps:
+  offer:
+    say: human.offer
+    buttons:
+      - {label: btn.yes, goto: menu}
+`,
+}
+
+func newEngine(t testing.TB, flows map[string]string) *dialog.Engine {
+	t.Helper()
+	e, err := build(flows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func build(flows map[string]string) (*dialog.Engine, error) {
+	fsys := fstest.MapFS{}
+	for k, v := range flows {
+		fsys[k] = &fstest.MapFile{Data: []byte(strings.TrimLeft(v, "\n"))}
+	}
+	cat, err := dialog.LoadCatalog(locales.FS)
+	if err != nil {
+		return nil, err
+	}
+	m, err := dialog.NewMatcher()
+	if err != nil {
+		return nil, err
+	}
+	of, _ := dialog.ParseOrderFormat("NNN-NNNNNNN-NNNNNNN")
+	return dialog.New(dialog.Config{
+		Flows: fsys, Catalog: cat, Matcher: m, OrderFormat: of,
+		Globals: map[string]string{"shop": "Testshop"}, OfferHuman: "human.offer",
+		Actions: map[string]dialog.ActionSpec{
+			"lookup": {Outcomes: []string{"ok", "missing"}, Fn: func(_ context.Context, c *dialog.Call) (string, error) {
+				if strings.HasPrefix(c.Slot("order"), "000") {
+					c.SetSlot("order", "")
+					return "missing", nil
+				}
+				c.Choice("first", "A")
+				c.Choice("second", "B")
+				return "ok", nil
+			}},
+		},
+	})
+}
+
+// convo drives an engine turn by turn.
+type convo struct {
+	t   *testing.T
+	e   *dialog.Engine
+	st  dialog.State
+	res dialog.Result
+}
+
+func (c *convo) do(in dialog.Input) []dialog.Reply {
+	c.t.Helper()
+	if err := c.e.Turn(context.Background(), &c.st, &in, now, &c.res); err != nil {
+		c.t.Fatalf("turn %+v: %v", in, err)
+	}
+	// round-trip the state as the store would
+	var next dialog.State
+	if err := next.UnmarshalBinary(c.st.AppendBinary(nil)); err != nil {
+		c.t.Fatalf("state round trip: %v", err)
+	}
+	c.st = next
+	return append([]dialog.Reply(nil), c.res.Replies...)
+}
+
+func (c *convo) say(text string) []dialog.Reply { return c.do(dialog.Input{Text: text}) }
+
+func (c *convo) press(label string, rs []dialog.Reply) []dialog.Reply {
+	c.t.Helper()
+	for _, r := range rs {
+		for _, b := range r.Buttons {
+			if b.Label == label {
+				return c.do(dialog.Input{Button: b.Data})
+			}
+		}
+	}
+	c.t.Fatalf("no button %q in %+v", label, rs)
+	return nil
+}
+
+func last(rs []dialog.Reply) string {
+	if len(rs) == 0 {
+		return ""
+	}
+	return rs[len(rs)-1].Text
+}
+
+func TestMenuAndLanguage(t *testing.T) {
+	c := &convo{t: t, e: newEngine(t, testFlows)}
+	rs := c.say("hello")
+	if !strings.Contains(last(rs), "Testshop") || len(rs[0].Buttons) != 2 {
+		t.Fatalf("greeting: %+v", rs)
+	}
+	rs = c.press("🌐 Language", rs)
+	rs = c.press("Deutsch", rs)
+	if c.st.Lang != "de" || !c.st.LangFixed {
+		t.Fatalf("language not set: %+v", c.st)
+	}
+	if !strings.Contains(rs[0].Text, "Deutsch") || !strings.Contains(last(rs), "sonst noch") {
+		t.Fatalf("after choosing German: %+v", rs)
+	}
+	// the channel's hint no longer overrides the choice
+	c.do(dialog.Input{Text: "hi", LangHint: "fr"})
+	if c.st.Lang != "de" {
+		t.Fatalf("lang = %s after a French hint, want de", c.st.Lang)
+	}
+}
+
+func TestChannelLanguageHint(t *testing.T) {
+	c := &convo{t: t, e: newEngine(t, testFlows)}
+	c.do(dialog.Input{Text: "/start", LangHint: "it-CH"})
+	if c.st.Lang != "it" {
+		t.Fatalf("lang = %q, want it", c.st.Lang)
+	}
+	c.do(dialog.Input{Text: "/start", LangHint: "pt-BR"})
+	if c.st.Lang != "en" {
+		t.Fatalf("lang = %q for pt-BR, want en", c.st.Lang)
+	}
+}
+
+func TestOrderFromSentenceIsNotAskedAgain(t *testing.T) {
+	c := &convo{t: t, e: newEngine(t, testFlows)}
+	rs := c.say("where is my parcel 123-1234567-1234567 please")
+	if c.st.Get("order") != "123-1234567-1234567" {
+		t.Fatalf("order slot = %q", c.st.Get("order"))
+	}
+	if !strings.Contains(last(rs), "postcode") {
+		t.Fatalf("want the called sub-flow's question, got %q", last(rs))
+	}
+	rs = c.say("yes")
+	if !strings.Contains(last(rs), "Which order") || len(rs[len(rs)-1].Buttons) != 3 {
+		t.Fatalf("after return: %+v", rs)
+	}
+	// dynamic choices come first, by number as shown
+	rs = c.say("2")
+	if c.st.Get("picked") != "B" {
+		t.Fatalf("picked = %q, want B (the second button shown)", c.st.Get("picked"))
+	}
+	if !strings.Contains(last(rs), "Anything else") {
+		t.Fatalf("end: %+v", rs)
+	}
+}
+
+func TestInvalidAnswerThenHumanOffer(t *testing.T) {
+	c := &convo{t: t, e: newEngine(t, testFlows)}
+	c.press("📦 Where is my parcel?", c.say("/start"))
+	rs := c.say("blah blah")
+	if len(rs) != 2 || !strings.Contains(rs[0].Text, "doesn't look like an order number") {
+		t.Fatalf("first miss: %+v", rs)
+	}
+	rs = c.say("qwertz")
+	if !strings.Contains(last(rs), "talk to a person") {
+		t.Fatalf("second miss should offer a human: %+v", rs)
+	}
+	if c.st.Misses != 0 {
+		t.Fatalf("misses = %d after the offer", c.st.Misses)
+	}
+}
+
+func TestStaleAndForgedButtonsChangeNothing(t *testing.T) {
+	c := &convo{t: t, e: newEngine(t, testFlows)}
+	first := c.say("/start")
+	c.press("📦 Where is my parcel?", first)
+	before := c.st.AppendBinary(nil)
+	for _, data := range []string{first[0].Buttons[1].Data, "999.0", "x", "", "1.99", "-1.0", "1..0", strings.Repeat("9", 64)} {
+		if data == "" {
+			continue
+		}
+		rs := c.do(dialog.Input{Button: data})
+		if !strings.Contains(rs[0].Text, "earlier message") {
+			t.Errorf("button %q: got %q", data, rs[0].Text)
+		}
+		if c.st.Flow != "track" || c.st.Step != "ask" {
+			t.Errorf("button %q moved the conversation to %s.%s", data, c.st.Flow, c.st.Step)
+		}
+	}
+	_ = before
+}
+
+func TestBadTextNeverPanics(t *testing.T) {
+	c := &convo{t: t, e: newEngine(t, testFlows)}
+	for _, s := range []string{"", " ", "\x00\x01", strings.Repeat("ä", 5000), "\u202eevil", "🙂🙂🙂", "\xff\xfe", "/", "/nosuch", "/start@parcelbot"} {
+		rs := c.say(s)
+		if len(rs) == 0 || last(rs) == "" {
+			t.Errorf("input %q got no answer", s)
+		}
+		for _, r := range rs {
+			if strings.Contains(r.Text, "[") && strings.Contains(r.Text, "]") && strings.Contains(r.Text, ".") && !strings.Contains(r.Text, "/") {
+				t.Errorf("input %q: a raw locale key leaked: %q", s, r.Text)
+			}
+		}
+	}
+}
+
+func TestInvalidFlowsNameFileAndLine(t *testing.T) {
+	tests := []struct {
+		name, file, from, to, want string
+	}{
+		{"unknown step", "track.yaml", "next: done", "next: nowhere", "track.yaml:25: unknown step \"nowhere\""},
+		{"unknown action", "track.yaml", "action: lookup", "action: lokup", "track.yaml:18: step lookup: unknown action \"lokup\""},
+		{"unknown outcome", "track.yaml", "on: {ok: pick, missing: ask}", "on: {ok: pick, missing: ask, gone: ask}", "track.yaml:19: step lookup: action lookup has no outcome \"gone\""},
+		{"outcome goes nowhere", "track.yaml", "on: {ok: pick, missing: ask}", "on: {ok: pick}", "outcome \"missing\" of action lookup goes nowhere"},
+		{"unknown slot", "track.yaml", "ask: picked", "ask: pickd", "track.yaml:22: step pick: unknown slot \"pickd\""},
+		{"unknown locale key", "menu.yaml", "say: menu.again", "say: menu.agian", "menu.yaml:12: step again: unknown locale key \"menu.agian\""},
+		{"unknown validator", "track.yaml", "validate: order_number", "validate: ordernum", "track.yaml:9: step ask: validate must be one of"},
+		{"dead end", "sub.yaml", "    return: true", "    say: menu.again", "sub.yaml:9: step back: a dead end"},
+		{"unknown field", "sub.yaml", "return: true", "retrun: true", "sub.yaml:10: step back: unknown field \"retrun\""},
+		{"bad yaml", "menu.yaml", "steps:", "steps: [", "menu.yaml:"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			flows := map[string]string{}
+			for k, v := range testFlows {
+				flows[k] = v
+			}
+			if !strings.Contains(flows[tc.file], tc.from) {
+				t.Fatalf("%s has no %q", tc.file, tc.from)
+			}
+			flows[tc.file] = strings.Replace(flows[tc.file], tc.from, tc.to, 1)
+			_, err := build(flows)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v\nwant an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestStateRoundTrip(t *testing.T) {
+	st := dialog.State{Lang: "fr", LangFixed: true, Customer: "C-1", Flow: "track", Step: "ask", Return: "x.y",
+		Seq: 65535, Misses: 1, Mode: dialog.ModeAgent, Case: "PB-ABCDEF", Updated: now.Unix(),
+		Slots: []dialog.Slot{{"order", "123"}, {"postcode", "75011"}}, Choices: []string{"a", "b"}}
+	var got dialog.State
+	if err := got.UnmarshalBinary(st.AppendBinary(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if got.Lang != st.Lang || got.Customer != st.Customer || got.Seq != st.Seq || got.Mode != st.Mode ||
+		got.Get("postcode") != "75011" || len(got.Choices) != 2 || !got.LangFixed || got.Case != st.Case || got.Updated != st.Updated {
+		t.Fatalf("got %+v\nwant %+v", got, st)
+	}
+	if n := len(st.AppendBinary(nil)); n > 200 {
+		t.Errorf("encoded state is %d bytes", n)
+	}
+}
+
+func TestButtonData(t *testing.T) {
+	tests := []struct {
+		in   string
+		seq  uint16
+		idx  int
+		good bool
+	}{
+		{"1.0", 1, 0, true}, {"65535.63", 65535, 63, true}, {"65536.0", 0, 0, false}, {"1.64", 0, 0, false},
+		{"1", 0, 0, false}, {".1", 0, 0, false}, {"1.", 0, 0, false}, {"a.b", 0, 0, false}, {"+1.0", 0, 0, false},
+		{"1.0.0", 0, 0, false}, {"", 0, 0, false},
+	}
+	for _, tc := range tests {
+		seq, idx, ok := dialog.ParseButtonData(tc.in)
+		if ok != tc.good || seq != tc.seq || idx != tc.idx {
+			t.Errorf("ParseButtonData(%q) = %d, %d, %v", tc.in, seq, idx, ok)
+		}
+	}
+}
+
+func FuzzButtonData(f *testing.F) {
+	for _, s := range []string{"1.0", "65535.63", "x", "1..2", "99999.1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		seq, idx, ok := dialog.ParseButtonData(s)
+		if ok && (idx < 0 || idx >= 64) {
+			t.Fatalf("%q decoded to index %d", s, idx)
+		}
+		_ = seq
+	})
+}
+
+func FuzzStateDecode(f *testing.F) {
+	st := dialog.State{Lang: "de", Flow: "track", Step: "ask", Slots: []dialog.Slot{{"order", "1"}}, Choices: []string{"x"}}
+	f.Add(st.AppendBinary(nil))
+	f.Add([]byte("P\x01"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var s dialog.State
+		if err := s.UnmarshalBinary(b); err != nil {
+			return
+		}
+		var again dialog.State
+		if err := again.UnmarshalBinary(s.AppendBinary(nil)); err != nil {
+			t.Fatalf("re-encoding a decoded state fails: %v", err)
+		}
+	})
+}
+
+// FuzzTurn feeds arbitrary text and button data to the engine: it must never
+// panic, always answer, and leave a state that encodes and decodes.
+func FuzzTurn(f *testing.F) {
+	e := newEngine(f, testFlows)
+	for _, s := range []string{"hello", "/start", "where is 123-1234567-1234567", "1", "2.0", "\x00", "yes", "no"} {
+		f.Add(s, "", uint16(0))
+	}
+	f.Add("", "1.0", uint16(1))
+	f.Fuzz(func(t *testing.T, text, button string, seq uint16) {
+		st := dialog.State{Seq: seq}
+		var res dialog.Result
+		for _, in := range []dialog.Input{{Text: "/start"}, {Text: text, Button: button}, {Text: text}} {
+			if err := e.Turn(context.Background(), &st, &in, now, &res); err != nil {
+				t.Fatalf("turn(%q, %q): %v", text, button, err)
+			}
+			if len(res.Replies) == 0 {
+				t.Fatalf("turn(%q, %q): no reply", text, button)
+			}
+			var back dialog.State
+			if err := back.UnmarshalBinary(st.AppendBinary(nil)); err != nil {
+				t.Fatalf("state does not round-trip: %v", err)
+			}
+		}
+	})
+}

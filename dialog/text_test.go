@@ -1,0 +1,235 @@
+package dialog_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/parcelbot/parcelbot/dialog"
+	"github.com/parcelbot/parcelbot/locales"
+)
+
+func TestMatcherExamples(t *testing.T) {
+	m, err := dialog.NewMatcher()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ text, want string }{
+		{"where is my order", "track"},
+		{"Where is my order???", "track"},
+		{"wo bleibt mein Paket", "track"},
+		{"wo ist mein pakt", "track"}, // typo
+		{"où est mon colis", "track"},
+		{"ou est mon colis", "track"}, // no accents
+		{"il pacco non è arrivato", "missing"},
+		{"mein Paket wurde gestohlen", "stolen"},
+		{"my parcel was stolen from the porch", "stolen"},
+		{"colis marqué livré mais rien reçu", "missing"},
+		{"mi serve la password per il corriere", "password"},
+		{"the locker won't open", "locker"},
+		{"Packstation defekt", "locker"},
+		{"I want to talk to a human", "human"},
+		{"Mensch bitte", "human"},
+		{"je veux un conseiller", "human"},
+		{"operatore", "human"},
+		{"hallo", "help"},
+		{"ja", "yes"},
+		{"non", "no"},
+		{"my cases", "cases"},
+		{"change language", "language"},
+		{"asdfgh qwerty", "unknown"},
+		{"", "unknown"},
+		{"🙂", "unknown"},
+	}
+	for _, tc := range tests {
+		if got, _ := m.Match(tc.text); got != tc.want {
+			t.Errorf("Match(%q) = %s, want %s", tc.text, got, tc.want)
+		}
+	}
+}
+
+func TestIntentsAreTheDocumentedSet(t *testing.T) {
+	got := strings.Join(dialog.Intents(), " ")
+	want := "cases help human language locker missing no password stolen track unknown yes"
+	if got != want {
+		t.Fatalf("intents %q, want %q", got, want)
+	}
+}
+
+func TestFindOrderNumber(t *testing.T) {
+	f, err := dialog.ParseOrderFormat("NNN-NNNNNNN-NNNNNNN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ in, want string }{
+		{"302-1001111-4007777", "302-1001111-4007777"},
+		{"my order is 302-1001111-4007777, thanks", "302-1001111-4007777"},
+		{"302 1001111 4007777", "302-1001111-4007777"},
+		{"30210011114007777", "302-1001111-4007777"},
+		{"Bestellung:302-1001111-4007777.", "302-1001111-4007777"},
+		{"1302-1001111-4007777", ""},
+		{"302-1001111-40077771", ""},
+		{"302-100111-4007777", ""},
+		{"call 0800 123 4567", ""},
+		{"", ""},
+	}
+	for _, tc := range tests {
+		if got := f.Find(tc.in); got != tc.want {
+			t.Errorf("Find(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "-NNN", "NNN-", "NNNAAA", "---"} {
+		if _, err := dialog.ParseOrderFormat(bad); err == nil {
+			t.Errorf("ParseOrderFormat(%q) accepted", bad)
+		}
+	}
+	g, err := dialog.ParseOrderFormat("AA-NNNNNN")
+	if err != nil || g.Find("order ab-123456 please") != "AB-123456" {
+		t.Errorf("letter format: %v %q", err, g.Find("order ab-123456 please"))
+	}
+}
+
+func TestFindPostcode(t *testing.T) {
+	of, _ := dialog.ParseOrderFormat("NNN-NNNNNNN-NNNNNNN")
+	tests := []struct{ in, want string }{
+		{"10115", "10115"},
+		{"PLZ ist 80331.", "80331"},
+		{"mon code postal: 75011", "75011"},
+		{"sw1a 1aa", "SW1A 1AA"},
+		{"it's M1 1AE", "M1 1AE"},
+		{"EC1A1BB", "EC1A 1BB"},
+		{"302-1001111-4007777", ""},
+		{"302-1001111-4007777 10115", "10115"},
+		{"123456", ""},
+		{"1234", ""},
+		{"hello", ""},
+	}
+	for _, tc := range tests {
+		if got := dialog.FindPostcode(tc.in, of); got != tc.want {
+			t.Errorf("FindPostcode(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestClean(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"  hello   world \n", "hello world"},
+		{"a\x00b\x07c", "a b c"},
+		{"zero\u200bwidth", "zerowidth"},
+		{"\u202eevil\u202c", "evil"},
+		{"bad\xffutf8", "badutf8"},
+		{"ok", "ok"},
+	}
+	for _, tc := range tests {
+		if got := dialog.Clean(tc.in); got != tc.want {
+			t.Errorf("Clean(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	long := dialog.Clean(strings.Repeat("ü", 5000))
+	if len(long) > dialog.MaxInputBytes || !utf8.ValidString(long) {
+		t.Errorf("long input: %d bytes, valid %v", len(long), utf8.ValidString(long))
+	}
+}
+
+func TestDatesAndMoneyPerLanguage(t *testing.T) {
+	cat, err := dialog.LoadCatalog(locales.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	// 23:30 UTC on Sunday is already Monday in Berlin
+	tm := time.Date(2026, 11, 22, 23, 30, 0, 0, time.UTC).In(berlin)
+	args := mapArgs{"d": dialog.DateValue(tm), "dt": dialog.DateTimeValue(tm), "m": dialog.MoneyValue(4990, "EUR"), "big": dialog.MoneyValue(123456789, "GBP")}
+	tests := []struct{ lang, date, datetime, money, big string }{
+		{"en", "Monday 23 November", "Monday 23 November at 00:30", "€49.90", "£1,234,567.89"},
+		{"de", "Montag, 23. November", "Montag, 23. November um 00:30", "49,90 €", "1.234.567,89 £"},
+		{"fr", "lundi 23 novembre", "lundi 23 novembre à 00:30", "49,90 €", "1 234 567,89 £"},
+		{"it", "lunedì 23 novembre", "lunedì 23 novembre alle 00:30", "49,90 €", "1.234.567,89 £"},
+	}
+	for _, tc := range tests {
+		got := [4]string{}
+		for i, k := range []string{"d", "dt", "m", "big"} {
+			got[i] = string(cat.AppendValue(nil, tc.lang, args[k]))
+		}
+		want := [4]string{tc.date, tc.datetime, tc.money, tc.big}
+		if got != want {
+			t.Errorf("%s: got %q, want %q", tc.lang, got, want)
+		}
+	}
+}
+
+func TestPlurals(t *testing.T) {
+	cat, err := dialog.LoadCatalog(locales.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		lang, count, want string
+	}{
+		{"en", "1", "It's 1 day late"}, {"en", "2", "It's 2 days late"},
+		{"de", "1", "Es ist 1 Tag"}, {"de", "3", "Es ist 3 Tage"},
+		{"fr", "1", "Il a 1 jour de retard"}, {"fr", "2", "Il a 2 jours de retard"},
+		{"it", "1", "di 1 giorno"}, {"it", "4", "di 4 giorni"},
+	}
+	for _, tc := range tests {
+		got := cat.Text(tc.lang, "track.late", mapArgs{"count": tc.count})
+		if !strings.Contains(got, tc.want) {
+			t.Errorf("%s %s: got %q, want it to contain %q", tc.lang, tc.count, got, tc.want)
+		}
+	}
+}
+
+type mapArgs map[string]string
+
+func (m mapArgs) Lookup(k string) (string, bool) { v, ok := m[k]; return v, ok }
+
+func FuzzMatch(f *testing.F) {
+	m, err := dialog.NewMatcher()
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{"where is my order", "wo bleibt mein paket", "colis volé", "\xff", "ééé", strings.Repeat("a ", 100)} {
+		f.Add(s)
+	}
+	valid := map[string]bool{}
+	for _, i := range dialog.Intents() {
+		valid[i] = true
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		intent, score := m.Match(s)
+		if !valid[intent] || score < 0 || (intent == "unknown") != (score == 0) {
+			t.Fatalf("Match(%q) = %q, %d", s, intent, score)
+		}
+	})
+}
+
+func FuzzEntities(f *testing.F) {
+	of, _ := dialog.ParseOrderFormat("NNN-NNNNNNN-NNNNNNN")
+	for _, s := range []string{"302-1001111-4007777", "sw1a 1aa", "10115", "302 1001111 4007777 80331", "ÄÖÜ-1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if on := of.Find(s); on != "" && (len(on) != 19 || of.Find(on) != on) {
+			t.Fatalf("Find(%q) = %q is not canonical", s, on)
+		}
+		if pc := dialog.FindPostcode(s, of); pc != "" && dialog.FindPostcode(pc, of) != pc {
+			t.Fatalf("FindPostcode(%q) = %q is not canonical", s, pc)
+		}
+		if c := dialog.Clean(s); !utf8.ValidString(c) || len(c) > dialog.MaxInputBytes || dialog.Clean(c) != c {
+			t.Fatalf("Clean(%q) = %q is not clean", s, c)
+		}
+	})
+}
+
+func FuzzConvoParse(f *testing.F) {
+	f.Add("name\n#begin\nLANG de\n#me\nhallo\n#bot\nHallo*\nBUTTONS a|b\n#me\nBUTTON a\n")
+	f.Add("x\n#agent\nREPLY hi\n#bot\nNOREPLY\n")
+	f.Add("x\n#me\nLOCATION 1,2\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := dialog.ParseConvo("f.convo.txt", strings.NewReader(s))
+		if err == nil && (c.Name == "" || len(c.Steps) == 0) {
+			t.Fatalf("accepted a convo without name or steps: %+v", c)
+		}
+	})
+}
