@@ -6,8 +6,10 @@ import (
 	"testing"
 
 	"github.com/alicebob/miniredis/v2"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/parcelbot/parcelbot/adapters/demo"
+	"github.com/parcelbot/parcelbot/adapters/redis"
 	"github.com/parcelbot/parcelbot/bot"
 	"github.com/parcelbot/parcelbot/dialog"
 )
@@ -36,7 +38,10 @@ func BenchmarkTurn(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	eng, err := bot.NewEngine(bot.DefaultConfig(), d)
+	mr := miniredis.RunT(b)
+	rdb := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+	defer rdb.Close()
+	eng, err := bot.NewEngine(bot.DefaultConfig(), bot.Backends{Shop: d, Writer: d, Records: redis.NewRecords(rdb, "", 0)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -2,9 +2,10 @@ package bot
 
 import (
 	"context"
-	"crypto/rand"
+	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,26 +22,41 @@ const (
 
 // Config is the shop's configuration of the journeys.
 type Config struct {
-	ShopName    string
-	OrderFormat string // e.g. "NNN-NNNNNNN-NNNNNNN"
-	Policy      domain.Policy
+	ShopName     string
+	OrderFormat  string // e.g. "NNN-NNNNNNN-NNNNNNN"
+	Policy       domain.Policy
+	LinkSecret   []byte                         // shared with the shop's website, signs deep-link tokens
+	SupportHours map[string]domain.SupportHours // per language market; missing: always open
+	RecentOrders int                            // how many recent orders a linked chat picks from
+	SearchKM     float64                        // radius of a locker search
 }
 
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
-	return Config{ShopName: "Parcel Shop", OrderFormat: "NNN-NNNNNNN-NNNNNNN", Policy: domain.DefaultPolicy()}
+	return Config{ShopName: "Parcel Shop", OrderFormat: "NNN-NNNNNNN-NNNNNNN", Policy: domain.DefaultPolicy(),
+		RecentOrders: 5, SearchKM: 15}
 }
 
-// NewEngine builds the dialog engine with parcelbot's journeys wired to shop.
-func NewEngine(cfg Config, shop Shop) (*dialog.Engine, error) {
-	return NewEngineFrom(cfg, shop, dialog.Flows(), locales.FS)
+// Backends are what the journeys read and write.
+type Backends struct {
+	Shop    Shop
+	Writer  ShopWriter
+	Records Records
+}
+
+// NewEngine builds the dialog engine with parcelbot's journeys.
+func NewEngine(cfg Config, b Backends) (*dialog.Engine, error) {
+	return NewEngineFrom(cfg, b, dialog.Flows(), locales.FS)
 }
 
 // NewEngineFrom is NewEngine with other flow and locale files (a CX team's
 // working copy); `parcelbot validate` uses it.
-func NewEngineFrom(cfg Config, shop Shop, flows, locs fs.FS) (*dialog.Engine, error) {
+func NewEngineFrom(cfg Config, b Backends, flows, locs fs.FS) (*dialog.Engine, error) {
 	if err := cfg.Policy.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
+	}
+	if b.Shop == nil || b.Writer == nil || b.Records == nil {
+		return nil, errors.New("journeys need a shop, a shop writer and records")
 	}
 	of, err := dialog.ParseOrderFormat(cfg.OrderFormat)
 	if err != nil {
@@ -54,32 +70,107 @@ func NewEngineFrom(cfg Config, shop Shop, flows, locs fs.FS) (*dialog.Engine, er
 	if err != nil {
 		return nil, err
 	}
-	j := &journeys{cfg: cfg, shop: shop}
+	if cfg.RecentOrders <= 0 {
+		cfg.RecentOrders = 5
+	}
+	if cfg.SearchKM <= 0 {
+		cfg.SearchKM = 15
+	}
+	j := &journeys{cfg: cfg, Backends: b}
 	return dialog.New(dialog.Config{
 		Flows:       flows,
 		Catalog:     cat,
 		Matcher:     m,
 		OrderFormat: of,
-		Globals:     map[string]string{"shop": cfg.ShopName, "minutes": fmt.Sprint(cfg.Policy.AgentSLAMinutes)},
-		Menu:        "menu",
+		Globals:     map[string]string{"shop": cfg.ShopName, "minutes": strconv.Itoa(cfg.Policy.AgentSLAMinutes)},
+		Menu:        "menu.start",
+		Again:       "menu.again",
 		OfferHuman:  "human.offer",
+		Slots:       []string{"journey", "case", "comp", "resolution"},
 		Actions:     j.actions(),
 	})
 }
 
-// journeys holds the actions of parcelbot's flows.
+// journeys holds the actions of parcelbot's flows. Actions that change
+// anything outside the conversation do it idempotently, keyed by the order
+// or the case: a turn re-run after a concurrent save, or a message
+// delivered twice, never grants, refunds or reports twice.
 type journeys struct {
-	cfg  Config
-	shop Shop
+	Backends
+	cfg Config
 }
 
 func (j *journeys) actions() map[string]dialog.ActionSpec {
+	a := func(fn dialog.Action, outcomes ...string) dialog.ActionSpec {
+		return dialog.ActionSpec{Outcomes: outcomes, Fn: fn}
+	}
 	return map[string]dialog.ActionSpec{
-		"identify_order": {Outcomes: []string{"found", "ask", "pick", "need_postcode", "not_found"}, Fn: j.identifyOrder},
-		"track_order":    {Outcomes: []string{"not_shipped", "on_time", "due_today", "late", "delivered", "exception", "returned"}, Fn: j.trackOrder},
-		"escalate":       {Outcomes: []string{"ok"}, Fn: j.escalate},
+		"link_account":        a(j.linkAccount, "none", "linked", "expired", "invalid"),
+		"identify_order":      a(j.identifyOrder, "found", "ask", "pick", "need_postcode", "not_found"),
+		"track_order":         a(j.trackOrder, "not_shipped", "on_time", "due_today", "late", "exception", "delivered", "returned"),
+		"check_compensation":  a(j.checkCompensation, "offer", "already", "trial_used", "year_limit", "none"),
+		"grant_compensation":  a(j.grantCompensation, "granted", "already", "trial_used", "year_limit"),
+		"late_options":        a(j.lateOptions, "options", "wait"),
+		"route_option":        a(j.routeOption, "wait", "resolve", "missing"),
+		"missing_check":       a(j.missingCheck, "not_delivered", "recent", "delivered"),
+		"theft_check":         a(j.theftCheck, "theft", "plain"),
+		"create_claim":        a(j.createClaim, "exists", "approved", "agent"),
+		"claim_options":       a(j.claimOptions, "ask", "resolve"),
+		"resolve_claim":       a(j.resolveClaim, "refund", "replacement"),
+		"escalate_claim":      a(j.escalateClaim, "open", "closed"),
+		"password_check":      a(j.passwordCheck, "not_linked", "not_required", "not_shipped", "valid", "rescheduled", "expired", "delivered"),
+		"password_forward":    a(j.passwordForward, "ok", "gone"),
+		"locker_status":       a(j.lockerStatus, "blocked", "works", "no_locker"),
+		"locker_alternatives": a(j.lockerAlternatives, "ok"),
+		"locker_redirect":     a(j.lockerRedirect, "ok"),
+		"locker_stuck":        a(j.lockerStuck, "inside", "inside_closed", "reported", "no_locker"),
+		"locker_find":         a(j.lockerFind, "found", "none", "unknown"),
+		"escalate":            a(j.escalate, "open", "closed"),
+		"list_cases":          a(j.listCases, "none", "some"),
+		"forget":              a(j.forget, "ok"),
 	}
 }
+
+// --- account linking ---
+
+// linkAccount handles /start <token>: a valid, unused token from the shop's
+// website links the chat to the customer.
+func (j *journeys) linkAccount(ctx context.Context, c *dialog.Call) (string, error) {
+	arg := c.Arg("arg")
+	if arg == "" {
+		return "none", nil
+	}
+	if len(j.cfg.LinkSecret) == 0 {
+		return "invalid", nil
+	}
+	lt, err := domain.ParseLinkToken(j.cfg.LinkSecret, arg, c.Now)
+	switch {
+	case errors.Is(err, domain.ErrTokenExpired):
+		return "expired", nil
+	case err != nil:
+		return "invalid", nil
+	}
+	cust, err := j.Shop.Customer(ctx, lt.Customer)
+	if domain.ErrorCode(err) == domain.ENOTFOUND {
+		return "invalid", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("link: %w", err)
+	}
+	first, err := j.Records.UseToken(ctx, lt.Nonce, domain.LinkTokenTTL+time.Hour)
+	if err != nil {
+		return "", err
+	}
+	if !first && c.State.Customer != cust.ID {
+		return "invalid", nil // used before (by this chat it is fine: a re-run)
+	}
+	c.State.Customer = cust.ID
+	name, _, _ := strings.Cut(cust.Name, " ")
+	c.Var("name", name)
+	return "linked", nil
+}
+
+// --- order identification ---
 
 // samePostcode compares postcodes ignoring case and spaces.
 func samePostcode(a, b string) bool {
@@ -91,18 +182,21 @@ func samePostcode(a, b string) bool {
 // orders in full; for any other order, and for every unlinked chat, the
 // delivery postcode is asked before anything is said, so an unknown number
 // and a wrong postcode look the same and nobody learns whether an order
-// exists.
+// exists. The calling journey is remembered for the agent.
 func (j *journeys) identifyOrder(ctx context.Context, c *dialog.Call) (string, error) {
-	number := c.Slot("order")
 	st := c.State
+	if journey, _, ok := strings.Cut(st.Return, "."); ok {
+		c.SetSlot("journey", journey)
+	}
+	number := c.Slot("order")
 	if number == "" {
 		if st.Customer != "" {
-			orders, err := j.shop.RecentOrders(ctx, st.Customer, 5)
+			orders, err := j.Shop.RecentOrders(ctx, st.Customer, j.cfg.RecentOrders)
 			if err != nil {
 				return "", fmt.Errorf("recent orders: %w", err)
 			}
 			for _, o := range orders {
-				c.Choice(c.TWith("order.pick_item", "order", o.Number, "date", dialog.DateValue(o.Placed.In(o.Address.Location()))), o.Number)
+				c.Choice(c.TWith("order.pick_item", "order", o.Number, "status", c.T("status."+string(o.Shipment.Status))), o.Number)
 			}
 			if len(orders) > 0 {
 				return "pick", nil
@@ -110,7 +204,7 @@ func (j *journeys) identifyOrder(ctx context.Context, c *dialog.Call) (string, e
 		}
 		return "ask", nil
 	}
-	o, err := j.shop.Order(ctx, number)
+	o, err := j.Shop.Order(ctx, number)
 	if err != nil && domain.ErrorCode(err) != domain.ENOTFOUND {
 		return "", fmt.Errorf("identify order: %w", err)
 	}
@@ -131,14 +225,18 @@ func (j *journeys) identifyOrder(ctx context.Context, c *dialog.Call) (string, e
 	return "found", nil
 }
 
+func full(c *dialog.Call) bool { return c.Slot("access") == "full" }
+
 // order loads the identified order.
 func (j *journeys) order(ctx context.Context, c *dialog.Call) (*domain.Order, error) {
-	o, err := j.shop.Order(ctx, c.Slot("order"))
+	o, err := j.Shop.Order(ctx, c.Slot("order"))
 	if err != nil {
 		return nil, fmt.Errorf("load order: %w", err)
 	}
 	return o, nil
 }
+
+// --- journey 1: late parcel ---
 
 // trackOrder puts the tracking facts into words: status, last event, the
 // promised date and the carrier's estimate, judged in the delivery address's
@@ -161,12 +259,11 @@ func (j *journeys) trackOrder(ctx context.Context, c *dialog.Call) (string, erro
 	}
 	if s.Status != domain.Delivered && s.Status != domain.Returned {
 		details = append(details, c.TWith("track.promised", "promised", dialog.DateValue(s.Promised.In(loc))))
-		if !s.Estimate.IsZero() && !sameDay(s.Estimate, s.Promised, o) {
+		if !s.Estimate.IsZero() && !sameDay(s.Estimate, s.Promised, loc) {
 			details = append(details, c.TWith("track.estimate", "estimate", dialog.DateValue(s.Estimate.In(loc))))
 		}
 	}
 	c.Var("details", strings.Join(details, "\n"))
-	now := c.Now
 	switch s.Status {
 	case domain.Delivered:
 		if s.Delivery != nil {
@@ -180,9 +277,9 @@ func (j *journeys) trackOrder(ctx context.Context, c *dialog.Call) (string, erro
 	case domain.LabelCreated:
 		return "not_shipped", nil
 	}
-	switch late := domain.DaysLate(o, now); {
+	switch late := domain.DaysLate(o, c.Now); {
 	case late > 0:
-		c.Var("count", fmt.Sprint(late))
+		c.Var("count", strconv.Itoa(late))
 		return "late", nil
 	case late == 0:
 		return "due_today", nil
@@ -190,25 +287,648 @@ func (j *journeys) trackOrder(ctx context.Context, c *dialog.Call) (string, erro
 	return "on_time", nil
 }
 
-// sameDay reports whether a and b fall on the same day at the address.
-func sameDay(a, b time.Time, o *domain.Order) bool {
-	loc := o.Address.Location()
+// sameDay reports whether a and b fall on the same day in loc.
+func sameDay(a, b time.Time, loc *time.Location) bool {
 	y1, m1, d1 := a.In(loc).Date()
 	y2, m2, d2 := b.In(loc).Date()
 	return y1 == y2 && m1 == m2 && d1 == d2
 }
 
-// escalate hands the conversation to the agent desk with what the bot knows.
+// compKey is the idempotency key of the compensation for an order.
+func compKey(order string) string { return "comp:" + order }
+
+// checkCompensation decides whether a late order earns a free month. Only a
+// chat linked to the order's customer hears about memberships.
+func (j *journeys) checkCompensation(ctx context.Context, c *dialog.Call) (string, error) {
+	if !full(c) {
+		return "none", nil
+	}
+	o, cust, err := j.orderAndCustomer(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	switch j.cfg.Policy.CompensationFor(o, cust.Membership, c.Now) {
+	case domain.CompOK:
+		return "offer", nil
+	case domain.CompAlreadyGranted:
+		c.Var("renewal", dialog.DateValue(cust.Membership.Renewal.In(o.Address.Location())))
+		return "already", nil
+	case domain.CompTrialUsed:
+		return "trial_used", nil
+	case domain.CompYearLimit:
+		return "year_limit", nil
+	}
+	return "none", nil
+}
+
+func (j *journeys) orderAndCustomer(ctx context.Context, c *dialog.Call) (*domain.Order, *domain.Customer, error) {
+	o, err := j.order(ctx, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	cust, err := j.Shop.Customer(ctx, o.CustomerID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load customer: %w", err)
+	}
+	return o, cust, nil
+}
+
+// grantCompensation adds the free month once per order: the shop's
+// extension is idempotent by order, and the first grant is recorded so that
+// a re-run of this very turn still says "granted" with the same date.
+func (j *journeys) grantCompensation(ctx context.Context, c *dialog.Call) (string, error) {
+	o, cust, err := j.orderAndCustomer(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	mine := c.Conversation() + "|" + c.InputID()
+	decision := j.cfg.Policy.CompensationFor(o, cust.Membership, c.Now)
+	if decision == domain.CompAlreadyGranted {
+		// granted by this very turn before a re-run?
+		if stored, _, err := j.Records.Once(ctx, compKey(o.Number), ""); err == nil && strings.HasSuffix(stored, "|"+mine) {
+			decision = domain.CompOK
+		}
+	}
+	switch decision {
+	case domain.CompOK:
+	case domain.CompTrialUsed:
+		return "trial_used", nil
+	case domain.CompYearLimit:
+		return "year_limit", nil
+	default:
+		c.Var("renewal", dialog.DateValue(cust.Membership.Renewal.In(o.Address.Location())))
+		return "already", nil
+	}
+	renewal, err := j.Writer.ExtendMembership(ctx, cust.ID, o.Number, compKey(o.Number), c.Now)
+	if err != nil {
+		return "", fmt.Errorf("extend membership: %w", err)
+	}
+	stored, _, err := j.Records.Once(ctx, compKey(o.Number), strconv.FormatInt(renewal.Unix(), 10)+"|"+mine)
+	if err != nil {
+		return "", err
+	}
+	if unix, _, ok := strings.Cut(stored, "|"); ok {
+		if n, err := strconv.ParseInt(unix, 10, 64); err == nil {
+			renewal = time.Unix(n, 0)
+		}
+	}
+	c.SetSlot("comp", "granted")
+	c.Var("renewal", dialog.DateValue(renewal.In(o.Address.Location())))
+	return "granted", nil
+}
+
+// lateOptions offers, for a parcel late by the policy's days or held up by
+// the carrier: wait, a replacement (every item in stock), a refund, or
+// reporting it missing.
+func (j *journeys) lateOptions(ctx context.Context, c *dialog.Call) (string, error) {
+	o, err := j.order(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	if !j.cfg.Policy.RefundOrReplacementDue(o, c.Now) {
+		return "wait", nil
+	}
+	c.Choice(c.T("late.opt_wait"), "wait")
+	if o.AllInStock() {
+		c.Choice(c.T("late.opt_replacement"), "replacement")
+	}
+	c.Choice(c.T("late.opt_refund"), "refund")
+	c.Choice(c.T("late.opt_missing"), "missing")
+	return "options", nil
+}
+
+func (j *journeys) routeOption(_ context.Context, c *dialog.Call) (string, error) {
+	switch opt := c.Slot("option"); opt {
+	case "replacement", "refund":
+		c.SetSlot("resolution", opt)
+		return "resolve", nil
+	case "missing":
+		return "missing", nil
+	}
+	return "wait", nil
+}
+
+// --- journey 2: missing or stolen parcel ---
+
+// missingCheck shows the delivery details of a delivered parcel; anything
+// not delivered yet is journey 1.
+func (j *journeys) missingCheck(ctx context.Context, c *dialog.Call) (string, error) {
+	o, err := j.order(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	d := o.Shipment.Delivery
+	if o.Shipment.Status != domain.Delivered || d == nil {
+		return "not_delivered", nil
+	}
+	loc := o.Address.Location()
+	c.Var("delivered", dialog.DateTimeValue(d.At.In(loc)))
+	place := "missing.place." + string(d.Place)
+	if d.Place == domain.Neighbour && !full(c) {
+		place = "missing.place.neighbour_anon" // a neighbour's name is for the customer only
+	}
+	c.Var("place", c.TWith(place, "neighbour", d.NeighbourName, "house", d.NeighbourHouse))
+	if d.Photo {
+		c.Var("photo", c.T("missing.photo_yes"))
+	} else {
+		c.Var("photo", c.T("missing.photo_no"))
+	}
+	if j.cfg.Policy.DeliveredRecently(o, c.Now) {
+		c.Var("hours", strconv.Itoa(j.cfg.Policy.WaitHoursAfterDelivered))
+		return "recent", nil
+	}
+	return "delivered", nil
+}
+
+func (j *journeys) theftCheck(_ context.Context, c *dialog.Call) (string, error) {
+	if c.Slot("theft") == "yes" {
+		return "theft", nil
+	}
+	return "plain", nil
+}
+
+// claimCaseID is the one case id per order's claim.
+func claimCaseID(order string) string { return domain.CaseID(order + "|claim") }
+
+// createClaim opens the case for a missing or very late parcel: one per
+// order. Auto-approval only within the order-total limit and the customer's
+// claims in the last 12 months; otherwise an agent approves.
+func (j *journeys) createClaim(ctx context.Context, c *dialog.Call) (string, error) {
+	o, err := j.order(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	id := claimCaseID(o.Number)
+	c.Var("case", id)
+	c.SetSlot("case", id)
+	mine := c.Conversation() + "|" + c.InputID()
+	past, err := j.Shop.PastClaims(ctx, o.CustomerID)
+	if err != nil {
+		return "", fmt.Errorf("past claims: %w", err)
+	}
+	since := c.Now.AddDate(-1, 0, 0)
+	recorded, err := j.Records.Claims(ctx, o.CustomerID, since)
+	if err != nil {
+		return "", err
+	}
+	decision := "agent"
+	if j.cfg.Policy.AutoApprove(o.Total, domain.ClaimsWithin(past, since)+recorded) {
+		decision = "approved"
+	}
+	stored, first, err := j.Records.Once(ctx, "claim:"+o.Number, mine+"|"+decision)
+	if err != nil {
+		return "", err
+	}
+	if !first {
+		owner, dec, _ := strings.Cut(stored[strings.Index(stored, "|")+1:], "|")
+		if stored[:strings.Index(stored, "|")]+"|"+owner != mine {
+			if cs, err := j.Records.Case(ctx, id); err == nil {
+				c.Var("status", c.T("cases.status."+string(cs.Status)))
+			} else {
+				c.Var("status", c.T("cases.status.open"))
+			}
+			return "exists", nil
+		}
+		decision = dec
+	}
+	kind := domain.CaseMissing
+	if c.Slot("journey") == "track" {
+		kind = domain.CaseLate
+	}
+	status := domain.CaseInvestigating
+	if decision == "agent" {
+		status = domain.CaseAwaitingAgent
+	}
+	cs := &domain.Case{ID: id, Kind: kind, Status: status, Order: o.Number, CustomerID: o.CustomerID,
+		Conversation: c.Conversation(), Lang: c.Lang(), Theft: c.Slot("theft") == "yes", Created: c.Now, Updated: c.Now,
+		Notes: []domain.CaseEvent{{At: c.Now, Who: "bot", What: "claim opened (" + decision + ")"}}}
+	if p := c.Slot("police"); p != "" && p != "-" {
+		cs.PoliceReport = p
+	}
+	if err := j.Records.PutCase(ctx, cs); err != nil {
+		return "", err
+	}
+	if err := j.Records.AddClaim(ctx, o.CustomerID, id, c.Now); err != nil {
+		return "", err
+	}
+	c.Var("investigation", "")
+	if kind == domain.CaseMissing {
+		if err := j.Writer.OpenInvestigation(ctx, o.Number, id, "investigate:"+id); err != nil {
+			return "", fmt.Errorf("open investigation: %w", err)
+		}
+		c.Var("investigation", c.T("claim.investigation"))
+	}
+	return decision, nil
+}
+
+// claimOptions: replacement only when every item is in stock; when both are
+// possible and the customer has not chosen yet, they choose.
+func (j *journeys) claimOptions(ctx context.Context, c *dialog.Call) (string, error) {
+	o, err := j.order(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case !o.AllInStock():
+		c.SetSlot("resolution", "refund")
+	case c.Slot("resolution") == "":
+		return "ask", nil
+	}
+	return "resolve", nil
+}
+
+func (j *journeys) resolveClaim(ctx context.Context, c *dialog.Call) (string, error) {
+	o, err := j.order(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	how, err := resolveCase(ctx, j.Writer, j.Records, c.Slot("case"), o, domain.Resolution(c.Slot("resolution")), "bot", c.Now)
+	if err != nil {
+		return "", err
+	}
+	c.Var("case", c.Slot("case"))
+	c.Var("amount", dialog.MoneyValue(o.Total.Minor, o.Total.Currency))
+	return string(how), nil
+}
+
+// resolveCase refunds or replaces an order for a case through the same
+// policy whoever decides (the bot or an agent): a replacement only when
+// every item is in stock, otherwise a refund. It is idempotent by case.
+func resolveCase(ctx context.Context, w ShopWriter, rec Records, caseID string, o *domain.Order, how domain.Resolution, who string, now time.Time) (domain.Resolution, error) {
+	if how != domain.ResolveRefund && how != domain.ResolveReplacement {
+		return "", domain.Errorf(domain.EINVALID, "", "resolution %q is neither refund nor replacement", how)
+	}
+	if how == domain.ResolveReplacement && !o.AllInStock() {
+		how = domain.ResolveRefund
+	}
+	if err := w.Resolve(ctx, o.Number, how, "resolve:"+caseID); err != nil {
+		return "", fmt.Errorf("resolve %s: %w", caseID, err)
+	}
+	cs, err := rec.Case(ctx, caseID)
+	if err != nil {
+		return "", err
+	}
+	if cs.Resolution == "" {
+		cs.Resolution = how
+	}
+	cs.Status = domain.CaseResolved
+	cs.Updated = now
+	cs.Notes = append(cs.Notes, domain.CaseEvent{At: now, Who: who, What: "resolved: " + string(how)})
+	if err := rec.PutCase(ctx, cs); err != nil {
+		return "", err
+	}
+	return cs.Resolution, nil
+}
+
+// escalateClaim hands the claim's case to an agent for approval.
+func (j *journeys) escalateClaim(ctx context.Context, c *dialog.Call) (string, error) {
+	return j.handToAgent(ctx, c, c.Slot("case"), "approval")
+}
+
+// --- journey 3: delivery password ---
+
+// passwordCheck shows the one-time password only to a chat linked to the
+// order's customer.
+func (j *journeys) passwordCheck(ctx context.Context, c *dialog.Call) (string, error) {
+	o, err := j.order(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	if !full(c) {
+		return "not_linked", nil
+	}
+	return j.password(c, o), nil
+}
+
+func (j *journeys) password(c *dialog.Call, o *domain.Order) string {
+	st := domain.PasswordStatus(o, c.Now)
+	switch st {
+	case domain.PasswordValid:
+	case domain.PasswordNotRequired:
+		return "not_required"
+	case domain.PasswordNotShipped:
+		return "not_shipped"
+	case domain.PasswordDelivered:
+		return "delivered"
+	default:
+		return "expired"
+	}
+	pw := o.Shipment.Password
+	c.Secret("password", pw.Code.Reveal())
+	c.Var("day", dialog.DateValue(pw.Day.In(o.Address.Location())))
+	for _, ev := range o.Shipment.Events {
+		if ev.Code == "delivery_failed" {
+			return "rescheduled"
+		}
+	}
+	return "valid"
+}
+
+func (j *journeys) passwordForward(ctx context.Context, c *dialog.Call) (string, error) {
+	o, err := j.order(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	if !full(c) {
+		return "gone", nil
+	}
+	if out := j.password(c, o); out != "valid" && out != "rescheduled" {
+		return "gone", nil
+	}
+	return "ok", nil
+}
+
+// --- journey 4: lockers ---
+
+func (j *journeys) orderLocker(ctx context.Context, c *dialog.Call) (*domain.Order, *domain.Locker, error) {
+	o, err := j.order(ctx, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	if o.Shipment.LockerID == "" {
+		return o, nil, nil
+	}
+	l, err := j.Shop.Place(ctx, o.Shipment.LockerID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load locker: %w", err)
+	}
+	c.Var("locker", l.Name)
+	return o, l, nil
+}
+
+func (j *journeys) lockerStatus(ctx context.Context, c *dialog.Call) (string, error) {
+	_, l, err := j.orderLocker(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case l == nil:
+		return "no_locker", nil
+	case l.Status != domain.Operational:
+		c.Var("why", c.T("locker.status."+string(l.Status)))
+		return "blocked", nil
+	}
+	return "works", nil
+}
+
+// lockerAlternatives offers the nearest operational lockers with a free
+// compartment (up to 3), pickup points (up to 2) and home delivery.
+func (j *journeys) lockerAlternatives(ctx context.Context, c *dialog.Call) (string, error) {
+	_, l, err := j.orderLocker(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	if l == nil {
+		return "", domain.Errorf(domain.ECONFLICT, "locker.no_locker", "order has no locker")
+	}
+	c.Var("why", c.T("locker.status."+string(l.Status)))
+	places, err := j.Shop.Places(ctx, l.Lat, l.Lon, j.cfg.SearchKM)
+	if err != nil {
+		return "", fmt.Errorf("places: %w", err)
+	}
+	var lines []string
+	for _, kind := range []domain.PlaceKind{domain.KindLocker, domain.KindPickup} {
+		max := 3
+		if kind == domain.KindPickup {
+			max = 2
+		}
+		for _, r := range domain.RankLockers(places, kind, l.Lat, l.Lon, l.ID, max) {
+			lines = append(lines, j.placeLine(c, r))
+			c.Choice(c.TWith("locker.choice", "name", r.Name, "km", km(r.KM)), r.ID)
+		}
+	}
+	c.Choice(c.T("locker.choice_home"), "home")
+	c.Var("list", strings.Join(lines, "\n"))
+	return "ok", nil
+}
+
+func km(x float64) string { return dialog.NumberValue(int64(x*10 + 0.5)) }
+
+// placeLine is one locker or pickup point in words.
+func (j *journeys) placeLine(c *dialog.Call, r domain.RankedLocker) string {
+	key := "locker.item_locker"
+	if r.Kind == domain.KindPickup {
+		key = "locker.item_pickup"
+	}
+	return c.TWith(key, "name", r.Name, "street", r.Street, "postcode", r.Postcode, "city", r.City,
+		"km", km(r.KM), "hours", hoursText(c, r.Hours), "free", strconv.Itoa(r.Free))
+}
+
+// hoursText renders "24/7" or "mon-sat 07:00-22:00" with the language's day
+// abbreviations; anything else is shown as written.
+func hoursText(c *dialog.Call, spec string) string {
+	if spec == "24/7" || spec == "" {
+		return c.T("locker.hours_always")
+	}
+	days, clock, ok := strings.Cut(spec, " ")
+	if !ok {
+		return spec
+	}
+	short := c.Engine().Catalog().List(c.Lang(), "format.days_short")
+	names := []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+	var b strings.Builder
+	for i, part := range strings.Split(days, "-") {
+		if i > 0 {
+			b.WriteString("–")
+		}
+		found := false
+		for k, n := range names {
+			if n == part && k < len(short) {
+				b.WriteString(short[k])
+				found = true
+			}
+		}
+		if !found {
+			return spec
+		}
+	}
+	b.WriteByte(' ')
+	b.WriteString(strings.Replace(clock, "-", "–", 1))
+	return b.String()
+}
+
+// lockerRedirect records the customer's choice as a redirect of the order.
+func (j *journeys) lockerRedirect(ctx context.Context, c *dialog.Call) (string, error) {
+	o, err := j.order(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	pick := c.Slot("pick")
+	target := ""
+	if pick == "home" {
+		c.Var("target", c.T("locker.home"))
+	} else {
+		p, err := j.Shop.Place(ctx, pick)
+		if err != nil {
+			return "", fmt.Errorf("redirect target: %w", err)
+		}
+		target = p.ID
+		c.Var("target", p.Name+", "+p.Street+", "+p.Postcode+" "+p.City)
+	}
+	if err := j.Writer.Redirect(ctx, o.Number, target, "redirect:"+o.Number+":"+pick); err != nil {
+		return "", fmt.Errorf("redirect: %w", err)
+	}
+	return "ok", nil
+}
+
+// lockerStuck records a defect report and, with the customer's parcel
+// inside, hands the case to an agent.
+func (j *journeys) lockerStuck(ctx context.Context, c *dialog.Call) (string, error) {
+	o, l, err := j.orderLocker(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	if l == nil {
+		return "no_locker", nil
+	}
+	key := "defect:" + c.Conversation() + "|" + c.InputID()
+	if err := j.Writer.ReportLockerDefect(ctx, l.ID, o.Number, "compartment will not open", key); err != nil {
+		return "", fmt.Errorf("defect report: %w", err)
+	}
+	inside := o.Shipment.Status == domain.Delivered && o.Shipment.Delivery != nil && o.Shipment.Delivery.Place == domain.InLocker
+	if !inside {
+		return "reported", nil
+	}
+	id := domain.CaseID(o.Number + "|locker|" + l.ID)
+	cs := &domain.Case{ID: id, Kind: domain.CaseLocker, Status: domain.CaseAwaitingAgent, Order: o.Number, CustomerID: o.CustomerID,
+		Conversation: c.Conversation(), Lang: c.Lang(), Created: c.Now, Updated: c.Now,
+		Notes: []domain.CaseEvent{{At: c.Now, Who: "bot", What: "parcel stuck in " + l.ID + "; defect reported"}}}
+	if err := j.Records.PutCase(ctx, cs); err != nil {
+		return "", err
+	}
+	out, err := j.handToAgent(ctx, c, id, "stuck_parcel")
+	if out == "closed" {
+		return "inside_closed", err
+	}
+	return "inside", err
+}
+
+// lockerFind lists the lockers and pickup points near a postcode, a city or
+// a shared location, operational ones with free compartments only.
+func (j *journeys) lockerFind(ctx context.Context, c *dialog.Call) (string, error) {
+	place := c.Slot("place")
+	c.SetSlot("place", "")
+	var lat, lon float64
+	if a, b, ok := strings.Cut(place, ","); ok {
+		la, err1 := strconv.ParseFloat(a, 64)
+		lo, err2 := strconv.ParseFloat(b, 64)
+		if err1 == nil && err2 == nil && domain.ValidCoordinates(la, lo) {
+			lat, lon = la, lo
+			ok = true
+		}
+		if !ok {
+			return "unknown", nil
+		}
+	} else {
+		la, lo, err := j.Shop.Locate(ctx, place)
+		if domain.ErrorCode(err) == domain.ENOTFOUND {
+			return "unknown", nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("locate: %w", err)
+		}
+		lat, lon = la, lo
+	}
+	places, err := j.Shop.Places(ctx, lat, lon, j.cfg.SearchKM)
+	if err != nil {
+		return "", fmt.Errorf("places: %w", err)
+	}
+	var lines []string
+	for _, kind := range []domain.PlaceKind{domain.KindLocker, domain.KindPickup} {
+		max := 3
+		if kind == domain.KindPickup {
+			max = 2
+		}
+		for _, r := range domain.RankLockers(places, kind, lat, lon, "", max) {
+			lines = append(lines, j.placeLine(c, r))
+		}
+	}
+	if len(lines) == 0 {
+		return "none", nil
+	}
+	c.Var("list", strings.Join(lines, "\n"))
+	return "found", nil
+}
+
+// --- journey 5: a person ---
+
+// escalate hands the conversation to the agent desk at the customer's wish.
 func (j *journeys) escalate(ctx context.Context, c *dialog.Call) (string, error) {
+	id := domain.CaseID(c.Conversation() + "|" + c.InputID())
+	return j.handToAgent(ctx, c, id, "customer_asked")
+}
+
+// handToAgent puts the conversation in agent mode for case id and asks the
+// service to escalate with what the bot learned. It returns "open" or,
+// outside the language market's support hours, "closed" (and when agents
+// are back).
+func (j *journeys) handToAgent(ctx context.Context, c *dialog.Call, id, reason string) (string, error) {
 	st := c.State
-	id := domain.CaseID(rand.Text())
-	args := []dialog.Slot{{Name: "case", Value: id}, {Name: "journey", Value: st.Flow}, {Name: "reason", Value: "customer_asked"}}
+	journey := c.Slot("journey")
+	if journey == "" {
+		journey = "human"
+	}
+	args := []dialog.Slot{{Name: "case", Value: id}, {Name: "journey", Value: journey}, {Name: "reason", Value: reason}}
 	if on := c.Slot("order"); on != "" {
 		args = append(args, dialog.Slot{Name: "order", Value: on})
+		if o, err := j.Shop.Order(ctx, on); err == nil {
+			args = append(args,
+				dialog.Slot{Name: "fact.order value", Value: fmt.Sprintf("%d.%02d %s", o.Total.Minor/100, o.Total.Minor%100, o.Total.Currency)},
+				dialog.Slot{Name: "fact.shipment", Value: string(o.Shipment.Status)},
+				dialog.Slot{Name: "fact.delivery area", Value: o.Address.Postcode + " " + o.Address.City + " " + o.Address.Country},
+				dialog.Slot{Name: "fact.customer verified", Value: map[bool]string{true: "linked account", false: "order number + postcode"}[full(c)]},
+			)
+			if days := domain.DaysLate(o, c.Now); days > 0 && domain.IsLate(o, c.Now) {
+				args = append(args, dialog.Slot{Name: "fact.days late", Value: strconv.Itoa(days)})
+			}
+		}
+	}
+	for _, s := range []struct{ slot, label string }{
+		{"comp", "membership month"}, {"resolution", "resolution asked"}, {"theft", "reported stolen"}, {"option", "late option chosen"},
+	} {
+		if v := c.Slot(s.slot); v != "" {
+			args = append(args, dialog.Slot{Name: "fact." + s.label, Value: v})
+		}
+	}
+	if p := c.Slot("police"); p != "" && p != "-" {
+		args = append(args, dialog.Slot{Name: "fact.police report", Value: p})
 	}
 	c.Effect(effectEscalate, args...)
 	st.Mode = dialog.ModeAgent
 	st.Case = id
 	c.Var("case", id)
+	if h, ok := j.cfg.SupportHours[c.Lang()]; ok && !h.IsOpen(c.Now) {
+		c.Var("back", dialog.DateTimeValue(h.NextOpen(c.Now)))
+		return "closed", nil
+	}
+	return "open", nil
+}
+
+// --- always available ---
+
+func (j *journeys) listCases(ctx context.Context, c *dialog.Call) (string, error) {
+	cases, err := j.Records.Cases(ctx, c.State.Customer, c.Conversation())
+	if err != nil {
+		return "", err
+	}
+	if len(cases) == 0 {
+		return "none", nil
+	}
+	var lines []string
+	for _, cs := range cases {
+		key := "cases.item"
+		if cs.Order == "" {
+			key = "cases.item_no_order"
+		}
+		lines = append(lines, c.TWith(key, "case", cs.ID, "kind", c.T("cases.kind."+string(cs.Kind)),
+			"status", c.T("cases.status."+string(cs.Status)), "date", dialog.DateValue(cs.Created), "order", cs.Order))
+	}
+	c.Var("list", strings.Join(lines, "\n"))
+	c.Var("count", strconv.Itoa(len(cases)))
+	return "some", nil
+}
+
+func (j *journeys) forget(_ context.Context, c *dialog.Call) (string, error) {
+	c.Effect(effectForget)
 	return "ok", nil
 }

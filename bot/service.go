@@ -6,15 +6,20 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/parcelbot/parcelbot/dialog"
+	"github.com/parcelbot/parcelbot/domain"
 )
 
 // maxConflicts bounds how often a turn is re-run on fresh state when another
 // replica saved the same conversation first.
 const maxConflicts = 8
+
+// lastMessages is how many transcript lines an escalation carries.
+const lastMessages = 8
 
 // Service runs conversations: load, turn, compare-and-set save, reply,
 // effects.
@@ -22,6 +27,9 @@ type Service struct {
 	engine   *dialog.Engine
 	store    SessionStore
 	desk     Desk
+	records  Records
+	shop     Shop
+	writer   ShopWriter
 	log      *slog.Logger
 	now      func() time.Time
 	channels map[string]Channel
@@ -31,10 +39,11 @@ type Service struct {
 
 // Options configure a Service.
 type Options struct {
-	Engine *dialog.Engine
-	Store  SessionStore
-	Desk   Desk
-	Logger *slog.Logger
+	Engine   *dialog.Engine
+	Store    SessionStore
+	Desk     Desk
+	Backends Backends // the same the engine's journeys use
+	Logger   *slog.Logger
 	// Now is the clock; nil means time.Now. Tests own it.
 	Now func() time.Time
 }
@@ -45,6 +54,9 @@ func NewService(o Options) *Service {
 		engine:   o.Engine,
 		store:    o.Store,
 		desk:     o.Desk,
+		records:  o.Backends.Records,
+		shop:     o.Backends.Shop,
+		writer:   o.Backends.Writer,
 		log:      o.Logger,
 		now:      o.Now,
 		channels: map[string]Channel{},
@@ -68,9 +80,10 @@ func (s *Service) AddChannel(c Channel) { s.channels[c.Name()] = c }
 func (s *Service) Engine() *dialog.Engine { return s.engine }
 
 type turnBuf struct {
-	st  dialog.State
-	res dialog.Result
-	enc []byte
+	st    dialog.State
+	res   dialog.Result
+	enc   []byte
+	lines []string
 }
 
 // Handle processes one customer message exactly once: a message whose ID was
@@ -92,6 +105,7 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 			err = fmt.Errorf("handle %s: panic: %v", m.Conversation, p)
 		}
 	}()
+	m.Input.Conversation, m.Input.ID = m.Conversation, m.ID
 	for attempt := 0; ; attempt++ {
 		sess, err := s.store.Load(ctx, m.Conversation, m.ID)
 		if err != nil {
@@ -119,11 +133,16 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 				return fmt.Errorf("turn %s: %w", m.Conversation, err)
 			}
 			log.Error("turn failed", "err", err)
-			s.tell(ctx, m, tb.st.Lang, "error.turn_failed")
+			key := domain.ErrorKey(err)
+			if key == "error.internal" {
+				key = "error.turn_failed"
+			}
+			s.tell(ctx, m, tb.st.Lang, key)
 			return fmt.Errorf("turn %s: %w", m.Conversation, err)
 		}
 		tb.enc = tb.st.AppendBinary(tb.enc[:0])
-		_, err = s.store.Save(ctx, m.Conversation, sess.Version, tb.enc, m.ID)
+		tb.lines = transcript(tb.lines[:0], &m, &tb.res)
+		_, err = s.store.Save(ctx, m.Conversation, sess.Version, tb.enc, m.ID, tb.lines)
 		switch {
 		case err == nil:
 		case errors.Is(err, ErrDuplicate):
@@ -147,6 +166,32 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 		}
 		return nil
 	}
+}
+
+// transcript returns the lines a turn adds to the conversation's
+// transcript, with the turn's secrets (a delivery password) redacted.
+func transcript(lines []string, m *Message, res *dialog.Result) []string {
+	in := &m.Input
+	switch {
+	case in.Agent != nil && in.Agent.Kind == dialog.AgentReply:
+		lines = append(lines, "agent: "+dialog.Clean(in.Agent.Text))
+	case in.Agent != nil:
+		lines = append(lines, "agent: ["+in.Agent.Kind+"]")
+	case in.Button != "":
+		lines = append(lines, "customer: [button]")
+	case in.Location != nil:
+		lines = append(lines, "customer: [location]")
+	default:
+		lines = append(lines, "customer: "+dialog.Clean(in.Text))
+	}
+	for _, r := range res.Replies {
+		t := r.Text
+		for _, sec := range res.Secrets {
+			t = strings.ReplaceAll(t, sec, "[redacted]")
+		}
+		lines = append(lines, "bot: "+t)
+	}
+	return lines
 }
 
 // tell sends one message from the catalog outside a turn (errors).
@@ -174,33 +219,136 @@ func (s *Service) effect(ctx context.Context, conv string, st *dialog.State, ef 
 	switch ef.Kind {
 	case dialog.EffectRelay:
 		if s.desk == nil {
-			return nil
+			return errors.New("no agent desk configured")
 		}
 		return s.desk.Relay(ctx, ef.Arg("case"), ef.Arg("text"))
 	case effectEscalate:
-		if s.desk == nil {
-			return errors.New("no agent desk configured")
-		}
-		e := Escalation{
-			Case: ef.Arg("case"), Conversation: conv, Lang: st.Lang, Journey: ef.Arg("journey"),
-			Order: ef.Arg("order"), Reason: ef.Arg("reason"), At: s.now(),
-		}
-		for _, a := range ef.Args {
-			if len(a.Name) > 5 && a.Name[:5] == "fact." {
-				e.Facts = append(e.Facts, Fact{Label: a.Name[5:], Value: a.Value})
-			}
-		}
-		return s.desk.Escalate(ctx, e)
+		return s.escalate(ctx, conv, st, ef)
 	case effectForget:
-		return s.store.Delete(ctx, conv)
+		return s.Forget(ctx, conv)
 	}
 	return fmt.Errorf("unknown effect %q", ef.Kind)
 }
 
-// Forget deletes a conversation's state.
+func (s *Service) escalate(ctx context.Context, conv string, st *dialog.State, ef *dialog.Effect) error {
+	if s.desk == nil {
+		return errors.New("no agent desk configured")
+	}
+	now := s.now()
+	e := Escalation{
+		Case: ef.Arg("case"), Conversation: conv, Lang: st.Lang, Journey: ef.Arg("journey"),
+		Order: ef.Arg("order"), Reason: ef.Arg("reason"), At: now,
+	}
+	for _, a := range ef.Args {
+		if label, ok := strings.CutPrefix(a.Name, "fact."); ok {
+			e.Facts = append(e.Facts, Fact{Label: label, Value: a.Value})
+		}
+	}
+	if lines, err := s.store.Transcript(ctx, conv, lastMessages); err == nil {
+		e.LastMessages = lines
+	}
+	if s.records != nil {
+		cs, err := s.records.Case(ctx, e.Case)
+		if domain.ErrorCode(err) == domain.ENOTFOUND {
+			cs = &domain.Case{ID: e.Case, Kind: domain.CaseKind(e.Journey), Order: e.Order, CustomerID: st.Customer,
+				Conversation: conv, Lang: st.Lang, Created: now}
+			if !validKind(cs.Kind) {
+				cs.Kind = domain.CaseHuman
+			}
+			err = nil
+		}
+		if err != nil {
+			return fmt.Errorf("escalate %s: %w", e.Case, err)
+		}
+		cs.Status = domain.CaseAwaitingAgent
+		cs.Updated = now
+		cs.Notes = append(cs.Notes, domain.CaseEvent{At: now, Who: "bot", What: "handed to agents: " + e.Reason})
+		if err := s.records.PutCase(ctx, cs); err != nil {
+			return fmt.Errorf("escalate %s: %w", e.Case, err)
+		}
+	}
+	return s.desk.Escalate(ctx, e)
+}
+
+func validKind(k domain.CaseKind) bool {
+	switch k {
+	case domain.CaseLate, domain.CaseMissing, domain.CaseLocker, domain.CasePassword, domain.CaseHuman:
+		return true
+	}
+	return false
+}
+
+// Forget deletes a conversation's state and transcript.
 func (s *Service) Forget(ctx context.Context, conv string) error {
 	if err := s.store.Delete(ctx, conv); err != nil {
 		return fmt.Errorf("forget %s: %w", conv, err)
 	}
 	return nil
+}
+
+// Agent actions on a case, from the agent desk.
+type AgentAction struct {
+	ID    string // unique per action (a Slack action or event id): handled once
+	Case  string
+	Agent string // who (an agent id, recorded on the case)
+	Name  string // display name
+	Kind  string // dialog.AgentClaim, AgentReply, AgentResolve, AgentHandBack
+	Text  string // AgentReply
+	How   domain.Resolution
+}
+
+// Agent applies an agent's action to a case and tells the customer, in
+// their language, through the same exactly-once turn as a customer message.
+// A refund or replacement goes through the same policy and records as one
+// the bot grants. It returns ENOTFOUND for an unknown case.
+func (s *Service) Agent(ctx context.Context, a AgentAction) error {
+	if s.records == nil {
+		return errors.New("agent actions need records")
+	}
+	cs, err := s.records.Case(ctx, a.Case)
+	if err != nil {
+		return fmt.Errorf("agent %s on %s: %w", a.Kind, a.Case, err)
+	}
+	now := s.now()
+	what := a.Kind
+	switch a.Kind {
+	case dialog.AgentClaim:
+		cs.Status = domain.CaseWithAgent
+	case dialog.AgentReply:
+		what = "replied"
+	case dialog.AgentHandBack:
+		cs.Status = domain.CaseClosed
+	case dialog.AgentResolve:
+		if a.How == domain.ResolveRefund || a.How == domain.ResolveReplacement {
+			o, err := s.shop.Order(ctx, cs.Order)
+			if err != nil {
+				return fmt.Errorf("agent resolve %s: %w", a.Case, err)
+			}
+			how, err := resolveCase(ctx, s.writer, s.records, cs.ID, o, a.How, a.Agent, now)
+			if err != nil {
+				return fmt.Errorf("agent resolve %s: %w", a.Case, err)
+			}
+			a.How = how
+			if cs, err = s.records.Case(ctx, a.Case); err != nil {
+				return err
+			}
+		}
+		cs.Status = domain.CaseResolved
+		if cs.Resolution == "" {
+			cs.Resolution = a.How
+		}
+		what = "resolved: " + string(a.How)
+	default:
+		return domain.Errorf(domain.EINVALID, "", "unknown agent action %q", a.Kind)
+	}
+	if a.Kind != dialog.AgentReply {
+		cs.Updated = now
+		cs.Notes = append(cs.Notes, domain.CaseEvent{At: now, Who: a.Agent, What: what})
+		if err := s.records.PutCase(ctx, cs); err != nil {
+			return fmt.Errorf("agent %s on %s: %w", a.Kind, a.Case, err)
+		}
+	}
+	return s.Handle(ctx, Message{Conversation: cs.Conversation, ID: "agent:" + a.ID, Input: dialog.Input{
+		Agent: &dialog.AgentEvent{Case: a.Case, Kind: a.Kind, Text: a.Text, How: string(a.How), Name: a.Name},
+	}})
 }

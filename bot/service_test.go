@@ -27,6 +27,7 @@ type fixture struct {
 	desk *recDesk
 	mr   *miniredis.Miniredis
 	rdb  *goredis.Client
+	data *demo.Data
 }
 
 func newFixture(t testing.TB, mr *miniredis.Miniredis, shop bot.Shop) *fixture {
@@ -34,21 +35,24 @@ func newFixture(t testing.TB, mr *miniredis.Miniredis, shop bot.Shop) *fixture {
 	if mr == nil {
 		mr = miniredis.RunT(t)
 	}
-	if shop == nil {
-		d, err := demo.Default(testNow)
-		if err != nil {
-			t.Fatal(err)
-		}
-		shop = d
-	}
-	eng, err := bot.NewEngine(bot.DefaultConfig(), shop)
+	d, err := demo.Default(testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if shop == nil {
+		shop = d
+	}
 	rdb := goredis.NewClient(&goredis.Options{Addr: mr.Addr(), MaxRetries: -1})
 	t.Cleanup(func() { rdb.Close() })
-	f := &fixture{rec: console.NewRecorder("t"), desk: &recDesk{}, mr: mr, rdb: rdb}
-	f.svc = bot.NewService(bot.Options{Engine: eng, Store: redis.NewStore(rdb, redis.Options{}), Desk: f.desk, Now: func() time.Time { return testNow }})
+	be := bot.Backends{Shop: shop, Writer: d, Records: redis.NewRecords(rdb, "", 0)}
+	cfg := bot.DefaultConfig()
+	cfg.LinkSecret = []byte("test-secret")
+	eng, err := bot.NewEngine(cfg, be)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{rec: console.NewRecorder("t"), desk: &recDesk{}, mr: mr, rdb: rdb, data: d}
+	f.svc = bot.NewService(bot.Options{Engine: eng, Store: redis.NewStore(rdb, redis.Options{}), Desk: f.desk, Backends: be, Now: func() time.Time { return testNow }})
 	f.svc.AddChannel(f.rec)
 	return f
 }
@@ -169,7 +173,7 @@ func TestPanicInTurnGetsAnApology(t *testing.T) {
 
 func TestUnreadableSessionStartsAfresh(t *testing.T) {
 	f := newFixture(t, nil, nil)
-	f.mr.HSet("parcelbot:s:t:1", "v", "3", "d", "garbage", "s", "\n")
+	f.mr.HSet("parcelbot:s:{t:1}", "v", "3", "d", "garbage", "s", "\n")
 	if rs := f.send(t, "1", "u1", "hello"); len(rs) != 1 || !strings.Contains(rs[0].Text, "What can I help you with?") {
 		t.Fatalf("got %+v", rs)
 	}

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"time"
 
 	"github.com/parcelbot/parcelbot/domain"
 )
@@ -24,4 +25,25 @@ type Shop interface {
 	Place(ctx context.Context, id string) (*domain.Locker, error)
 	// Locate turns a postcode or a city name into a point (ENOTFOUND if unknown).
 	Locate(ctx context.Context, query string) (lat, lon float64, err error)
+	// PastClaims returns when the customer made missing-parcel claims the
+	// shop knows of (parcelbot adds the ones it records itself).
+	PastClaims(ctx context.Context, customerID string) ([]time.Time, error)
+}
+
+// ShopWriter is what parcelbot asks the shop to do. Every call carries an
+// idempotency key: repeating a call with the same key has no further effect
+// and returns the first call's result.
+type ShopWriter interface {
+	// ExtendMembership adds one free month for a late order and returns the
+	// new renewal date (domain.Extend decides it).
+	ExtendMembership(ctx context.Context, customerID, order, key string, at time.Time) (time.Time, error)
+	// Redirect sends an undelivered shipment to a locker, a pickup point
+	// (placeID) or back to the home address (placeID "").
+	Redirect(ctx context.Context, order, placeID, key string) error
+	// OpenInvestigation asks the carrier to investigate a missing parcel.
+	OpenInvestigation(ctx context.Context, order, caseID, key string) error
+	// Resolve refunds the order or sends a replacement.
+	Resolve(ctx context.Context, order string, how domain.Resolution, key string) error
+	// ReportLockerDefect files a defect for the technicians' queue.
+	ReportLockerDefect(ctx context.Context, lockerID, order, note, key string) error
 }

@@ -13,11 +13,15 @@ type SessionStore interface {
 	// conversation) and whether inputID was already processed.
 	Load(ctx context.Context, conv, inputID string) (Session, error)
 	// Save stores data as the next version if the stored version is still
-	// expect, and records inputID as processed, atomically. It returns
-	// ErrConflict when another turn saved first and ErrDuplicate when
-	// inputID was processed already; then nothing is written.
-	Save(ctx context.Context, conv string, expect uint64, data []byte, inputID string) (version uint64, err error)
-	// Delete forgets the conversation (its state and processed inputs).
+	// expect, records inputID as processed and appends the transcript lines,
+	// atomically. It returns ErrConflict when another turn saved first and
+	// ErrDuplicate when inputID was processed already; then nothing is
+	// written.
+	Save(ctx context.Context, conv string, expect uint64, data []byte, inputID string, transcript []string) (version uint64, err error)
+	// Transcript returns the last n transcript lines, oldest first.
+	Transcript(ctx context.Context, conv string, n int) ([]string, error)
+	// Delete forgets the conversation: its state, processed inputs and
+	// transcript.
 	Delete(ctx context.Context, conv string) error
 }
 

@@ -405,6 +405,16 @@ func timeValue(kind byte, t time.Time) string {
 	return string(b)
 }
 
+// NumberValue returns a value that renders tenths as a decimal number with
+// one digit after the language's decimal separator ("1.2", "1,2").
+func NumberValue(tenths int64) string {
+	b := make([]byte, 0, 16)
+	b = append(b, tag, 'N')
+	b = strconv.AppendInt(b, tenths, 10)
+	b = append(b, '|')
+	return string(b)
+}
+
 // MoneyValue returns a value that renders as an amount ("49,90 €", "€49.90").
 func MoneyValue(minor int64, currency string) string {
 	b := make([]byte, 0, 24)
@@ -444,6 +454,14 @@ func (t *langTable) appendValue(buf []byte, v string) []byte {
 		return buf
 	}
 	switch kind {
+	case 'N':
+		if num < 0 {
+			buf = append(buf, '-')
+			num = -num
+		}
+		buf = strconv.AppendInt(buf, num/10, 10)
+		buf = append(buf, t.decimal...)
+		return append(buf, byte('0'+num%10))
 	case 'M':
 		return t.appendMoney(buf, num, body[bar+1:])
 	case 'D', 'T', 'H':
@@ -547,4 +565,12 @@ func locFile(lang string) string { return path.Join("locales", lang+".yaml") }
 // in lang onto buf.
 func (c *Catalog) AppendValue(buf []byte, lang, v string) []byte {
 	return c.table(lang).appendValue(buf, v)
+}
+
+// List returns a list entry (such as format.days_short) in lang.
+func (c *Catalog) List(lang, key string) []string {
+	if m, ok := c.table(lang).msgs[key]; ok {
+		return m.list
+	}
+	return nil
 }

@@ -39,6 +39,9 @@ type Config struct {
 	Globals map[string]string
 	// Menu is where a journey goes when it starts over ("menu").
 	Menu string
+	// Again is the short menu offered after a journey ends ("menu.again");
+	// default Menu.
+	Again string
 	// OfferHuman is where the engine goes after MaxMisses turns in a row it
 	// did not understand ("human.offer").
 	OfferHuman string
@@ -65,6 +68,7 @@ type Engine struct {
 	orders      OrderFormat
 	globals     map[string]string
 	menu        *Step
+	again       *Step
 	offerHuman  *Step
 	maxMisses   int
 }
@@ -101,6 +105,11 @@ func New(cfg Config) (*Engine, error) {
 		}
 		e.actions[name] = &actionDef{name, a.Outcomes, a.Fn}
 	}
+	for _, k := range engineKeys {
+		if !e.cat.Has(k) {
+			return nil, fmt.Errorf("dialog: locales lack %q, which the engine itself says", k)
+		}
+	}
 	if err := e.loadFlows(cfg.Flows); err != nil {
 		return nil, err
 	}
@@ -109,6 +118,12 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if e.menu = e.resolve(nil, cfg.Menu); e.menu == nil {
 		return nil, fmt.Errorf("dialog: menu target %q is not a step", cfg.Menu)
+	}
+	e.again = e.menu
+	if cfg.Again != "" {
+		if e.again = e.resolve(nil, cfg.Again); e.again == nil {
+			return nil, fmt.Errorf("dialog: again target %q is not a step", cfg.Again)
+		}
 	}
 	if cfg.OfferHuman != "" {
 		if e.offerHuman = e.resolve(nil, cfg.OfferHuman); e.offerHuman == nil {
@@ -136,13 +151,36 @@ func setLanguage(_ context.Context, c *Call) (string, error) {
 	return "ok", nil
 }
 
-// Input is one thing the customer did.
+// Input is one thing the customer (or the agent on their case) did.
 type Input struct {
 	Text     string    // typed text (untrusted)
 	Button   string    // callback data of a pressed button (untrusted)
 	Location *Location // a shared location
 	LangHint string    // the channel's language code ("de-CH")
+	// Conversation and ID identify the conversation and this input; the
+	// service sets them and actions use them as idempotency keys.
+	Conversation string
+	ID           string
+	// Agent is set when the input comes from the agent who owns the case.
+	Agent *AgentEvent
 }
+
+// AgentEvent is something the agent on the conversation's case did.
+type AgentEvent struct {
+	Case string // the case it is about; events for another case are ignored
+	Kind string // AgentClaim, AgentReply, AgentResolve, AgentHandBack
+	Text string // the reply (AgentReply)
+	How  string // the resolution (AgentResolve): refund, replacement, answered
+	Name string // the agent's display name (never shown unless a locale uses it)
+}
+
+// Agent event kinds.
+const (
+	AgentClaim    = "claim"
+	AgentReply    = "reply"
+	AgentResolve  = "resolve"
+	AgentHandBack = "handback"
+)
 
 // Location is a shared map point.
 type Location struct {
@@ -153,6 +191,10 @@ type Location struct {
 type Result struct {
 	Replies []Reply
 	Effects []Effect
+	// Secrets are values shown to the customer this turn that must never be
+	// stored, logged or sent elsewhere (a delivery password); whoever keeps
+	// a transcript replaces them.
+	Secrets []string
 }
 
 // Reply is one bot message.
@@ -191,6 +233,13 @@ const (
 )
 
 const maxStepsPerTurn = 48
+
+// engineKeys are the locale keys the engine says by itself.
+var engineKeys = []string{
+	"error.not_understood", "error.empty", "error.stale_button", "error.unknown_command", "error.bad_location",
+	"error.internal", "agent.claimed", "agent.message", "agent.handback",
+	"agent.resolved.refund", "agent.resolved.replacement", "agent.resolved.answered",
+}
 
 // turn is the state of one Turn call.
 type turn struct {
@@ -234,6 +283,7 @@ func (t *turn) Lookup(name string) (string, bool) {
 func (e *Engine) Turn(ctx context.Context, st *State, in *Input, now time.Time, res *Result) error {
 	res.Replies = res.Replies[:0]
 	res.Effects = res.Effects[:0]
+	res.Secrets = res.Secrets[:0]
 	t := turn{e: e, ctx: ctx, st: st, in: in, now: now, res: res}
 	if in.LangHint != "" && !st.LangFixed {
 		st.Lang = NormalizeLang(in.LangHint)
@@ -242,9 +292,16 @@ func (e *Engine) Turn(ctx context.Context, st *State, in *Input, now time.Time, 
 		st.Lang = "en"
 	}
 	st.Updated = now.Unix()
-	if st.Mode == ModeAgent {
-		t.relay()
-		return ctx.Err()
+	if in.Agent != nil {
+		return t.agent(in.Agent)
+	}
+	if st.Mode == ModeAgent && st.Flow != "forget" {
+		// while an agent owns the case the bot relays and stays silent;
+		// only /forget is still the bot's
+		if f, ok := t.e.commands[strings.ToLower(strings.TrimSpace(in.Text))]; !ok || f.Name != "forget" {
+			t.relay()
+			return ctx.Err()
+		}
 	}
 	var err error
 	switch {
@@ -261,12 +318,50 @@ func (e *Engine) Turn(ctx context.Context, st *State, in *Input, now time.Time, 
 	return ctx.Err()
 }
 
+// relay passes the customer's message to the agent; the bot says nothing.
 func (t *turn) relay() {
 	text := Clean(t.in.Text)
+	if t.in.Location != nil {
+		text = strconv.FormatFloat(t.in.Location.Lat, 'f', 5, 64) + "," + strconv.FormatFloat(t.in.Location.Lon, 'f', 5, 64)
+	}
 	if text == "" {
 		return
 	}
 	t.res.Effects = append(t.res.Effects, Effect{Kind: EffectRelay, Args: []Slot{{"case", t.st.Case}, {"text", text}}})
+}
+
+// agent applies an agent's action on the conversation's case. Events for a
+// case the conversation is no longer with are ignored.
+func (t *turn) agent(ev *AgentEvent) error {
+	if t.st.Mode != ModeAgent || ev.Case != t.st.Case {
+		return nil
+	}
+	t.vars = append(t.vars, Slot{"case", ev.Case}, Slot{"agent", ev.Name})
+	switch ev.Kind {
+	case AgentClaim:
+		t.say("agent.claimed")
+	case AgentReply:
+		text := Clean(ev.Text)
+		if text == "" {
+			return nil
+		}
+		t.vars = append(t.vars, Slot{"text", text})
+		t.say("agent.message")
+	case AgentResolve, AgentHandBack:
+		t.st.Mode, t.st.Case = ModeBot, ""
+		t.st.Reset()
+		key := "agent.handback"
+		if ev.Kind == AgentResolve {
+			key = "agent.resolved.answered"
+			switch ev.How {
+			case "refund", "replacement":
+				key = "agent.resolved." + ev.How
+			}
+		}
+		t.say(key)
+		return t.enter(t.e.again)
+	}
+	return nil
 }
 
 // current returns the step the conversation waits at, or nil.
@@ -338,7 +433,7 @@ func (t *turn) pressIndex(s *Step, idx int) error {
 
 func (t *turn) location(loc Location) error {
 	s := t.current()
-	if s != nil && s.Ask != "" && s.Validate == "location" {
+	if s != nil && s.Ask != "" && (s.Validate == "location" || s.Validate == "place") {
 		if !domain.ValidCoordinates(loc.Lat, loc.Lon) {
 			t.say("error.bad_location")
 			return t.reprompt()
@@ -674,6 +769,23 @@ func (c *Call) Choice(label, value string) {
 	c.t.choiceLabels = append(c.t.choiceLabels, label)
 	c.t.choiceValues = append(c.t.choiceValues, value)
 }
+
+// Secret sets a placeholder value for this turn that must never be stored,
+// logged or relayed (a delivery password): the service redacts it from
+// transcripts.
+func (c *Call) Secret(name, value string) {
+	c.Var(name, value)
+	if value != "" {
+		c.t.res.Secrets = append(c.t.res.Secrets, value)
+	}
+}
+
+// Conversation returns the conversation id.
+func (c *Call) Conversation() string { return c.t.in.Conversation }
+
+// InputID returns the id of the input being handled: with Conversation, a
+// key that is the same when the turn is re-run.
+func (c *Call) InputID() string { return c.t.in.ID }
 
 // Effect asks the service to do something after the turn is stored.
 func (c *Call) Effect(kind string, args ...Slot) {

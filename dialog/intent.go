@@ -246,10 +246,15 @@ func (m *Matcher) candidates(s *scratch, t int, tok []byte) {
 	for _, id := range m.deletes[string(tok)] {
 		m.push(s, t, id)
 	}
+	if len(tok) < 5 {
+		// a four-letter word forgives only a missing letter: "come" must not
+		// become "code", nor "aime" "aide"
+		return
+	}
 	for i := 0; i < len(tok); i++ {
 		s.del = append(append(s.del[:0], tok[:i]...), tok[i+1:]...)
 		// one letter too many
-		if id, ok := m.words[string(s.del)]; ok && len(s.del) >= 4 {
+		if id, ok := m.words[string(s.del)]; ok {
 			m.push(s, t, id)
 		}
 		// one letter replaced or two swapped: verify the distance

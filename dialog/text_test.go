@@ -19,7 +19,7 @@ func TestMatcherExamples(t *testing.T) {
 		{"where is my order", "track"},
 		{"Where is my order???", "track"},
 		{"wo bleibt mein Paket", "track"},
-		{"wo ist mein pakt", "track"}, // typo
+		{"wo ist mein pakett", "track"}, // typo
 		{"où est mon colis", "track"},
 		{"ou est mon colis", "track"}, // no accents
 		{"il pacco non è arrivato", "missing"},

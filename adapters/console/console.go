@@ -17,11 +17,17 @@ import (
 
 	"github.com/parcelbot/parcelbot/bot"
 	"github.com/parcelbot/parcelbot/dialog"
+	"github.com/parcelbot/parcelbot/domain"
 )
 
 // Handler processes one customer message (bot.Service.Handle).
 type Handler interface {
 	Handle(ctx context.Context, m bot.Message) error
+}
+
+// AgentHandler applies an agent's action (bot.Service.Agent).
+type AgentHandler interface {
+	Agent(ctx context.Context, a bot.AgentAction) error
 }
 
 // Chat is a console conversation.
@@ -35,6 +41,8 @@ type Chat struct {
 	customer string
 	id       string
 	n        int
+	agent    AgentHandler
+	desk     *Desk
 }
 
 // Options configure a Chat.
@@ -42,12 +50,17 @@ type Options struct {
 	Lang     string // the language code the "channel" reports, e.g. "de"
 	Customer string // link the chat to this customer (the demo's --customer)
 	Echo     bool   // print the customer's lines too (when stdin is not a terminal)
+	// Agent and Desk let the console user play the agent of the latest
+	// escalated case with lines starting with "!": !claim, !reply text,
+	// !resolve refund|replacement|answered, !handback.
+	Agent AgentHandler
+	Desk  *Desk
 }
 
 // New returns a console chat reading in and writing out.
 func New(in io.Reader, out io.Writer, o Options) *Chat {
 	return &Chat{in: in, out: out, echo: o.Echo, lang: o.Lang, customer: o.Customer,
-		id: strconv.FormatInt(time.Now().UnixNano(), 36)}
+		id: strconv.FormatInt(time.Now().UnixNano(), 36), agent: o.Agent, desk: o.Desk}
 }
 
 // Name implements bot.Channel.
@@ -113,12 +126,42 @@ func (c *Chat) Run(ctx context.Context, h Handler, greet bool) error {
 }
 
 func (c *Chat) handle(ctx context.Context, h Handler, line string) error {
+	if cmd, ok := strings.CutPrefix(strings.TrimSpace(line), "!"); ok && c.agent != nil && c.desk != nil {
+		return c.playAgent(ctx, cmd)
+	}
 	c.mu.Lock()
 	c.n++
 	m := bot.Message{Conversation: Conversation, ID: c.id + "-" + strconv.Itoa(c.n), LinkCustomer: c.customer}
 	m.Input = c.input(line)
 	c.mu.Unlock()
 	return h.Handle(ctx, m)
+}
+
+// playAgent runs "!claim", "!reply text", "!resolve how" or "!handback" as
+// the agent of the latest escalated case.
+func (c *Chat) playAgent(ctx context.Context, cmd string) error {
+	caseID := c.desk.LastCase()
+	if caseID == "" {
+		return fmt.Errorf("no case has been escalated yet")
+	}
+	verb, rest, _ := strings.Cut(cmd, " ")
+	c.mu.Lock()
+	c.n++
+	a := bot.AgentAction{ID: c.id + "-" + strconv.Itoa(c.n), Case: caseID, Agent: "console", Name: "console"}
+	c.mu.Unlock()
+	switch strings.ToLower(verb) {
+	case "claim":
+		a.Kind = dialog.AgentClaim
+	case "reply":
+		a.Kind, a.Text = dialog.AgentReply, rest
+	case "resolve":
+		a.Kind, a.How = dialog.AgentResolve, domain.Resolution(strings.TrimSpace(rest))
+	case "handback":
+		a.Kind = dialog.AgentHandBack
+	default:
+		return fmt.Errorf("agent commands: !claim, !reply text, !resolve refund|replacement|answered, !handback")
+	}
+	return c.agent.Agent(ctx, a)
 }
 
 // input turns a typed line into an input: a button number or label presses
@@ -151,8 +194,16 @@ func (c *Chat) input(line string) dialog.Input {
 
 // Desk is the console agent desk: it prints what an agent would receive.
 type Desk struct {
-	mu  sync.Mutex
-	out io.Writer
+	mu   sync.Mutex
+	out  io.Writer
+	last string
+}
+
+// LastCase returns the latest escalated case.
+func (d *Desk) LastCase() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.last
 }
 
 // NewDesk returns a desk printing to out.
@@ -162,6 +213,7 @@ func NewDesk(out io.Writer) *Desk { return &Desk{out: out} }
 func (d *Desk) Escalate(_ context.Context, e bot.Escalation) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.last = e.Case
 	fmt.Fprintf(d.out, "\n  ┌─ to the agent desk ─ case %s ─ %s ─ %s\n", e.Case, e.Journey, e.Lang)
 	if e.Order != "" {
 		fmt.Fprintf(d.out, "  │ order %s\n", e.Order)
@@ -169,7 +221,10 @@ func (d *Desk) Escalate(_ context.Context, e bot.Escalation) error {
 	for _, f := range e.Facts {
 		fmt.Fprintf(d.out, "  │ %s: %s\n", f.Label, f.Value)
 	}
-	fmt.Fprintf(d.out, "  └─ reason: %s\n", e.Reason)
+	for _, m := range e.LastMessages {
+		fmt.Fprintf(d.out, "  │ > %s\n", strings.ReplaceAll(m, "\n", "\n  │     "))
+	}
+	fmt.Fprintf(d.out, "  └─ reason: %s   (play the agent: !claim, !reply text, !resolve refund|replacement|answered, !handback)\n", e.Reason)
 	return nil
 }
 

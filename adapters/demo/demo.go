@@ -37,6 +37,8 @@ type Data struct {
 	claims    map[string][]time.Time // customer → earlier missing-parcel claims
 	places    []domain.Locker
 	byCust    map[string][]*domain.Order
+	applied   map[string]bool // idempotency keys of writes
+	writes    []Write
 }
 
 // Default loads the embedded demo data relative to now.
@@ -632,11 +634,11 @@ func (d *Data) Locate(_ context.Context, query string) (float64, float64, error)
 	return lat / float64(n), lon / float64(n), nil
 }
 
-// Claims returns a customer's earlier missing-parcel claims from the file.
-func (d *Data) Claims(customerID string) []time.Time {
+// PastClaims implements bot.Shop: the customer's claims from the file.
+func (d *Data) PastClaims(_ context.Context, customerID string) ([]time.Time, error) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	return append([]time.Time(nil), d.claims[customerID]...)
+	return append([]time.Time(nil), d.claims[customerID]...), nil
 }
 
 // Counts returns the number of orders, customers and places loaded.
@@ -644,4 +646,83 @@ func (d *Data) Counts() (orders, customers, places int) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	return len(d.orders), len(d.customers), len(d.places)
+}
+
+// Write is one write the shop was asked to do, for tests and the demo.
+type Write struct {
+	Kind, Order, Target, Key string
+}
+
+// Writes returns every write applied, in order.
+func (d *Data) Writes() []Write {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return append([]Write(nil), d.writes...)
+}
+
+// apply records a write once per key and reports whether it is new.
+func (d *Data) apply(w Write) bool {
+	if d.applied == nil {
+		d.applied = map[string]bool{}
+	}
+	if d.applied[w.Key] {
+		return false
+	}
+	d.applied[w.Key] = true
+	d.writes = append(d.writes, w)
+	return true
+}
+
+// ExtendMembership implements bot.ShopWriter.
+func (d *Data) ExtendMembership(_ context.Context, customerID, order, key string, at time.Time) (time.Time, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c, ok := d.customers[customerID]
+	if !ok {
+		return time.Time{}, notFound("customer", customerID)
+	}
+	c.Membership = domain.Extend(c.Membership, order, at)
+	d.apply(Write{Kind: "extend", Order: order, Target: customerID, Key: key})
+	return c.Membership.Renewal, nil
+}
+
+// Redirect implements bot.ShopWriter.
+func (d *Data) Redirect(_ context.Context, order, placeID, key string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	o, ok := d.orders[order]
+	if !ok {
+		return notFound("order", order)
+	}
+	if d.apply(Write{Kind: "redirect", Order: order, Target: placeID, Key: key}) {
+		o.Shipment.LockerID = placeID
+	}
+	return nil
+}
+
+// OpenInvestigation implements bot.ShopWriter.
+func (d *Data) OpenInvestigation(_ context.Context, order, caseID, key string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.apply(Write{Kind: "investigate", Order: order, Target: caseID, Key: key})
+	return nil
+}
+
+// Resolve implements bot.ShopWriter.
+func (d *Data) Resolve(_ context.Context, order string, how domain.Resolution, key string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.orders[order]; !ok {
+		return notFound("order", order)
+	}
+	d.apply(Write{Kind: string(how), Order: order, Key: key})
+	return nil
+}
+
+// ReportLockerDefect implements bot.ShopWriter.
+func (d *Data) ReportLockerDefect(_ context.Context, lockerID, order, note, key string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.apply(Write{Kind: "defect", Order: order, Target: lockerID + ": " + note, Key: key})
+	return nil
 }

@@ -1,11 +1,14 @@
-// Package redis keeps parcelbot's conversation state in Redis through
-// go-redis's UniversalClient (a single server, Sentinel or Cluster). Each
-// conversation is one hash, <prefix>s:<conversation>, with fields v (the
-// version), d (the encoded dialog state) and s (the ids of the last inputs
-// processed); it expires after the idle TTL. Saving is one Lua script: a
-// compare-and-set on v that also refuses an input id already in s, so a
-// redelivered update is handled once. A turn costs two round trips: HMGET
-// to load, EVALSHA to save.
+// Package redis keeps parcelbot's conversation state and records in Redis
+// through go-redis's UniversalClient (a single server, Sentinel or Cluster).
+// Each conversation is one hash, <prefix>s:{<conversation>}, with fields v
+// (the version), d (the encoded dialog state) and s (the ids of the last
+// inputs processed), which expires after the idle TTL, and a transcript
+// list <prefix>t:{<conversation>} kept for the transcript retention after
+// the last message. The braces put both keys in one Cluster hash slot.
+// Saving is one Lua script: a compare-and-set on v that also refuses an
+// input id already in s (a redelivered update is handled once) and appends
+// the transcript. A turn costs two round trips: HMGET to load, EVALSHA to
+// save.
 package redis
 
 import (
@@ -24,9 +27,11 @@ import (
 
 // Options configure a Store.
 type Options struct {
-	Prefix  string        // key prefix, default "parcelbot:"
-	IdleTTL time.Duration // a conversation untouched this long is forgotten, default 30 days
-	Seen    int           // input ids remembered per conversation, default 64
+	Prefix        string        // key prefix, default "parcelbot:"
+	IdleTTL       time.Duration // a conversation untouched this long is forgotten, default 30 days
+	Seen          int           // input ids remembered per conversation, default 64
+	TranscriptTTL time.Duration // transcripts are kept this long after the last message, default 90 days
+	TranscriptMax int           // lines kept per conversation, default 200
 }
 
 // Store is a bot.SessionStore on Redis.
@@ -35,11 +40,14 @@ type Store struct {
 	prefix string
 	ttlMS  string
 	seen   string
+	tTTLMS string
+	tMax   string
 }
 
-// saveScript: KEYS[1] session; ARGV: expected version, data, input id, ttl
-// ms, ids to keep. Returns the new version, -1 for a duplicate input, -2 for
-// a version conflict.
+// saveScript: KEYS[1] session, KEYS[2] transcript; ARGV: expected version,
+// data, input id, ttl ms, ids to keep, transcript ttl ms, transcript lines
+// to keep, then the lines to append. Returns the new version, -1 for a
+// duplicate input, -2 for a version conflict.
 var saveScript = goredis.NewScript(`
 local cur = redis.call('HMGET', KEYS[1], 'v', 's')
 local v = tonumber(cur[1]) or 0
@@ -60,6 +68,11 @@ end
 v = v + 1
 redis.call('HSET', KEYS[1], 'v', v, 'd', ARGV[2], 's', seen)
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
+if #ARGV > 7 then
+  redis.call('RPUSH', KEYS[2], unpack(ARGV, 8))
+  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[7]), -1)
+  redis.call('PEXPIRE', KEYS[2], ARGV[6])
+end
 return v
 `)
 
@@ -74,10 +87,18 @@ func NewStore(rdb goredis.UniversalClient, o Options) *Store {
 	if o.Seen <= 0 {
 		o.Seen = 64
 	}
-	return &Store{rdb: rdb, prefix: o.Prefix, ttlMS: strconv.FormatInt(o.IdleTTL.Milliseconds(), 10), seen: strconv.Itoa(o.Seen)}
+	if o.TranscriptTTL <= 0 {
+		o.TranscriptTTL = 90 * 24 * time.Hour
+	}
+	if o.TranscriptMax <= 0 {
+		o.TranscriptMax = 200
+	}
+	return &Store{rdb: rdb, prefix: o.Prefix, ttlMS: strconv.FormatInt(o.IdleTTL.Milliseconds(), 10), seen: strconv.Itoa(o.Seen),
+		tTTLMS: strconv.FormatInt(o.TranscriptTTL.Milliseconds(), 10), tMax: strconv.Itoa(o.TranscriptMax)}
 }
 
-func (s *Store) key(conv string) string { return s.prefix + "s:" + conv }
+func (s *Store) key(conv string) string  { return s.prefix + "s:{" + conv + "}" }
+func (s *Store) tkey(conv string) string { return s.prefix + "t:{" + conv + "}" }
 
 // Load implements bot.SessionStore.
 func (s *Store) Load(ctx context.Context, conv, inputID string) (bot.Session, error) {
@@ -117,12 +138,16 @@ func containsLine(list, id string) bool {
 }
 
 // Save implements bot.SessionStore.
-func (s *Store) Save(ctx context.Context, conv string, expect uint64, data []byte, inputID string) (uint64, error) {
+func (s *Store) Save(ctx context.Context, conv string, expect uint64, data []byte, inputID string, transcript []string) (uint64, error) {
 	if strings.ContainsAny(inputID, "\n") {
 		return 0, fmt.Errorf("redis save %s: input id contains a newline", conv)
 	}
-	n, err := saveScript.Run(ctx, s.rdb, []string{s.key(conv)},
-		strconv.FormatUint(expect, 10), data, inputID, s.ttlMS, s.seen).Int64()
+	args := make([]any, 0, 7+len(transcript))
+	args = append(args, strconv.FormatUint(expect, 10), data, inputID, s.ttlMS, s.seen, s.tTTLMS, s.tMax)
+	for _, l := range transcript {
+		args = append(args, l)
+	}
+	n, err := saveScript.Run(ctx, s.rdb, []string{s.key(conv), s.tkey(conv)}, args...).Int64()
 	if err != nil {
 		return 0, fmt.Errorf("redis save %s: %w", conv, err)
 	}
@@ -135,9 +160,18 @@ func (s *Store) Save(ctx context.Context, conv string, expect uint64, data []byt
 	return uint64(n), nil
 }
 
+// Transcript implements bot.SessionStore.
+func (s *Store) Transcript(ctx context.Context, conv string, n int) ([]string, error) {
+	lines, err := s.rdb.LRange(ctx, s.tkey(conv), int64(-n), -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redis transcript %s: %w", conv, err)
+	}
+	return lines, nil
+}
+
 // Delete implements bot.SessionStore.
 func (s *Store) Delete(ctx context.Context, conv string) error {
-	if err := s.rdb.Del(ctx, s.key(conv)).Err(); err != nil {
+	if err := s.rdb.Del(ctx, s.key(conv), s.tkey(conv)).Err(); err != nil {
 		return fmt.Errorf("redis delete %s: %w", conv, err)
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -31,7 +32,7 @@ func TestSessionStore(t *testing.T, newStore func(t *testing.T) bot.SessionStore
 	})
 	t.Run("save then load", func(t *testing.T) {
 		s := newStore(t)
-		v, err := s.Save(ctx, "tg:1", 0, []byte("state-1"), "u1")
+		v, err := s.Save(ctx, "tg:1", 0, []byte("state-1"), "u1", nil)
 		if err != nil || v != 1 {
 			t.Fatalf("Save = %d, %v; want 1, nil", v, err)
 		}
@@ -46,7 +47,7 @@ func TestSessionStore(t *testing.T, newStore func(t *testing.T) bot.SessionStore
 	t.Run("binary data survives", func(t *testing.T) {
 		s := newStore(t)
 		data := []byte{0, 1, 2, 0xff, '\n', 'x', 0}
-		if _, err := s.Save(ctx, "c", 0, data, ""); err != nil {
+		if _, err := s.Save(ctx, "c", 0, data, "", nil); err != nil {
 			t.Fatal(err)
 		}
 		got, _ := s.Load(ctx, "c", "")
@@ -57,7 +58,7 @@ func TestSessionStore(t *testing.T, newStore func(t *testing.T) bot.SessionStore
 	t.Run("stale version conflicts and writes nothing", func(t *testing.T) {
 		s := newStore(t)
 		mustSave(t, s, "c", 0, "a", "u1")
-		if _, err := s.Save(ctx, "c", 0, []byte("b"), "u2"); !errors.Is(err, bot.ErrConflict) {
+		if _, err := s.Save(ctx, "c", 0, []byte("b"), "u2", nil); !errors.Is(err, bot.ErrConflict) {
 			t.Fatalf("got %v, want ErrConflict", err)
 		}
 		got, _ := s.Load(ctx, "c", "u2")
@@ -71,7 +72,7 @@ func TestSessionStore(t *testing.T, newStore func(t *testing.T) bot.SessionStore
 		if got, _ := s.Load(ctx, "c", "u1"); !got.Seen {
 			t.Fatal("Load does not report a processed input")
 		}
-		if _, err := s.Save(ctx, "c", 1, []byte("b"), "u1"); !errors.Is(err, bot.ErrDuplicate) {
+		if _, err := s.Save(ctx, "c", 1, []byte("b"), "u1", nil); !errors.Is(err, bot.ErrDuplicate) {
 			t.Fatalf("got %v, want ErrDuplicate", err)
 		}
 		if got, _ := s.Load(ctx, "c", ""); string(got.Data) != "a" {
@@ -91,14 +92,42 @@ func TestSessionStore(t *testing.T, newStore func(t *testing.T) bot.SessionStore
 			}
 		}
 	})
+	t.Run("transcript is appended with the save, oldest first", func(t *testing.T) {
+		s := newStore(t)
+		if _, err := s.Save(ctx, "c", 0, []byte("a"), "u1", []string{"customer: hi", "bot: hello"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Save(ctx, "c", 1, []byte("b"), "u1", []string{"customer: again"}); !errors.Is(err, bot.ErrDuplicate) {
+			t.Fatal(err)
+		}
+		if _, err := s.Save(ctx, "c", 0, []byte("b"), "u2", []string{"customer: stale"}); !errors.Is(err, bot.ErrConflict) {
+			t.Fatal(err)
+		}
+		mustSave(t, s, "c", 1, "c", "u3")
+		if _, err := s.Save(ctx, "c", 2, []byte("d"), "u4", []string{"customer: bye"}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Transcript(ctx, "c", 10)
+		if err != nil || strings.Join(got, "|") != "customer: hi|bot: hello|customer: bye" {
+			t.Fatalf("transcript %q, %v (a refused save must not append)", got, err)
+		}
+		if last, _ := s.Transcript(ctx, "c", 1); len(last) != 1 || last[0] != "customer: bye" {
+			t.Fatalf("last line: %q", last)
+		}
+	})
 	t.Run("delete forgets", func(t *testing.T) {
 		s := newStore(t)
-		mustSave(t, s, "c", 0, "a", "u1")
+		if _, err := s.Save(ctx, "c", 0, []byte("a"), "u1", []string{"customer: my address is ..."}); err != nil {
+			t.Fatal(err)
+		}
 		if err := s.Delete(ctx, "c"); err != nil {
 			t.Fatal(err)
 		}
 		if got, _ := s.Load(ctx, "c", "u1"); got.Data != nil || got.Version != 0 || got.Seen {
 			t.Fatalf("after delete: %+v", got)
+		}
+		if tr, _ := s.Transcript(ctx, "c", 10); len(tr) != 0 {
+			t.Fatalf("transcript survived delete: %q", tr)
 		}
 	})
 	t.Run("concurrent writers lose nothing", func(t *testing.T) {
@@ -118,7 +147,7 @@ func TestSessionStore(t *testing.T, newStore func(t *testing.T) bot.SessionStore
 							return
 						}
 						n, _ := strconv.Atoi(string(cur.Data))
-						_, err = s.Save(ctx, "c", cur.Version, []byte(strconv.Itoa(n+1)), id)
+						_, err = s.Save(ctx, "c", cur.Version, []byte(strconv.Itoa(n+1)), id, nil)
 						if errors.Is(err, bot.ErrConflict) {
 							continue
 						}
@@ -140,7 +169,7 @@ func TestSessionStore(t *testing.T, newStore func(t *testing.T) bot.SessionStore
 
 func mustSave(t *testing.T, s bot.SessionStore, conv string, expect uint64, data, id string) {
 	t.Helper()
-	if _, err := s.Save(context.Background(), conv, expect, []byte(data), id); err != nil {
+	if _, err := s.Save(context.Background(), conv, expect, []byte(data), id, nil); err != nil {
 		t.Fatalf("Save(%s, %d, %s): %v", conv, expect, id, err)
 	}
 }

@@ -31,25 +31,28 @@ func (a *app) chat(ctx context.Context, args []string) int {
 			return 2
 		}
 	}
-	eng, err := a.engine(data, "", "")
-	if err != nil {
-		fmt.Fprintf(a.stderr, "parcelbot: %v\n", err)
-		return 1
-	}
 	rdb, closeRedis, err := redis.Connect(a.env.RedisURL)
 	if err != nil {
 		fmt.Fprintf(a.stderr, "parcelbot: %v\n", err)
 		return 1
 	}
 	defer closeRedis()
+	be := a.backends(data, rdb)
+	eng, err := a.engine(be, "", "")
+	if err != nil {
+		fmt.Fprintf(a.stderr, "parcelbot: %v\n", err)
+		return 1
+	}
+	desk := console.NewDesk(a.stdout)
 	svc := bot.NewService(bot.Options{
-		Engine: eng,
-		Store:  redis.NewStore(rdb, redis.Options{Prefix: a.env.RedisPrefix, IdleTTL: a.env.SessionTTL}),
-		Desk:   console.NewDesk(a.stdout),
-		Logger: a.logger(),
+		Engine:   eng,
+		Store:    a.store(rdb),
+		Desk:     desk,
+		Backends: be,
+		Logger:   a.logger(),
 	})
 	echo := !isTerminal(a.stdin)
-	c := console.New(a.stdin, a.stdout, console.Options{Lang: *lang, Customer: *customer, Echo: echo})
+	c := console.New(a.stdin, a.stdout, console.Options{Lang: *lang, Customer: *customer, Echo: echo, Agent: svc, Desk: desk})
 	svc.AddChannel(c)
 	if !echo {
 		fmt.Fprintf(a.stdout, "parcelbot console — type a message, a button's number or label; Ctrl-D quits.\n")

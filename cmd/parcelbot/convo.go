@@ -18,9 +18,10 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/parcelbot/parcelbot/adapters/console"
-	"github.com/parcelbot/parcelbot/adapters/redis"
+	"github.com/parcelbot/parcelbot/adapters/demo"
 	"github.com/parcelbot/parcelbot/bot"
 	"github.com/parcelbot/parcelbot/dialog"
+	"github.com/parcelbot/parcelbot/domain"
 )
 
 // test runs conversation tests: every *.convo.txt under the given paths.
@@ -123,23 +124,26 @@ func (a *app) convoDriver(ctx context.Context) dialog.ConvoDriver {
 		if err != nil {
 			return nil, err
 		}
-		eng, err := a.engine(data, "", "")
-		if err != nil {
-			return nil, err
-		}
 		mr := miniredis.NewMiniRedis()
 		if err := mr.Start(); err != nil {
 			return nil, err
 		}
 		rdb := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
-		s := &convoSession{ctx: ctx, rec: console.NewRecorder("test"), mr: mr, rdb: rdb, now: now, customer: c.Settings.Customer}
+		be := a.backends(data, rdb)
+		eng, err := a.engine(be, "", "")
+		if err != nil {
+			mr.Close()
+			return nil, err
+		}
+		s := &convoSession{ctx: ctx, rec: console.NewRecorder("test"), mr: mr, rdb: rdb, now: now, customer: c.Settings.Customer, data: data}
 		s.desk = &recordingDesk{}
 		s.svc = bot.NewService(bot.Options{
-			Engine: eng,
-			Store:  redis.NewStore(rdb, redis.Options{}),
-			Desk:   s.desk,
-			Logger: a.logger(),
-			Now:    s.clock,
+			Engine:   eng,
+			Store:    a.store(rdb),
+			Desk:     s.desk,
+			Backends: be,
+			Logger:   a.logger(),
+			Now:      s.clock,
 		})
 		s.svc.AddChannel(s.rec)
 		return s, nil
@@ -157,6 +161,7 @@ type convoSession struct {
 	now      time.Time
 	n        int
 	customer string
+	data     *demo.Data
 }
 
 const convoChat = "1"
@@ -177,8 +182,30 @@ func (s *convoSession) Send(in dialog.Input) ([]dialog.Reply, error) {
 	return s.rec.Take(convoChat), err
 }
 
+// Agent plays the agent of the conversation's latest escalated case.
 func (s *convoSession) Agent(command, arg string) ([]dialog.Reply, error) {
-	return nil, errors.New("agent commands arrive with the journeys issue")
+	caseID := s.desk.lastCase()
+	if caseID == "" {
+		return nil, errors.New("no case has been escalated to an agent")
+	}
+	s.mu.Lock()
+	s.n++
+	s.now = s.now.Add(time.Second)
+	id := "a" + strconv.Itoa(s.n)
+	s.mu.Unlock()
+	act := bot.AgentAction{ID: id, Case: caseID, Agent: "U-AGENT", Name: "Alex"}
+	switch command {
+	case "CLAIM":
+		act.Kind = dialog.AgentClaim
+	case "REPLY":
+		act.Kind, act.Text = dialog.AgentReply, arg
+	case "HANDBACK":
+		act.Kind = dialog.AgentHandBack
+	case "RESOLVE":
+		act.Kind, act.How = dialog.AgentResolve, domain.Resolution(strings.ToLower(arg))
+	}
+	err := s.svc.Agent(s.ctx, act)
+	return s.rec.Take(convoChat), err
 }
 
 func (s *convoSession) Close() {
@@ -198,6 +225,15 @@ func (d *recordingDesk) Escalate(_ context.Context, e bot.Escalation) error {
 	defer d.mu.Unlock()
 	d.escalations = append(d.escalations, e)
 	return nil
+}
+
+func (d *recordingDesk) lastCase() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.escalations) == 0 {
+		return ""
+	}
+	return d.escalations[len(d.escalations)-1].Case
 }
 
 func (d *recordingDesk) Relay(_ context.Context, caseID, text string) error {

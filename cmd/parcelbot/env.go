@@ -11,26 +11,28 @@ import (
 
 // env is the configuration read from environment variables.
 type env struct {
-	Data        string // PARCELBOT_DATA: data file; empty = embedded demo
-	Flows       string // PARCELBOT_FLOWS: flow directory; empty = embedded
-	Locales     string // PARCELBOT_LOCALES: locale directory; empty = embedded
-	RedisURL    string // REDIS_URL: empty = in-process miniredis
-	RedisPrefix string // REDIS_PREFIX
-	SessionTTL  time.Duration
-	LogLevel    slog.Level
-	Bot         bot.Config
+	Data          string // PARCELBOT_DATA: data file; empty = embedded demo
+	Flows         string // PARCELBOT_FLOWS: flow directory; empty = embedded
+	Locales       string // PARCELBOT_LOCALES: locale directory; empty = embedded
+	RedisURL      string // REDIS_URL: empty = in-process miniredis
+	RedisPrefix   string // REDIS_PREFIX
+	SessionTTL    time.Duration
+	TranscriptTTL time.Duration
+	LogLevel      slog.Level
+	Bot           bot.Config
 }
 
 func loadEnv(getenv func(string) string) (env, error) {
 	e := env{
-		Data:        getenv("PARCELBOT_DATA"),
-		Flows:       getenv("PARCELBOT_FLOWS"),
-		Locales:     getenv("PARCELBOT_LOCALES"),
-		RedisURL:    getenv("REDIS_URL"),
-		RedisPrefix: getenv("REDIS_PREFIX"),
-		SessionTTL:  30 * 24 * time.Hour,
-		LogLevel:    slog.LevelWarn,
-		Bot:         bot.DefaultConfig(),
+		Data:          getenv("PARCELBOT_DATA"),
+		Flows:         getenv("PARCELBOT_FLOWS"),
+		Locales:       getenv("PARCELBOT_LOCALES"),
+		RedisURL:      getenv("REDIS_URL"),
+		RedisPrefix:   getenv("REDIS_PREFIX"),
+		SessionTTL:    30 * 24 * time.Hour,
+		TranscriptTTL: 90 * 24 * time.Hour,
+		LogLevel:      slog.LevelWarn,
+		Bot:           bot.DefaultConfig(),
 	}
 	if v := getenv("PARCELBOT_SHOP_NAME"); v != "" {
 		e.Bot.ShopName = v
@@ -38,12 +40,22 @@ func loadEnv(getenv func(string) string) (env, error) {
 	if v := getenv("PARCELBOT_ORDER_FORMAT"); v != "" {
 		e.Bot.OrderFormat = v
 	}
-	if v := getenv("SESSION_TTL"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return e, fmt.Errorf("SESSION_TTL: %q is not a positive duration such as 720h", v)
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"SESSION_TTL", &e.SessionTTL}, {"TRANSCRIPT_RETENTION", &e.TranscriptTTL}} {
+		if v := getenv(d.name); v != "" {
+			x, err := time.ParseDuration(v)
+			if err != nil || x <= 0 {
+				return e, fmt.Errorf("%s: %q is not a positive duration such as 720h", d.name, v)
+			}
+			*d.dst = x
 		}
-		e.SessionTTL = d
+	}
+	e.Bot.LinkSecret = []byte(getenv("LINK_TOKEN_SECRET"))
+	if len(e.Bot.LinkSecret) == 0 {
+		// The demo's secret: fine for trying deep links, never for production.
+		e.Bot.LinkSecret = []byte("parcelbot-demo-link-secret")
 	}
 	if v := getenv("LOG_LEVEL"); v != "" {
 		if err := e.LogLevel.UnmarshalText([]byte(v)); err != nil {

@@ -4,6 +4,7 @@
 //	parcelbot test PATH...                           run conversation tests
 //	parcelbot validate [--flows DIR] [--locales DIR] check flows, locales, data
 //	parcelbot intent [--lang de]                     classify lines from stdin
+//	parcelbot link --customer C-1001                 mint a deep-link token
 //
 // Configuration comes from the environment; see the README.
 package main
@@ -31,6 +32,7 @@ commands:
   test       run conversation tests: parcelbot test PATH... (files or directories)
   validate   check flow files, locales and the data file
   intent     read utterances from stdin, print one intent per line
+  link       mint a one-time deep-link token that links a chat to a customer
 
 Run 'parcelbot <command> -h' for a command's flags.
 `
@@ -56,6 +58,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return a.validate(args[1:])
 	case "intent":
 		return a.intent(args[1:])
+	case "link":
+		return a.link(args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

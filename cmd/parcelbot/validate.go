@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/parcelbot/parcelbot/adapters/redis"
 	"github.com/parcelbot/parcelbot/dialog"
+	"github.com/parcelbot/parcelbot/domain"
 )
 
 // validate checks flows, locales and the data file exactly as a start would.
@@ -24,7 +26,13 @@ func (a *app) validate(args []string) int {
 		fmt.Fprintf(a.stderr, "parcelbot validate: %v\n", err)
 		return 1
 	}
-	eng, err := a.engine(d, *flows, *locs)
+	rdb, closeRedis, err := redis.Connect("")
+	if err != nil {
+		fmt.Fprintf(a.stderr, "parcelbot validate: %v\n", err)
+		return 1
+	}
+	defer closeRedis()
+	eng, err := a.engine(a.backends(d, rdb), *flows, *locs)
 	if err != nil {
 		fmt.Fprintf(a.stderr, "parcelbot validate: %v\n", err)
 		return 1
@@ -65,5 +73,31 @@ func (a *app) intent(args []string) int {
 		fmt.Fprintf(a.stderr, "parcelbot intent: %v\n", err)
 		return 1
 	}
+	return 0
+}
+
+// link mints a deep-link token for a customer, as the shop's website does.
+func (a *app) link(args []string) int {
+	fl := flag.NewFlagSet("link", flag.ContinueOnError)
+	fl.SetOutput(a.stderr)
+	customer := fl.String("customer", "", "the customer id to link (required)")
+	botName := fl.String("bot", "", "the bot's Telegram username, to print a t.me link")
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	if *customer == "" {
+		fmt.Fprintln(a.stderr, "usage: parcelbot link --customer C-1001 [--bot my_parcel_bot]")
+		return 2
+	}
+	tok, err := domain.NewLinkToken(a.env.Bot.LinkSecret, *customer, time.Now())
+	if err != nil {
+		fmt.Fprintf(a.stderr, "parcelbot link: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(a.stdout, "/start %s\n", tok)
+	if *botName != "" {
+		fmt.Fprintf(a.stdout, "https://t.me/%s?start=%s\n", *botName, tok)
+	}
+	fmt.Fprintf(a.stderr, "valid for %s, once\n", domain.LinkTokenTTL)
 	return 0
 }

@@ -7,7 +7,10 @@ import (
 	"os"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/parcelbot/parcelbot/adapters/demo"
+	"github.com/parcelbot/parcelbot/adapters/redis"
 	"github.com/parcelbot/parcelbot/bot"
 	"github.com/parcelbot/parcelbot/dialog"
 	"github.com/parcelbot/parcelbot/locales"
@@ -54,11 +57,21 @@ func (a *app) sources(flows, locs string) (fs.FS, fs.FS) {
 	return ffs, lfs
 }
 
-func (a *app) engine(shop bot.Shop, flows, locs string) (*dialog.Engine, error) {
+func (a *app) engine(b bot.Backends, flows, locs string) (*dialog.Engine, error) {
 	ffs, lfs := a.sources(flows, locs)
-	e, err := bot.NewEngineFrom(a.env.Bot, shop, ffs, lfs)
+	e, err := bot.NewEngineFrom(a.env.Bot, b, ffs, lfs)
 	if err != nil {
 		return nil, fmt.Errorf("load journeys: %w", err)
 	}
 	return e, nil
+}
+
+// backends are the demo data (shop and its writes) and parcelbot's records
+// in Redis.
+func (a *app) backends(data *demo.Data, rdb goredis.UniversalClient) bot.Backends {
+	return bot.Backends{Shop: data, Writer: data, Records: redis.NewRecords(rdb, a.env.RedisPrefix, 0)}
+}
+
+func (a *app) store(rdb goredis.UniversalClient) *redis.Store {
+	return redis.NewStore(rdb, redis.Options{Prefix: a.env.RedisPrefix, IdleTTL: a.env.SessionTTL, TranscriptTTL: a.env.TranscriptTTL})
 }

@@ -1,0 +1,185 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/parcelbot/parcelbot/bot"
+	"github.com/parcelbot/parcelbot/domain"
+)
+
+// Records is bot.Records on Redis:
+//
+//	<prefix>case:<id>          JSON of the case
+//	<prefix>cases:cust:<id>    sorted set of a customer's case ids (by creation)
+//	<prefix>cases:conv:<conv>  sorted set of a conversation's case ids
+//	<prefix>once:<key>         first value stored for an idempotent grant
+//	<prefix>claims:<customer>  sorted set of claim case ids by time
+//	<prefix>token:<nonce>      a used link token
+type Records struct {
+	rdb    goredis.UniversalClient
+	prefix string
+	keep   time.Duration
+}
+
+// NewRecords returns records on rdb. Cases and grants are kept for keep
+// (default 2 years); claims are counted over 12 months and kept 13.
+func NewRecords(rdb goredis.UniversalClient, prefix string, keep time.Duration) *Records {
+	if prefix == "" {
+		prefix = "parcelbot:"
+	}
+	if keep <= 0 {
+		keep = 2 * 365 * 24 * time.Hour
+	}
+	return &Records{rdb: rdb, prefix: prefix, keep: keep}
+}
+
+// caseJSON is the stored form of a case.
+type caseJSON struct {
+	ID           string             `json:"id"`
+	Kind         domain.CaseKind    `json:"kind"`
+	Status       domain.CaseStatus  `json:"status"`
+	Order        string             `json:"order,omitempty"`
+	CustomerID   string             `json:"customer,omitempty"`
+	Conversation string             `json:"conv,omitempty"`
+	Lang         string             `json:"lang,omitempty"`
+	Theft        bool               `json:"theft,omitempty"`
+	PoliceReport string             `json:"police,omitempty"`
+	Resolution   domain.Resolution  `json:"resolution,omitempty"`
+	Created      time.Time          `json:"created"`
+	Updated      time.Time          `json:"updated"`
+	Notes        []domain.CaseEvent `json:"notes,omitempty"`
+}
+
+// PutCase implements bot.Records.
+func (r *Records) PutCase(ctx context.Context, c *domain.Case) error {
+	b, err := json.Marshal(caseJSON(*c))
+	if err != nil {
+		return fmt.Errorf("put case %s: %w", c.ID, err)
+	}
+	score := float64(c.Created.UnixNano())
+	_, err = r.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		p.Set(ctx, r.prefix+"case:"+c.ID, b, r.keep)
+		if c.CustomerID != "" {
+			k := r.prefix + "cases:cust:" + c.CustomerID
+			p.ZAdd(ctx, k, goredis.Z{Score: score, Member: c.ID})
+			p.Expire(ctx, k, r.keep)
+		}
+		if c.Conversation != "" {
+			k := r.prefix + "cases:conv:" + c.Conversation
+			p.ZAdd(ctx, k, goredis.Z{Score: score, Member: c.ID})
+			p.Expire(ctx, k, r.keep)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("put case %s: %w", c.ID, unavailable(err))
+	}
+	return nil
+}
+
+// Case implements bot.Records.
+func (r *Records) Case(ctx context.Context, id string) (*domain.Case, error) {
+	b, err := r.rdb.Get(ctx, r.prefix+"case:"+id).Bytes()
+	if errors.Is(err, goredis.Nil) {
+		return nil, &domain.Error{Code: domain.ENOTFOUND, Key: "cases.unknown", Op: "case " + id}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("case %s: %w", id, unavailable(err))
+	}
+	var c caseJSON
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("case %s: %w", id, err)
+	}
+	dc := domain.Case(c)
+	return &dc, nil
+}
+
+// Cases implements bot.Records.
+func (r *Records) Cases(ctx context.Context, customerID, conv string) ([]*domain.Case, error) {
+	key := r.prefix + "cases:conv:" + conv
+	if customerID != "" {
+		key = r.prefix + "cases:cust:" + customerID
+	}
+	ids, err := r.rdb.ZRevRange(ctx, key, 0, 19).Result()
+	if err != nil {
+		return nil, fmt.Errorf("cases: %w", unavailable(err))
+	}
+	var out []*domain.Case
+	for _, id := range ids {
+		c, err := r.Case(ctx, id)
+		if domain.ErrorCode(err) == domain.ENOTFOUND {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
+	return out, nil
+}
+
+// Once implements bot.Records.
+func (r *Records) Once(ctx context.Context, key, value string) (string, bool, error) {
+	k := r.prefix + "once:" + key
+	ok, err := r.rdb.SetNX(ctx, k, value, r.keep).Result()
+	if err != nil {
+		return "", false, fmt.Errorf("once %s: %w", key, unavailable(err))
+	}
+	if ok {
+		return value, true, nil
+	}
+	v, err := r.rdb.Get(ctx, k).Result()
+	if err != nil {
+		return "", false, fmt.Errorf("once %s: %w", key, unavailable(err))
+	}
+	return v, false, nil
+}
+
+// AddClaim implements bot.Records.
+func (r *Records) AddClaim(ctx context.Context, customerID, caseID string, at time.Time) error {
+	k := r.prefix + "claims:" + customerID
+	_, err := r.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		p.ZAddNX(ctx, k, goredis.Z{Score: float64(at.Unix()), Member: caseID})
+		p.Expire(ctx, k, 13*31*24*time.Hour)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("add claim: %w", unavailable(err))
+	}
+	return nil
+}
+
+// Claims implements bot.Records.
+func (r *Records) Claims(ctx context.Context, customerID string, since time.Time) (int, error) {
+	n, err := r.rdb.ZCount(ctx, r.prefix+"claims:"+customerID, "("+strconv.FormatInt(since.Unix(), 10), "+inf").Result()
+	if err != nil {
+		return 0, fmt.Errorf("claims: %w", unavailable(err))
+	}
+	return int(n), nil
+}
+
+// UseToken implements bot.Records.
+func (r *Records) UseToken(ctx context.Context, nonce string, ttl time.Duration) (bool, error) {
+	ok, err := r.rdb.SetNX(ctx, r.prefix+"token:"+nonce, "1", ttl).Result()
+	if err != nil {
+		return false, fmt.Errorf("use token: %w", unavailable(err))
+	}
+	return ok, nil
+}
+
+// unavailable marks a Redis failure as EUNAVAILABLE so that the customer is
+// told to try again in a minute.
+func unavailable(err error) error {
+	return &domain.Error{Code: domain.EUNAVAILABLE, Key: "error.unavailable", Err: err}
+}
+
+var _ bot.Records = (*Records)(nil)
