@@ -656,7 +656,7 @@ func (t *turn) enter(s *Step) error {
 		t.sayStep(s)
 		switch {
 		case s.Call != nil:
-			t.st.Return = s.Flow.Name + "." + s.Next.Name
+			t.st.Return = s.Next.Flow.Name + "." + s.Next.Name
 			s = s.Call.Start
 		case s.End:
 			t.st.Flow, t.st.Step, t.st.Return = "", "", ""

@@ -118,7 +118,10 @@ func (a *app) convoDriver(ctx context.Context) dialog.ConvoDriver {
 		}
 		dataPath := ""
 		if c.Settings.Data != "" {
-			dataPath = filepath.Join(filepath.Dir(c.File), c.Settings.Data)
+			dataPath = c.Settings.Data
+			if !filepath.IsAbs(dataPath) {
+				dataPath = filepath.Join(filepath.Dir(c.File), dataPath)
+			}
 		}
 		data, err := a.loadData(dataPath, now)
 		if err != nil {
