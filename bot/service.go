@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -15,8 +16,10 @@ import (
 )
 
 // maxConflicts bounds how often a turn is re-run on fresh state when another
-// replica saved the same conversation first.
-const maxConflicts = 8
+// replica saved the same conversation first; between re-runs the turn waits
+// a random time that doubles up to 64 ms, so that racing replicas take
+// turns instead of starving one another.
+const maxConflicts = 16
 
 // lastMessages is how many transcript lines an escalation carries.
 const lastMessages = 8
@@ -148,6 +151,9 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 		case errors.Is(err, ErrDuplicate):
 			return nil
 		case errors.Is(err, ErrConflict) && attempt < maxConflicts:
+			if err := conflictBackoff(ctx, attempt); err != nil {
+				return fmt.Errorf("save session %s: %w", m.Conversation, err)
+			}
 			continue
 		default:
 			log.Error("save session", "err", err)
@@ -164,6 +170,19 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 				log.Error("effect failed", "effect", tb.res.Effects[i].Kind, "err", err)
 			}
 		}
+		return nil
+	}
+}
+
+// conflictBackoff waits before re-running a turn that lost a race.
+func conflictBackoff(ctx context.Context, attempt int) error {
+	max := time.Millisecond << min(attempt, 6)
+	t := time.NewTimer(time.Duration(rand.Int64N(int64(max))))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
 		return nil
 	}
 }

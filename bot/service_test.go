@@ -32,6 +32,11 @@ type fixture struct {
 
 func newFixture(t testing.TB, mr *miniredis.Miniredis, shop bot.Shop) *fixture {
 	t.Helper()
+	return newFixtureWith(t, mr, shop, nil)
+}
+
+func newFixtureWith(t testing.TB, mr *miniredis.Miniredis, shop bot.Shop, configure func(*bot.Config)) *fixture {
+	t.Helper()
 	if mr == nil {
 		mr = miniredis.RunT(t)
 	}
@@ -47,6 +52,9 @@ func newFixture(t testing.TB, mr *miniredis.Miniredis, shop bot.Shop) *fixture {
 	be := bot.Backends{Shop: shop, Writer: d, Records: redis.NewRecords(rdb, "", 0)}
 	cfg := bot.DefaultConfig()
 	cfg.LinkSecret = []byte("test-secret")
+	if configure != nil {
+		configure(&cfg)
+	}
 	eng, err := bot.NewEngine(cfg, be)
 	if err != nil {
 		t.Fatal(err)

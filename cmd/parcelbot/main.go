@@ -25,7 +25,7 @@ func main() {
 	os.Exit(code)
 }
 
-const usage = `usage: parcelbot <command> [flags]
+const usage = `usage: parcelbot [--config parcelbot.yaml] <command> [flags]
 
 commands:
   chat       chat with the bot in the terminal (console channel, console agent desk)
@@ -33,17 +33,22 @@ commands:
   validate   check flow files, locales and the data file
   intent     read utterances from stdin, print one intent per line
   link       mint a one-time deep-link token that links a chat to a customer
+  config     print the effective configuration (file, environment), secrets redacted
 
 Run 'parcelbot <command> -h' for a command's flags.
 `
 
 // run is the whole program, callable in-process from tests.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	config := ""
+	if len(args) >= 2 && (args[0] == "--config" || args[0] == "-config") {
+		config, args = args[1], args[2:]
+	}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	env, err := loadEnv(getenv)
+	env, err := loadEnv(getenv, config)
 	if err != nil {
 		fmt.Fprintf(stderr, "parcelbot: %v\n", err)
 		return 2
@@ -60,6 +65,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return a.intent(args[1:])
 	case "link":
 		return a.link(args[1:])
+	case "config":
+		env.print(stdout)
+		return 0
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

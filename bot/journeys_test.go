@@ -1,0 +1,265 @@
+package bot_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parcelbot/parcelbot/adapters/demo"
+	"github.com/parcelbot/parcelbot/adapters/redis"
+	"github.com/parcelbot/parcelbot/bot"
+	"github.com/parcelbot/parcelbot/dialog"
+	"github.com/parcelbot/parcelbot/domain"
+)
+
+func (f *fixture) press(t *testing.T, chat, id string, rs []dialog.Reply, label string) []dialog.Reply {
+	t.Helper()
+	for _, r := range rs {
+		for _, b := range r.Buttons {
+			if strings.HasPrefix(b.Label, label) {
+				if err := f.svc.Handle(context.Background(), bot.Message{Conversation: "t:" + chat, ID: id, Input: dialog.Input{Button: b.Data}}); err != nil {
+					t.Fatal(err)
+				}
+				return f.rec.Take(chat)
+			}
+		}
+	}
+	t.Fatalf("no button %q in %+v", label, rs)
+	return nil
+}
+
+func texts(rs []dialog.Reply) string {
+	var b strings.Builder
+	for _, r := range rs {
+		b.WriteString(r.Text)
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func countWrites(d *demo.Data, kind string) int {
+	n := 0
+	for _, w := range d.Writes() {
+		if w.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+// The late order 302-1004444-4031108 belongs to C-1001 (annual member).
+func TestCompensationIsGrantedOnceEvenWhenRedelivered(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	ctx := context.Background()
+	link := func(id, text string) []dialog.Reply {
+		if err := f.svc.Handle(ctx, bot.Message{Conversation: "t:1", ID: id, LinkCustomer: "C-1001", Input: dialog.Input{Text: text}}); err != nil {
+			t.Fatal(err)
+		}
+		return f.rec.Take("1")
+	}
+	rs := link("u1", "where is 302-1004444-4031108")
+	if !strings.Contains(texts(rs), "one month of membership free") {
+		t.Fatalf("no offer: %s", texts(rs))
+	}
+	rs = link("u2", "yes")
+	if !strings.Contains(texts(rs), "one free month has been added") {
+		t.Fatalf("not granted: %s", texts(rs))
+	}
+	// Telegram delivers the same "yes" again: nothing happens
+	if rs := link("u2", "yes"); len(rs) != 0 {
+		t.Fatalf("redelivery answered: %s", texts(rs))
+	}
+	// asking again about the same order: already granted, not twice
+	link("u3", "where is 302-1004444-4031108")
+	c, _ := f.data.Customer(ctx, "C-1001")
+	if n := len(c.Membership.Extensions); n != 2 { // one from the demo file, one now
+		t.Fatalf("%d extensions, want 2", n)
+	}
+	if n := countWrites(f.data, "extend"); n != 1 {
+		t.Fatalf("%d membership extensions written, want 1", n)
+	}
+}
+
+func TestLinkTokenIsSingleUseAcrossChats(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	tok, err := domain.NewLinkToken([]byte("test-secret"), "C-1010", testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs := f.send(t, "1", "u1", "/start "+tok); !strings.Contains(texts(rs), "Welcome, James!") {
+		t.Fatalf("first use: %s", texts(rs))
+	}
+	if rs := f.send(t, "2", "u1", "/start "+tok); !strings.Contains(texts(rs), "isn't valid or has been used") {
+		t.Fatalf("second chat: %s", texts(rs))
+	}
+	// the second chat is not linked: a password needs a postcode and is not shown
+	rs := f.send(t, "2", "u2", "password for 206-1016665-4116655")
+	if strings.Contains(texts(rs), "216655") || !strings.Contains(texts(rs), "postcode") {
+		t.Fatalf("unlinked chat: %s", texts(rs))
+	}
+	expired, _ := domain.NewLinkToken([]byte("test-secret"), "C-1010", testNow.Add(-16*time.Minute))
+	if rs := f.send(t, "3", "u1", "/start "+expired); !strings.Contains(texts(rs), "expired") {
+		t.Fatalf("expired: %s", texts(rs))
+	}
+	forged, _ := domain.NewLinkToken([]byte("other-secret"), "C-1010", testNow)
+	if rs := f.send(t, "4", "u1", "/start "+forged); !strings.Contains(texts(rs), "isn't valid") {
+		t.Fatalf("forged: %s", texts(rs))
+	}
+}
+
+// The password of 302-1016665-4116655 is 216655; C-1001 owns it.
+func TestPasswordNeverInTranscriptOrEscalation(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	ctx := context.Background()
+	say := func(id, text string) []dialog.Reply {
+		if err := f.svc.Handle(ctx, bot.Message{Conversation: "t:1", ID: id, LinkCustomer: "C-1001", Input: dialog.Input{Text: text}}); err != nil {
+			t.Fatal(err)
+		}
+		return f.rec.Take("1")
+	}
+	rs := say("u1", "what is the delivery password for 302-1016665-4116655")
+	if !strings.Contains(texts(rs), "216655") {
+		t.Fatalf("the linked owner does not see the password: %s", texts(rs))
+	}
+	rs = f.press(t, "1", "u2", rs, "✉️")
+	if !strings.Contains(texts(rs), "216655") {
+		t.Fatalf("forward message lacks the password: %s", texts(rs))
+	}
+	say("u3", "/human")
+	store := redis.NewStore(f.rdb, redis.Options{})
+	lines, err := store.Transcript(ctx, "t:1", 100)
+	if err != nil || len(lines) < 4 {
+		t.Fatalf("transcript %q, %v", lines, err)
+	}
+	for _, l := range lines {
+		if strings.Contains(l, "216655") {
+			t.Errorf("password in transcript: %q", l)
+		}
+	}
+	if len(f.desk.esc) != 1 {
+		t.Fatalf("%d escalations", len(f.desk.esc))
+	}
+	e := f.desk.esc[0]
+	for _, m := range e.LastMessages {
+		if strings.Contains(m, "216655") {
+			t.Errorf("password in escalation: %q", m)
+		}
+	}
+	for _, fct := range e.Facts {
+		if strings.Contains(fct.Value, "216655") || strings.Contains(fct.Value, "Invalidenstraße") {
+			t.Errorf("secret or street in escalation fact %+v", fct)
+		}
+	}
+	// Redis holds no password anywhere
+	for _, k := range f.mr.Keys() {
+		if v, err := f.mr.Get(k); err == nil && strings.Contains(v, "216655") {
+			t.Errorf("password in Redis key %s", k)
+		}
+	}
+}
+
+// An agent's replacement for an order with an item out of stock becomes a
+// refund: the same policy as the bot's.
+func TestAgentResolutionGoesThroughPolicy(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	ctx := context.Background()
+	// 206-1007777-4054439: late refund order with an item out of stock, C-1010
+	say := func(id, text string) []dialog.Reply {
+		if err := f.svc.Handle(ctx, bot.Message{Conversation: "t:1", ID: id, LinkCustomer: "C-1010", Input: dialog.Input{Text: text, LangHint: "de"}}); err != nil {
+			t.Fatal(err)
+		}
+		return f.rec.Take("1")
+	}
+	say("u1", "/human")
+	caseID := f.desk.esc[0].Case
+	rec := redis.NewRecords(f.rdb, "", 0)
+	cs, err := rec.Case(ctx, caseID)
+	if err != nil || cs.Status != domain.CaseAwaitingAgent || cs.Conversation != "t:1" {
+		t.Fatalf("case %+v, %v", cs, err)
+	}
+	cs.Order = "206-1007777-4054439"
+	if err := rec.PutCase(ctx, cs); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Agent(ctx, bot.AgentAction{ID: "a1", Case: caseID, Agent: "U1", Kind: dialog.AgentClaim}); err != nil {
+		t.Fatal(err)
+	}
+	if rs := f.rec.Take("1"); !strings.Contains(texts(rs), "übernommen") {
+		t.Fatalf("claim not told in German: %s", texts(rs))
+	}
+	if err := f.svc.Agent(ctx, bot.AgentAction{ID: "a2", Case: caseID, Agent: "U1", Kind: dialog.AgentResolve, How: domain.ResolveReplacement}); err != nil {
+		t.Fatal(err)
+	}
+	rs := f.rec.Take("1")
+	if !strings.Contains(texts(rs), "Erstattung") {
+		t.Fatalf("want the refund told in German, got %s", texts(rs))
+	}
+	cs, _ = rec.Case(ctx, caseID)
+	if cs.Resolution != domain.ResolveRefund || cs.Status != domain.CaseResolved {
+		t.Fatalf("case after resolve: %+v", cs)
+	}
+	var who []string
+	for _, n := range cs.Notes {
+		who = append(who, n.Who+":"+n.What)
+	}
+	if got := strings.Join(who, ","); !strings.Contains(got, "U1:claim") || !strings.Contains(got, "U1:resolved: refund") {
+		t.Fatalf("agent actions not recorded: %s", got)
+	}
+	// the same action delivered again changes nothing
+	if err := f.svc.Agent(ctx, bot.AgentAction{ID: "a2", Case: caseID, Agent: "U1", Kind: dialog.AgentResolve, How: domain.ResolveReplacement}); err != nil {
+		t.Fatal(err)
+	}
+	if rs := f.rec.Take("1"); len(rs) != 0 {
+		t.Fatalf("repeated agent action told again: %s", texts(rs))
+	}
+	if n := countWrites(f.data, "refund"); n != 1 {
+		t.Fatalf("%d refunds written, want 1", n)
+	}
+	if err := f.svc.Agent(ctx, bot.AgentAction{ID: "a3", Case: "PB-NOSUCH", Kind: dialog.AgentClaim}); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Fatalf("unknown case: %v", err)
+	}
+}
+
+func TestOrderOfAnotherCustomerNeedsThePostcode(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	ctx := context.Background()
+	// C-1001 is linked, asks about C-1010's order: treated like an unlinked chat
+	if err := f.svc.Handle(ctx, bot.Message{Conversation: "t:1", ID: "u1", LinkCustomer: "C-1001", Input: dialog.Input{Text: "password 206-1016665-4116655"}}); err != nil {
+		t.Fatal(err)
+	}
+	rs := f.rec.Take("1")
+	if !strings.Contains(texts(rs), "postcode") {
+		t.Fatalf("got %s", texts(rs))
+	}
+	rs = f.send(t, "1", "u2", "SW1A 1AA")
+	if strings.Contains(texts(rs), "216655") || !strings.Contains(texts(rs), "only show delivery passwords in a chat linked") {
+		t.Fatalf("another customer's password: %s", texts(rs))
+	}
+}
+
+func TestOutsideSupportHoursTheCustomerIsToldWhenAgentsAreBack(t *testing.T) {
+	f := newFixtureWith(t, nil, nil, func(c *bot.Config) {
+		h, err := domain.ParseSupportHours("sat,sun 10:00-14:00", "Europe/Berlin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SupportHours = map[string]domain.SupportHours{"de": h}
+	})
+	ctx := context.Background()
+	if err := f.svc.Handle(ctx, bot.Message{Conversation: "t:1", ID: "u1", Input: dialog.Input{Text: "ich will einen Menschen", LangHint: "de"}}); err != nil {
+		t.Fatal(err)
+	}
+	got := texts(f.rec.Take("1"))
+	if !strings.Contains(got, "Unser Team ist ab Samstag, 28. November um 10:00 wieder da") {
+		t.Fatalf("got %s", got)
+	}
+	if len(f.desk.esc) != 1 {
+		t.Fatal("the case must still reach the desk: nothing is dropped")
+	}
+	// an English customer's market has no hours configured: always open
+	got = texts(f.send(t, "2", "u1", "I want a human"))
+	if !strings.Contains(got, "usually answers within 10 minutes") || strings.Contains(got, "is back") {
+		t.Fatalf("English market: %s", got)
+	}
+}

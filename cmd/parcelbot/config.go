@@ -1,0 +1,264 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/parcelbot/parcelbot/bot"
+	"github.com/parcelbot/parcelbot/dialog"
+	"github.com/parcelbot/parcelbot/domain"
+)
+
+// fileConfig is the configuration file (docs/parcelbot.example.yaml). Every
+// field can be overridden by its environment variable (see envVars).
+type fileConfig struct {
+	Shop struct {
+		Name        string `yaml:"name"`
+		OrderFormat string `yaml:"order_format"`
+	} `yaml:"shop"`
+	Policy struct {
+		LateRefundAfterDays     *int   `yaml:"late_refund_after_days"`
+		WaitHoursAfterDelivered *int   `yaml:"wait_hours_after_delivered"`
+		AutoApproveLimit        string `yaml:"auto_approve_limit"`
+		MaxClaims12m            *int   `yaml:"max_claims_12m"`
+		AgentSLAMinutes         *int   `yaml:"agent_sla_minutes"`
+		TrialMaxExtensions      *int   `yaml:"trial_max_extensions"`
+		PaidMaxExtensions12m    *int   `yaml:"paid_max_extensions_12m"`
+	} `yaml:"policy"`
+	SupportHours map[string]struct {
+		Hours string `yaml:"hours"`
+		TZ    string `yaml:"tz"`
+	} `yaml:"support_hours"`
+	Data    string `yaml:"data"`
+	Flows   string `yaml:"flows"`
+	Locales string `yaml:"locales"`
+	Redis   struct {
+		URL                 string `yaml:"url"`
+		Prefix              string `yaml:"prefix"`
+		SessionTTL          string `yaml:"session_ttl"`
+		TranscriptRetention string `yaml:"transcript_retention"`
+	} `yaml:"redis"`
+	LinkTokenSecret string `yaml:"link_token_secret"`
+	LogLevel        string `yaml:"log_level"`
+}
+
+// env is the effective configuration.
+type env struct {
+	File          string // the configuration file read, if any
+	Data          string
+	Flows         string
+	Locales       string
+	RedisURL      string
+	RedisPrefix   string
+	SessionTTL    time.Duration
+	TranscriptTTL time.Duration
+	LogLevel      slog.Level
+	Bot           bot.Config
+	supportSpec   map[string][2]string // hours, tz: for printing
+	demoSecret    bool
+}
+
+// envVars maps environment variables to configuration fields; the names are
+// also what errors call the fields.
+var envVars = []struct{ env, field string }{
+	{"PARCELBOT_SHOP_NAME", "shop.name"},
+	{"PARCELBOT_ORDER_FORMAT", "shop.order_format"},
+	{"LATE_REFUND_AFTER_DAYS", "policy.late_refund_after_days"},
+	{"WAIT_HOURS_AFTER_DELIVERED", "policy.wait_hours_after_delivered"},
+	{"AUTO_APPROVE_LIMIT", "policy.auto_approve_limit"},
+	{"MAX_CLAIMS_12M", "policy.max_claims_12m"},
+	{"AGENT_SLA_MINUTES", "policy.agent_sla_minutes"},
+	{"PARCELBOT_DATA", "data"},
+	{"PARCELBOT_FLOWS", "flows"},
+	{"PARCELBOT_LOCALES", "locales"},
+	{"REDIS_URL", "redis.url"},
+	{"REDIS_PREFIX", "redis.prefix"},
+	{"SESSION_TTL", "redis.session_ttl"},
+	{"TRANSCRIPT_RETENTION", "redis.transcript_retention"},
+	{"LINK_TOKEN_SECRET", "link_token_secret"},
+	{"LOG_LEVEL", "log_level"},
+}
+
+const demoLinkSecret = "parcelbot-demo-link-secret"
+
+// loadEnv reads the configuration file (PARCELBOT_CONFIG or path), then the
+// environment, and validates the result; errors name the field.
+func loadEnv(getenv func(string) string, path ...string) (env, error) {
+	var fc fileConfig
+	file := getenv("PARCELBOT_CONFIG")
+	if len(path) > 0 && path[0] != "" {
+		file = path[0]
+	}
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return env{}, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&fc); err != nil {
+			return env{}, fmt.Errorf("config %s: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+	}
+	e := env{File: file, Bot: bot.DefaultConfig(), SessionTTL: 30 * 24 * time.Hour, TranscriptTTL: 90 * 24 * time.Hour, LogLevel: slog.LevelWarn}
+	// strings: file, then environment
+	str := func(fileVal, envName string) string {
+		if v := getenv(envName); v != "" {
+			return v
+		}
+		return fileVal
+	}
+	e.Bot.ShopName = or(str(fc.Shop.Name, "PARCELBOT_SHOP_NAME"), e.Bot.ShopName)
+	e.Bot.OrderFormat = or(str(fc.Shop.OrderFormat, "PARCELBOT_ORDER_FORMAT"), e.Bot.OrderFormat)
+	e.Data = str(fc.Data, "PARCELBOT_DATA")
+	e.Flows = str(fc.Flows, "PARCELBOT_FLOWS")
+	e.Locales = str(fc.Locales, "PARCELBOT_LOCALES")
+	e.RedisURL = str(fc.Redis.URL, "REDIS_URL")
+	e.RedisPrefix = or(str(fc.Redis.Prefix, "REDIS_PREFIX"), "parcelbot:")
+	secret := str(fc.LinkTokenSecret, "LINK_TOKEN_SECRET")
+	if secret == "" {
+		// The demo's secret: fine for trying deep links, never for production.
+		secret, e.demoSecret = demoLinkSecret, true
+	}
+	e.Bot.LinkSecret = []byte(secret)
+
+	p := &e.Bot.Policy
+	ints := []struct {
+		field, env string
+		file       *int
+		dst        *int
+	}{
+		{"policy.late_refund_after_days", "LATE_REFUND_AFTER_DAYS", fc.Policy.LateRefundAfterDays, &p.LateRefundAfterDays},
+		{"policy.wait_hours_after_delivered", "WAIT_HOURS_AFTER_DELIVERED", fc.Policy.WaitHoursAfterDelivered, &p.WaitHoursAfterDelivered},
+		{"policy.max_claims_12m", "MAX_CLAIMS_12M", fc.Policy.MaxClaims12m, &p.MaxClaims12m},
+		{"policy.agent_sla_minutes", "AGENT_SLA_MINUTES", fc.Policy.AgentSLAMinutes, &p.AgentSLAMinutes},
+		{"policy.trial_max_extensions", "", fc.Policy.TrialMaxExtensions, &p.TrialMaxExtensions},
+		{"policy.paid_max_extensions_12m", "", fc.Policy.PaidMaxExtensions12m, &p.PaidMaxExtensions12m},
+	}
+	for _, i := range ints {
+		if i.file != nil {
+			*i.dst = *i.file
+		}
+		if i.env == "" {
+			continue
+		}
+		if v := getenv(i.env); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return e, fmt.Errorf("%s (%s): %q is not a whole number", i.field, i.env, v)
+			}
+			*i.dst = n
+		}
+	}
+	if v := str(fc.Policy.AutoApproveLimit, "AUTO_APPROVE_LIMIT"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 {
+			return e, fmt.Errorf("policy.auto_approve_limit (AUTO_APPROVE_LIMIT): %q is not an amount such as 250.00", v)
+		}
+		p.AutoApproveLimit = int64(f*100 + 0.5)
+	}
+	if err := p.Validate(); err != nil {
+		return e, fmt.Errorf("config: %w", err)
+	}
+	if _, err := dialog.ParseOrderFormat(e.Bot.OrderFormat); err != nil {
+		return e, fmt.Errorf("shop.order_format (PARCELBOT_ORDER_FORMAT): %w", err)
+	}
+	durs := []struct {
+		field, env, file string
+		dst              *time.Duration
+	}{
+		{"redis.session_ttl", "SESSION_TTL", fc.Redis.SessionTTL, &e.SessionTTL},
+		{"redis.transcript_retention", "TRANSCRIPT_RETENTION", fc.Redis.TranscriptRetention, &e.TranscriptTTL},
+	}
+	for _, d := range durs {
+		if v := str(d.file, d.env); v != "" {
+			x, err := time.ParseDuration(v)
+			if err != nil || x <= 0 {
+				return e, fmt.Errorf("%s (%s): %q is not a positive duration such as 720h", d.field, d.env, v)
+			}
+			*d.dst = x
+		}
+	}
+	if v := str(fc.LogLevel, "LOG_LEVEL"); v != "" {
+		if err := e.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			return e, fmt.Errorf("log_level (LOG_LEVEL): %q is not debug, info, warn or error", v)
+		}
+	}
+	e.Bot.SupportHours = map[string]domain.SupportHours{}
+	e.supportSpec = map[string][2]string{}
+	for lang, sh := range fc.SupportHours {
+		if dialog.NormalizeLang(lang) != lang {
+			return e, fmt.Errorf("support_hours.%s: want one of %v", lang, dialog.Languages)
+		}
+		h, err := domain.ParseSupportHours(sh.Hours, sh.TZ)
+		if err != nil {
+			return e, fmt.Errorf("support_hours.%s: %w", lang, err)
+		}
+		e.Bot.SupportHours[lang] = h
+		e.supportSpec[lang] = [2]string{sh.Hours, sh.TZ}
+	}
+	return e, nil
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// redacted hides a secret, showing only whether it is set.
+func redacted(s string) string {
+	if s == "" {
+		return "(not set)"
+	}
+	return "[redacted]"
+}
+
+// print writes the effective configuration as YAML, secrets redacted.
+func (e env) print(w interface{ Write([]byte) (int, error) }) {
+	p := e.Bot.Policy
+	fmt.Fprintf(w, "# effective configuration (file: %s)\n", or(e.File, "none"))
+	fmt.Fprintf(w, "shop:\n  name: %q\n  order_format: %q\n", e.Bot.ShopName, e.Bot.OrderFormat)
+	fmt.Fprintf(w, "policy:\n  late_refund_after_days: %d\n  wait_hours_after_delivered: %d\n  auto_approve_limit: \"%d.%02d\"\n  max_claims_12m: %d\n  agent_sla_minutes: %d\n  trial_max_extensions: %d\n  paid_max_extensions_12m: %d\n",
+		p.LateRefundAfterDays, p.WaitHoursAfterDelivered, p.AutoApproveLimit/100, p.AutoApproveLimit%100, p.MaxClaims12m, p.AgentSLAMinutes, p.TrialMaxExtensions, p.PaidMaxExtensions12m)
+	fmt.Fprintf(w, "support_hours:")
+	if len(e.supportSpec) == 0 {
+		fmt.Fprintf(w, " {} # always open\n")
+	} else {
+		fmt.Fprintln(w)
+		var langs []string
+		for l := range e.supportSpec {
+			langs = append(langs, l)
+		}
+		sort.Strings(langs)
+		for _, l := range langs {
+			fmt.Fprintf(w, "  %s: {hours: %q, tz: %s}\n", l, e.supportSpec[l][0], e.supportSpec[l][1])
+		}
+	}
+	fmt.Fprintf(w, "data: %q\nflows: %q\nlocales: %q\n", e.Data, e.Flows, e.Locales)
+	fmt.Fprintf(w, "redis:\n  url: %q\n  prefix: %q\n  session_ttl: %s\n  transcript_retention: %s\n", redactURL(e.RedisURL), e.RedisPrefix, e.SessionTTL, e.TranscriptTTL)
+	secret := redacted(string(e.Bot.LinkSecret))
+	if e.demoSecret {
+		secret = "(not set: the demo secret is used; set LINK_TOKEN_SECRET in production)"
+	}
+	fmt.Fprintf(w, "link_token_secret: %s\nlog_level: %s\n", secret, strings.ToLower(e.LogLevel.String()))
+}
+
+// redactURL hides a password in a Redis URL.
+func redactURL(u string) string {
+	if at := strings.LastIndex(u, "@"); at > 0 {
+		if scheme := strings.Index(u, "://"); scheme >= 0 && scheme < at {
+			return u[:scheme+3] + "[redacted]" + u[at:]
+		}
+	}
+	return u
+}
