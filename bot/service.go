@@ -38,6 +38,9 @@ type Service struct {
 	channels map[string]Channel
 	locks    *stripes
 	pool     sync.Pool
+
+	toldMu sync.Mutex
+	told   map[string]time.Time // conversation → when it was last told we are unavailable
 }
 
 // Options configure a Service.
@@ -113,7 +116,7 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 		sess, err := s.store.Load(ctx, m.Conversation, m.ID)
 		if err != nil {
 			log.Error("load session", "err", err)
-			s.tell(ctx, m, "", "error.unavailable")
+			s.tellUnavailable(ctx, m, "")
 			return fmt.Errorf("load session %s: %w", m.Conversation, err)
 		}
 		if sess.Seen {
@@ -157,7 +160,7 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 			continue
 		default:
 			log.Error("save session", "err", err)
-			s.tell(ctx, m, tb.st.Lang, "error.unavailable")
+			s.tellUnavailable(ctx, m, tb.st.Lang)
 			return fmt.Errorf("save session %s: %w", m.Conversation, err)
 		}
 		if len(tb.res.Replies) > 0 {
@@ -211,6 +214,32 @@ func transcript(lines []string, m *Message, res *dialog.Result) []string {
 		lines = append(lines, "bot: "+t)
 	}
 	return lines
+}
+
+// tellUnavailable tells the customer that we cannot answer right now, once
+// a minute at most: a channel redelivering the message while Redis is down
+// must not flood the chat.
+func (s *Service) tellUnavailable(ctx context.Context, m Message, lang string) {
+	now := time.Now()
+	s.toldMu.Lock()
+	if s.told == nil {
+		s.told = map[string]time.Time{}
+	}
+	last, ok := s.told[m.Conversation]
+	if ok && now.Sub(last) < time.Minute {
+		s.toldMu.Unlock()
+		return
+	}
+	s.told[m.Conversation] = now
+	if len(s.told) > 10000 {
+		for k, t := range s.told {
+			if now.Sub(t) >= time.Minute {
+				delete(s.told, k)
+			}
+		}
+	}
+	s.toldMu.Unlock()
+	s.tell(ctx, m, lang, "error.unavailable")
 }
 
 // tell sends one message from the catalog outside a turn (errors).

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -48,6 +49,15 @@ type fileConfig struct {
 	} `yaml:"redis"`
 	LinkTokenSecret string `yaml:"link_token_secret"`
 	LogLevel        string `yaml:"log_level"`
+	Addr            string `yaml:"addr"`
+	Telegram        struct {
+		Token         string `yaml:"token"`
+		APIURL        string `yaml:"api_url"`
+		WebhookURL    string `yaml:"webhook_url"`
+		WebhookSecret string `yaml:"webhook_secret"`
+		Rate          string `yaml:"rate"`
+		ChatInterval  string `yaml:"chat_interval"`
+	} `yaml:"telegram"`
 }
 
 // env is the effective configuration.
@@ -64,6 +74,12 @@ type env struct {
 	Bot           bot.Config
 	supportSpec   map[string][2]string // hours, tz: for printing
 	demoSecret    bool
+	Addr          string // PARCELBOT_ADDR
+	Telegram      struct {
+		Token, APIURL, WebhookURL, WebhookSecret string
+		Rate                                     float64       // messages a second overall
+		ChatInterval                             time.Duration // between two messages to one chat
+	}
 }
 
 // envVars maps environment variables to configuration fields; the names are
@@ -85,6 +101,13 @@ var envVars = []struct{ env, field string }{
 	{"TRANSCRIPT_RETENTION", "redis.transcript_retention"},
 	{"LINK_TOKEN_SECRET", "link_token_secret"},
 	{"LOG_LEVEL", "log_level"},
+	{"PARCELBOT_ADDR", "addr"},
+	{"TELEGRAM_BOT_TOKEN", "telegram.token"},
+	{"TELEGRAM_API_URL", "telegram.api_url"},
+	{"TELEGRAM_WEBHOOK_URL", "telegram.webhook_url"},
+	{"TELEGRAM_WEBHOOK_SECRET", "telegram.webhook_secret"},
+	{"TELEGRAM_RATE", "telegram.rate"},
+	{"TELEGRAM_CHAT_INTERVAL", "telegram.chat_interval"},
 }
 
 const demoLinkSecret = "parcelbot-demo-link-secret"
@@ -129,6 +152,32 @@ func loadEnv(getenv func(string) string, path ...string) (env, error) {
 		secret, e.demoSecret = demoLinkSecret, true
 	}
 	e.Bot.LinkSecret = []byte(secret)
+	e.Addr = or(str(fc.Addr, "PARCELBOT_ADDR"), ":8080")
+	e.Telegram.Token = str(fc.Telegram.Token, "TELEGRAM_BOT_TOKEN")
+	e.Telegram.APIURL = or(str(fc.Telegram.APIURL, "TELEGRAM_API_URL"), "https://api.telegram.org")
+	e.Telegram.WebhookURL = str(fc.Telegram.WebhookURL, "TELEGRAM_WEBHOOK_URL")
+	e.Telegram.WebhookSecret = str(fc.Telegram.WebhookSecret, "TELEGRAM_WEBHOOK_SECRET")
+	e.Telegram.Rate, e.Telegram.ChatInterval = 30, time.Second
+	if v := str(fc.Telegram.Rate, "TELEGRAM_RATE"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 {
+			return e, fmt.Errorf("telegram.rate (TELEGRAM_RATE): %q is not a positive number of messages a second", v)
+		}
+		e.Telegram.Rate = f
+	}
+	if v := str(fc.Telegram.ChatInterval, "TELEGRAM_CHAT_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return e, fmt.Errorf("telegram.chat_interval (TELEGRAM_CHAT_INTERVAL): %q is not a positive duration such as 1s", v)
+		}
+		e.Telegram.ChatInterval = d
+	}
+	if e.Telegram.WebhookURL != "" && e.Telegram.WebhookSecret == "" {
+		return e, errors.New("telegram.webhook_secret (TELEGRAM_WEBHOOK_SECRET): required in webhook mode (TELEGRAM_WEBHOOK_URL is set)")
+	}
+	if e.Telegram.WebhookURL != "" && !strings.HasPrefix(e.Telegram.WebhookURL, "https://") && !strings.HasPrefix(e.Telegram.WebhookURL, "http://") {
+		return e, fmt.Errorf("telegram.webhook_url (TELEGRAM_WEBHOOK_URL): %q is not a URL", e.Telegram.WebhookURL)
+	}
 
 	p := &e.Bot.Policy
 	ints := []struct {
@@ -250,7 +299,9 @@ func (e env) print(w interface{ Write([]byte) (int, error) }) {
 	if e.demoSecret {
 		secret = "(not set: the demo secret is used; set LINK_TOKEN_SECRET in production)"
 	}
-	fmt.Fprintf(w, "link_token_secret: %s\nlog_level: %s\n", secret, strings.ToLower(e.LogLevel.String()))
+	fmt.Fprintf(w, "link_token_secret: %s\nlog_level: %s\naddr: %q\n", secret, strings.ToLower(e.LogLevel.String()), e.Addr)
+	fmt.Fprintf(w, "telegram:\n  token: %s\n  api_url: %q\n  webhook_url: %q\n  webhook_secret: %s\n  rate: %g\n  chat_interval: %s\n",
+		redacted(e.Telegram.Token), e.Telegram.APIURL, e.Telegram.WebhookURL, redacted(e.Telegram.WebhookSecret), e.Telegram.Rate, e.Telegram.ChatInterval)
 }
 
 // redactURL hides a password in a Redis URL.

@@ -1,5 +1,6 @@
 // Command parcelbot runs the parcel support assistant.
 //
+//	parcelbot serve                                  run on Telegram (TELEGRAM_BOT_TOKEN)
 //	parcelbot chat [--lang de] [--customer C-1001]   chat in the terminal
 //	parcelbot test PATH...                           run conversation tests
 //	parcelbot validate [--flows DIR] [--locales DIR] check flows, locales, data
@@ -28,6 +29,7 @@ func main() {
 const usage = `usage: parcelbot [--config parcelbot.yaml] <command> [flags]
 
 commands:
+  serve      run the bot on the channels the configuration enables (Telegram)
   chat       chat with the bot in the terminal (console channel, console agent desk)
   test       run conversation tests: parcelbot test PATH... (files or directories)
   validate   check flow files, locales and the data file
@@ -55,6 +57,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	a := &app{env: env, stdin: stdin, stdout: stdout, stderr: stderr}
 	switch args[0] {
+	case "serve":
+		return a.serve(ctx, args[1:])
 	case "chat":
 		return a.chat(ctx, args[1:])
 	case "test":

@@ -1,0 +1,378 @@
+package telegram
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	tgbot "github.com/go-telegram/bot"
+	"github.com/go-telegram/bot/models"
+
+	"github.com/parcelbot/parcelbot/bot"
+	"github.com/parcelbot/parcelbot/dialog"
+)
+
+// allowedUpdates are the update kinds parcelbot asks for.
+var allowedUpdates = []string{"message", "callback_query"}
+
+// Run receives updates until ctx ends: it registers the command menu, then
+// long-polls, or registers the webhook (whose handler is WebhookHandler,
+// served by the caller). It returns an error only for a configuration
+// Telegram refuses (a bad token).
+func (c *Channel) Run(ctx context.Context, h Handler) error {
+	c.handler = h
+	if err := c.SetCommands(ctx); err != nil {
+		if errors.Is(err, tgbot.ErrorUnauthorized) || errors.Is(err, tgbot.ErrorNotFound) {
+			return fmt.Errorf("telegram: the Bot API refuses the token: %w", err)
+		}
+		c.log.Warn("could not set the command menu", "err", err)
+	}
+	if c.cfg.WebhookURL != "" {
+		_, err := c.api.SetWebhook(ctx, &tgbot.SetWebhookParams{URL: c.cfg.WebhookURL, SecretToken: c.cfg.WebhookSecret, AllowedUpdates: allowedUpdates})
+		if err != nil {
+			return fmt.Errorf("telegram setWebhook: %w", err)
+		}
+		c.log.Info("webhook registered")
+		<-ctx.Done()
+		return nil
+	}
+	if _, err := c.api.DeleteWebhook(ctx, &tgbot.DeleteWebhookParams{}); err != nil && ctx.Err() == nil {
+		c.log.Warn("deleteWebhook failed", "err", err)
+	}
+	return c.poll(ctx)
+}
+
+// SetHandler sets the handler for webhook mode without Run (tests).
+func (c *Channel) SetHandler(h Handler) { c.handler = h }
+
+type apiUpdates struct {
+	OK          bool            `json:"ok"`
+	Result      []models.Update `json:"result"`
+	ErrorCode   int             `json:"error_code"`
+	Description string          `json:"description"`
+	Parameters  struct {
+		RetryAfter int `json:"retry_after"`
+	} `json:"parameters"`
+}
+
+// poll long-polls getUpdates. The offset it sends acknowledges only updates
+// that were handled; see the package comment.
+func (c *Channel) poll(ctx context.Context) error {
+	var offset int64
+	wait := time.Duration(0)
+	for ctx.Err() == nil {
+		if wait > 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(wait):
+			}
+		}
+		ups, err := c.getUpdates(ctx, offset)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			var fatal *fatalError
+			if errors.As(err, &fatal) {
+				return err
+			}
+			wait = nextWait(wait)
+			c.log.Warn("getUpdates failed", "err", err, "retry_in", wait)
+			continue
+		}
+		if len(ups) == 0 {
+			wait = 0
+			continue
+		}
+		next, failed := c.handleBatch(ctx, ups)
+		offset = next
+		if failed {
+			wait = nextWait(wait)
+		} else {
+			wait = 0
+		}
+	}
+	return nil
+}
+
+func nextWait(w time.Duration) time.Duration {
+	if w == 0 {
+		return 200 * time.Millisecond
+	}
+	return min(2*w, 30*time.Second)
+}
+
+type fatalError struct{ err error }
+
+func (f *fatalError) Error() string { return f.err.Error() }
+
+// getUpdates calls the Bot API directly: the library's poller acknowledges
+// updates before they are handled. The token is never part of an error.
+func (c *Channel) getUpdates(ctx context.Context, offset int64) ([]models.Update, error) {
+	body, _ := json.Marshal(map[string]any{"offset": offset, "timeout": int(c.cfg.PollTimeout.Seconds()), "allowed_updates": allowedUpdates})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.APIURL+"/bot"+c.cfg.Token+"/getUpdates", strings.NewReader(string(body)))
+	if err != nil {
+		return nil, errors.New("getUpdates: bad API URL")
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("getUpdates: %s", strings.ReplaceAll(err.Error(), c.cfg.Token, "***"))
+	}
+	defer resp.Body.Close()
+	var r apiUpdates
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&r); err != nil {
+		return nil, fmt.Errorf("getUpdates: bad answer (HTTP %d)", resp.StatusCode)
+	}
+	if !r.OK {
+		err := fmt.Errorf("getUpdates: %d %s", r.ErrorCode, r.Description)
+		switch r.ErrorCode {
+		case http.StatusUnauthorized, http.StatusNotFound:
+			return nil, &fatalError{fmt.Errorf("telegram: the Bot API refuses the token: %w", err)}
+		case http.StatusTooManyRequests:
+			time.Sleep(time.Duration(r.Parameters.RetryAfter) * time.Second)
+		}
+		return nil, err
+	}
+	return r.Result, nil
+}
+
+// handleBatch handles a batch: chats in parallel (at most Workers at once),
+// each chat's updates in order. It returns the next offset, which passes the
+// updates up to the first one that failed, and whether one failed.
+func (c *Channel) handleBatch(ctx context.Context, ups []models.Update) (int64, bool) {
+	errs := make([]error, len(ups))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, c.cfg.Workers)
+	byChat := map[int64][]int{}
+	var order []int64
+	for i := range ups {
+		chat := chatOf(&ups[i])
+		if _, ok := byChat[chat]; !ok {
+			order = append(order, chat)
+		}
+		byChat[chat] = append(byChat[chat], i)
+	}
+	for _, chat := range order {
+		idx := byChat[chat]
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			for k, i := range idx {
+				errs[i] = c.handleUpdate(ctx, &ups[i])
+				if errs[i] != nil {
+					// keep this chat's order: its later updates wait for the redelivery
+					for _, j := range idx[k+1:] {
+						errs[j] = errors.New("held back behind a failed update")
+					}
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	next := ups[len(ups)-1].ID + 1
+	failed := false
+	for i := range ups {
+		if errs[i] != nil {
+			next = min(next, ups[i].ID)
+			failed = true
+		}
+	}
+	return next, failed
+}
+
+// chatOf returns the chat an update belongs to (0 for none).
+func chatOf(u *models.Update) int64 {
+	switch {
+	case u.Message != nil:
+		return u.Message.Chat.ID
+	case u.CallbackQuery != nil:
+		if m := u.CallbackQuery.Message.Message; m != nil {
+			return m.Chat.ID
+		}
+		if m := u.CallbackQuery.Message.InaccessibleMessage; m != nil {
+			return m.Chat.ID
+		}
+		return u.CallbackQuery.From.ID
+	}
+	return 0
+}
+
+// handleUpdate turns one update into a message for the service. It returns
+// an error only when the update must be delivered again.
+func (c *Channel) handleUpdate(ctx context.Context, u *models.Update) (err error) {
+	chat := chatOf(u)
+	if chat == 0 || c.handler == nil {
+		return nil // nothing parcelbot handles: acknowledge
+	}
+	lang := ""
+	defer func() {
+		if p := recover(); p != nil {
+			c.log.Error("update handling panicked", "chat", chat, "panic", p, "stack", string(debug.Stack()))
+			_ = c.Send(ctx, strconv.FormatInt(chat, 10), lang, []dialog.Reply{{Text: c.cfg.Catalog.Text(dialog.NormalizeLang(lang), "error.turn_failed", nil)}})
+			err = nil // the apology is sent; redelivering would panic again
+		}
+	}()
+	m := bot.Message{Conversation: conversationPrefix + ":" + strconv.FormatInt(chat, 10), ID: "u" + strconv.FormatInt(u.ID, 10)}
+	var pressed *models.CallbackQuery
+	switch {
+	case u.Message != nil:
+		msg := u.Message
+		if msg.Chat.Type != "" && msg.Chat.Type != models.ChatTypePrivate {
+			return nil // parcelbot talks to customers in private chats only
+		}
+		if msg.From != nil {
+			lang = msg.From.LanguageCode
+		}
+		m.Input = dialog.Input{Text: msg.Text, LangHint: lang}
+		if l := msg.Location; l != nil {
+			m.Input.Location = &dialog.Location{Lat: l.Latitude, Lon: l.Longitude}
+		}
+	case u.CallbackQuery != nil:
+		pressed = u.CallbackQuery
+		lang = pressed.From.LanguageCode
+		m.Input = dialog.Input{Button: pressed.Data, LangHint: lang}
+		if pressed.Data == "" {
+			m.Input.Button = "-" // a button without data is a stale one
+		}
+		// every callback query is answered, whatever happens next
+		go func() {
+			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if _, err := c.api.AnswerCallbackQuery(actx, &tgbot.AnswerCallbackQueryParams{CallbackQueryID: pressed.ID}); err != nil {
+				c.log.Warn("answerCallbackQuery failed", "chat", chat, "err", err)
+			}
+		}()
+	}
+	c.unblock(chat) // a blocked user who writes again has unblocked the bot
+	go c.typing(ctx, chat)
+	if err := c.handler.Handle(ctx, m); err != nil {
+		c.log.Warn("update not handled; it will be delivered again", "chat", chat, "update", u.ID, "err", err)
+		return err
+	}
+	if pressed != nil {
+		c.removeKeyboard(ctx, chat, pressed)
+	}
+	return nil
+}
+
+func (c *Channel) typing(ctx context.Context, chat int64) {
+	tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, _ = c.api.SendChatAction(tctx, &tgbot.SendChatActionParams{ChatID: chat, Action: models.ChatActionTyping})
+}
+
+// removeKeyboard takes the buttons off the message whose button was
+// pressed, so that one choice cannot be pressed twice.
+func (c *Channel) removeKeyboard(ctx context.Context, chat int64, q *models.CallbackQuery) {
+	msgID := 0
+	if m := q.Message.Message; m != nil {
+		msgID = m.ID
+	} else if m := q.Message.InaccessibleMessage; m != nil {
+		msgID = m.MessageID
+	}
+	if msgID == 0 {
+		return
+	}
+	err := c.send(ctx, 0, func(ctx context.Context) error {
+		_, err := c.api.EditMessageReplyMarkup(ctx, &tgbot.EditMessageReplyMarkupParams{ChatID: chat, MessageID: msgID,
+			ReplyMarkup: &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{}}})
+		return err
+	})
+	if err != nil {
+		c.log.Debug("could not remove a keyboard", "chat", chat, "err", err)
+	}
+}
+
+// WebhookHandler serves Telegram's webhook requests: a request without the
+// right X-Telegram-Bot-Api-Secret-Token gets 401 and changes nothing; the
+// answer waits until the update is handled (500 when it must be retried).
+func (c *Channel) WebhookHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		got := r.Header.Get("X-Telegram-Bot-Api-Secret-Token")
+		if c.cfg.WebhookSecret == "" || subtle.ConstantTimeCompare([]byte(got), []byte(c.cfg.WebhookSecret)) != 1 {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		var u models.Update
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&u); err != nil {
+			http.Error(w, "bad update", http.StatusBadRequest)
+			return
+		}
+		chat := chatOf(&u)
+		err := c.queues.do(r.Context(), chat, func() error { return c.handleUpdate(r.Context(), &u) })
+		if err != nil {
+			http.Error(w, "try again", http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+}
+
+// queues runs work per chat one at a time, in arrival order; a chat's
+// worker goroutine ends when its queue is empty.
+type queues struct {
+	mu    sync.Mutex
+	chats map[int64]*chatQueue
+}
+
+type chatQueue struct {
+	jobs []func()
+}
+
+func newQueues() *queues { return &queues{chats: map[int64]*chatQueue{}} }
+
+// do runs fn in chat's queue and returns its error.
+func (q *queues) do(ctx context.Context, chat int64, fn func() error) error {
+	done := make(chan error, 1)
+	job := func() { done <- fn() }
+	q.mu.Lock()
+	cq, running := q.chats[chat]
+	if !running {
+		cq = &chatQueue{}
+		q.chats[chat] = cq
+	}
+	cq.jobs = append(cq.jobs, job)
+	q.mu.Unlock()
+	if !running {
+		go q.drain(chat, cq)
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (q *queues) drain(chat int64, cq *chatQueue) {
+	for {
+		q.mu.Lock()
+		if len(cq.jobs) == 0 {
+			delete(q.chats, chat)
+			q.mu.Unlock()
+			return
+		}
+		job := cq.jobs[0]
+		cq.jobs = cq.jobs[1:]
+		q.mu.Unlock()
+		job()
+	}
+}

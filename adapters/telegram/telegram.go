@@ -1,0 +1,284 @@
+// Package telegram is parcelbot's Telegram channel, on
+// github.com/go-telegram/bot (imported as tgbot) for every Bot API call.
+//
+// Receiving: long polling by default, a webhook when configured. Updates of
+// one chat are handled one at a time, in order; chats run in parallel. An
+// update is acknowledged only after its turn is stored: in polling mode the
+// next getUpdates offset passes an update only once every update before it
+// was handled (a failed one is delivered again), in webhook mode the HTTP
+// answer waits for the turn (a failure answers 500 and Telegram retries). A
+// redelivered update is dropped by the session store's input-id check, so it
+// is handled once.
+//
+// Sending: the replies of one turn become one message (split when longer
+// than Telegram's 4,096 characters), HTML-escaped, with an inline keyboard
+// for the buttons, within Telegram's limits (30 messages a second overall,
+// one a second per chat). A 429 waits for retry_after and retries; a 403
+// marks the chat as blocked and drops its messages until the user writes
+// again; other failures are retried with backoff. The token never appears
+// in logs or errors.
+package telegram
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	tgbot "github.com/go-telegram/bot"
+	"github.com/go-telegram/bot/models"
+
+	"github.com/parcelbot/parcelbot/bot"
+	"github.com/parcelbot/parcelbot/dialog"
+)
+
+// Handler processes one customer message (bot.Service.Handle).
+type Handler interface {
+	Handle(ctx context.Context, m bot.Message) error
+}
+
+// Config configures the channel.
+type Config struct {
+	Token         string // TELEGRAM_BOT_TOKEN
+	APIURL        string // TELEGRAM_API_URL, default https://api.telegram.org
+	WebhookURL    string // TELEGRAM_WEBHOOK_URL: webhook mode when set
+	WebhookSecret string // TELEGRAM_WEBHOOK_SECRET: required in webhook mode
+	PollTimeout   time.Duration
+	// Rate limits; zero means Telegram's: 30 messages a second overall, one
+	// a second per chat.
+	GlobalRate float64
+	ChatEvery  time.Duration
+	Workers    int // chats handled in parallel, default 64
+	Catalog    *dialog.Catalog
+	Logger     *slog.Logger
+}
+
+// Channel is the Telegram channel.
+type Channel struct {
+	cfg     Config
+	api     *tgbot.Bot
+	client  *http.Client
+	log     *slog.Logger
+	limit   *limiter
+	queues  *queues
+	mu      sync.Mutex
+	blocked map[int64]bool
+	handler Handler
+}
+
+const (
+	conversationPrefix = "tg"
+	maxMessage         = 4096
+)
+
+// New checks the configuration and connects the Bot API client (no request
+// is made).
+func New(cfg Config) (*Channel, error) {
+	if cfg.Token == "" {
+		return nil, errors.New("telegram: TELEGRAM_BOT_TOKEN is empty")
+	}
+	if cfg.WebhookURL != "" && cfg.WebhookSecret == "" {
+		return nil, errors.New("telegram: TELEGRAM_WEBHOOK_SECRET is required with TELEGRAM_WEBHOOK_URL")
+	}
+	if cfg.Catalog == nil {
+		return nil, errors.New("telegram: a locale catalog is required")
+	}
+	if cfg.APIURL == "" {
+		cfg.APIURL = "https://api.telegram.org"
+	}
+	cfg.APIURL = strings.TrimRight(cfg.APIURL, "/")
+	if cfg.PollTimeout <= 0 {
+		cfg.PollTimeout = 50 * time.Second
+	}
+	if cfg.GlobalRate <= 0 {
+		cfg.GlobalRate = 30
+	}
+	if cfg.ChatEvery <= 0 {
+		cfg.ChatEvery = time.Second
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 64
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	client := &http.Client{Timeout: cfg.PollTimeout + 10*time.Second}
+	api, err := tgbot.New(cfg.Token, tgbot.WithServerURL(cfg.APIURL), tgbot.WithSkipGetMe(),
+		tgbot.WithHTTPClient(cfg.PollTimeout, client), tgbot.WithErrorsHandler(func(error) {}))
+	if err != nil {
+		return nil, fmt.Errorf("telegram: %w", err)
+	}
+	return &Channel{cfg: cfg, api: api, client: client, log: cfg.Logger.With("channel", "telegram"),
+		limit: newLimiter(cfg.GlobalRate, cfg.ChatEvery), queues: newQueues(), blocked: map[int64]bool{}}, nil
+}
+
+// Name implements bot.Channel.
+func (c *Channel) Name() string { return conversationPrefix }
+
+// Send implements bot.Channel: the replies become one message per 4,096
+// characters, the buttons go with the last one.
+func (c *Channel) Send(ctx context.Context, chat string, _ string, replies []dialog.Reply) error {
+	id, err := strconv.ParseInt(chat, 10, 64)
+	if err != nil {
+		return fmt.Errorf("telegram send: bad chat id %q", chat)
+	}
+	if c.isBlocked(id) {
+		return nil
+	}
+	var texts []string
+	var buttons []dialog.Button
+	for _, r := range replies {
+		texts = append(texts, r.Text)
+		if len(r.Buttons) > 0 {
+			buttons = r.Buttons
+		}
+	}
+	parts := split(strings.Join(texts, "\n\n"), maxMessage)
+	for i, p := range parts {
+		params := &tgbot.SendMessageParams{ChatID: id, Text: html.EscapeString(p), ParseMode: models.ParseModeHTML,
+			LinkPreviewOptions: &models.LinkPreviewOptions{IsDisabled: tgbot.True()}}
+		if i == len(parts)-1 && len(buttons) > 0 {
+			params.ReplyMarkup = keyboard(buttons)
+		}
+		if err := c.send(ctx, id, func(ctx context.Context) error {
+			_, err := c.api.SendMessage(ctx, params)
+			return err
+		}); err != nil {
+			return fmt.Errorf("telegram send to chat %d: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// keyboard puts each button on a row of its own: labels are sentences.
+func keyboard(bs []dialog.Button) *models.InlineKeyboardMarkup {
+	rows := make([][]models.InlineKeyboardButton, len(bs))
+	for i, b := range bs {
+		rows[i] = []models.InlineKeyboardButton{{Text: b.Label, CallbackData: b.Data}}
+	}
+	return &models.InlineKeyboardMarkup{InlineKeyboard: rows}
+}
+
+// split cuts text into parts of at most max characters, at a line break or
+// a space in the second half of a part where there is one.
+func split(text string, max int) []string {
+	var parts []string
+	for utf8.RuneCountInString(text) > max {
+		end := 0
+		for n := 0; n < max; n++ {
+			_, size := utf8.DecodeRuneInString(text[end:])
+			end += size
+		}
+		chunk := text[:end]
+		if nl := strings.LastIndexByte(chunk, '\n'); nl > end/2 {
+			end = nl + 1
+		} else if sp := strings.LastIndexByte(chunk, ' '); sp > end/2 {
+			end = sp + 1
+		}
+		parts = append(parts, strings.TrimRight(text[:end], " \n"))
+		text = text[end:]
+	}
+	if text = strings.TrimRight(text, " \n"); text != "" || len(parts) == 0 {
+		parts = append(parts, text)
+	}
+	return parts
+}
+
+// send runs one rate-limited sending call with the retry policy: 429 waits
+// retry_after, 403 marks the chat blocked, other failures back off.
+func (c *Channel) send(ctx context.Context, chat int64, call func(context.Context) error) error {
+	backoff := 200 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		if err := c.limit.wait(ctx, chat); err != nil {
+			return err
+		}
+		err := call(ctx)
+		if err == nil {
+			return nil
+		}
+		var tooMany *tgbot.TooManyRequestsError
+		switch {
+		case errors.As(err, &tooMany):
+			wait := time.Duration(max(tooMany.RetryAfter, 1)) * time.Second
+			c.log.Warn("rate limited by Telegram", "chat", chat, "retry_after_s", tooMany.RetryAfter)
+			c.limit.pause(chat, wait)
+			if attempt >= 5 {
+				return err
+			}
+			continue
+		case errors.Is(err, tgbot.ErrorForbidden):
+			c.markBlocked(chat)
+			c.log.Info("chat blocked the bot; its messages are dropped until it writes again", "chat", chat)
+			return nil
+		case errors.Is(err, tgbot.ErrorBadRequest), errors.Is(err, tgbot.ErrorUnauthorized), errors.Is(err, tgbot.ErrorNotFound):
+			return err // retrying will not help
+		case ctx.Err() != nil:
+			return ctx.Err()
+		}
+		if attempt >= 4 {
+			return err
+		}
+		c.log.Warn("telegram call failed, retrying", "chat", chat, "attempt", attempt+1, "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff *= 2
+	}
+}
+
+func (c *Channel) isBlocked(chat int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.blocked[chat]
+}
+
+func (c *Channel) markBlocked(chat int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.blocked[chat] = true
+}
+
+func (c *Channel) unblock(chat int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.blocked, chat)
+}
+
+// Blocked reports whether a chat blocked the bot (for tests and health).
+func (c *Channel) Blocked(chat int64) bool { return c.isBlocked(chat) }
+
+// commands are the commands in the command menu, each described by the
+// locale key commands.<name>.
+var commands = []string{"start", "track", "missing", "password", "locker", "cases", "human", "language", "help", "forget"}
+
+// SetCommands registers the localized command menu: English as the default
+// and one per language.
+func (c *Channel) SetCommands(ctx context.Context) error {
+	for _, lang := range append([]string{""}, dialog.Languages...) {
+		l := lang
+		if l == "" {
+			l = "en"
+		}
+		var cmds []models.BotCommand
+		for _, name := range commands {
+			cmds = append(cmds, models.BotCommand{Command: name, Description: c.cfg.Catalog.Text(l, "commands."+name, nil)})
+		}
+		p := &tgbot.SetMyCommandsParams{Commands: cmds, LanguageCode: lang}
+		if err := c.send(ctx, 0, func(ctx context.Context) error {
+			_, err := c.api.SetMyCommands(ctx, p)
+			return err
+		}); err != nil {
+			return fmt.Errorf("telegram setMyCommands %q: %w", lang, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,202 @@
+package telegram
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/parcelbot/parcelbot/adapters/telegram/telegramtest"
+	"github.com/parcelbot/parcelbot/bot"
+	"github.com/parcelbot/parcelbot/dialog"
+	"github.com/parcelbot/parcelbot/locales"
+)
+
+var _ bot.Channel = (*Channel)(nil)
+
+func newTestChannel(t *testing.T, rate float64, every time.Duration) (*Channel, *telegramtest.Server) {
+	t.Helper()
+	fake := telegramtest.New("1:T")
+	t.Cleanup(fake.Close)
+	cat, err := dialog.LoadCatalog(locales.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(Config{Token: "1:T", APIURL: fake.URL, Catalog: cat, GlobalRate: rate, ChatEvery: every, PollTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, fake
+}
+
+func TestSplit(t *testing.T) {
+	long := strings.Repeat("word ", 2000) // 10,000 characters
+	parts := split(long, 4096)
+	if len(parts) != 3 {
+		t.Fatalf("%d parts", len(parts))
+	}
+	for _, p := range parts {
+		if n := utf8.RuneCountInString(p); n > 4096 || strings.HasSuffix(p, " ") {
+			t.Errorf("part of %d characters ending %q", n, p[len(p)-3:])
+		}
+	}
+	if got := strings.Join(parts, " "); got != strings.TrimSpace(long) {
+		t.Error("splitting lost text")
+	}
+	emoji := strings.Repeat("📦", 5000)
+	for _, p := range split(emoji, 4096) {
+		if !utf8.ValidString(p) || utf8.RuneCountInString(p) > 4096 {
+			t.Error("split a rune or over-long part")
+		}
+	}
+	if p := split("", 4096); len(p) != 1 {
+		t.Errorf("empty text: %q", p)
+	}
+}
+
+func TestSendEscapesMergesAndSplits(t *testing.T) {
+	c, fake := newTestChannel(t, 1000, time.Millisecond)
+	ctx := context.Background()
+	err := c.Send(ctx, "42", "en", []dialog.Reply{
+		{Text: "👤 <b>Sam</b> & co"},
+		{Text: strings.Repeat("x", 5000), Buttons: []dialog.Button{{Label: "Yes", Data: "3.0"}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := fake.Sent(42)
+	if len(sent) != 2 {
+		t.Fatalf("%d messages, want the replies merged and split in two", len(sent))
+	}
+	if !strings.HasPrefix(sent[0].Params["text"], "👤 &lt;b&gt;Sam&lt;/b&gt; &amp; co") {
+		t.Errorf("not escaped: %q", sent[0].Params["text"][:40])
+	}
+	if len(sent[0].Keyboard()) != 0 || len(sent[1].Keyboard()) != 1 {
+		t.Error("the keyboard belongs to the last part only")
+	}
+	if d, _ := sent[1].Button("Yes"); d != "3.0" {
+		t.Errorf("callback data %q", d)
+	}
+}
+
+func TestRateLimitsPerChatAndOverall(t *testing.T) {
+	c, fake := newTestChannel(t, 50, 100*time.Millisecond)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	start := time.Now()
+	for chat := 1; chat <= 5; chat++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 4; i++ {
+				if err := c.Send(ctx, string(rune('0'+chat)), "en", []dialog.Reply{{Text: "hi"}}); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	calls := fake.Calls("sendMessage")
+	if len(calls) != 20 {
+		t.Fatalf("%d messages", len(calls))
+	}
+	// 20 messages at 50/s take at least 380 ms; per chat, 100 ms apart
+	if el := time.Since(start); el < 370*time.Millisecond {
+		t.Errorf("20 messages in %v: faster than 50 a second", el)
+	}
+	last := map[int64]time.Time{}
+	for i, call := range calls {
+		if i > 0 {
+			if gap := call.At.Sub(calls[i-1].At); gap < 15*time.Millisecond {
+				t.Errorf("two messages %v apart, want about 20ms at 50/s", gap)
+			}
+		}
+		if prev, ok := last[call.ChatID()]; ok && call.At.Sub(prev) < 95*time.Millisecond {
+			t.Errorf("chat %d: two messages %v apart", call.ChatID(), call.At.Sub(prev))
+		}
+		last[call.ChatID()] = call.At
+	}
+}
+
+func TestBlockedChatIsNotRetried(t *testing.T) {
+	c, fake := newTestChannel(t, 1000, time.Millisecond)
+	fake.Block(9)
+	ctx := context.Background()
+	if err := c.Send(ctx, "9", "en", []dialog.Reply{{Text: "hello"}}); err != nil {
+		t.Fatal(err)
+	}
+	if !c.Blocked(9) {
+		t.Fatal("403 did not mark the chat")
+	}
+	for i := 0; i < 5; i++ {
+		_ = c.Send(ctx, "9", "en", []dialog.Reply{{Text: "again"}})
+	}
+	if n := len(fake.Sent(9)); n != 1 {
+		t.Fatalf("%d attempts to a chat that blocked the bot, want 1", n)
+	}
+}
+
+func TestServerErrorsAreRetried(t *testing.T) {
+	c, fake := newTestChannel(t, 1000, time.Millisecond)
+	fake.Fail("sendMessage", 500, 0, 2)
+	if err := c.Send(context.Background(), "5", "en", []dialog.Reply{{Text: "hello"}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(fake.Sent(5)); n != 3 {
+		t.Fatalf("%d attempts, want 2 failures and a success", n)
+	}
+}
+
+// flaky fails the first turns of chat 2 (Redis down), then works.
+type flaky struct {
+	mu    sync.Mutex
+	fails int
+	seen  []string
+}
+
+func (f *flaky) Handle(_ context.Context, m bot.Message) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if m.Conversation == "tg:2" && f.fails > 0 {
+		f.fails--
+		return errors.New("redis down")
+	}
+	f.seen = append(f.seen, m.Conversation+"/"+m.Input.Text)
+	return nil
+}
+
+// An update whose turn failed is not acknowledged: it comes again, and a
+// chat's later updates wait for it.
+func TestFailedUpdateIsDeliveredAgainInOrder(t *testing.T) {
+	c, fake := newTestChannel(t, 1000, time.Millisecond)
+	h := &flaky{fails: 2}
+	fake.Text(1, "en", "a1")
+	fake.Text(2, "en", "b1")
+	fake.Text(2, "en", "b2")
+	fake.Text(1, "en", "a2")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- c.Run(ctx, h) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		h.mu.Lock()
+		n := len(h.seen)
+		h.mu.Unlock()
+		if n >= 4 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	got := strings.Join(h.seen, " ")
+	if !strings.Contains(got, "tg:2/b1") || strings.Index(got, "tg:2/b1") > strings.Index(got, "tg:2/b2") {
+		t.Fatalf("handled %q: b1 must come again and before b2", got)
+	}
+	if strings.Count(got, "tg:1/a1") != 1 || !strings.Contains(got, "tg:2/b2") {
+		t.Fatalf("handled %q: a1 once (it was acknowledged), b2 after b1", got)
+	}
+}

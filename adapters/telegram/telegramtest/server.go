@@ -1,0 +1,364 @@
+// Package telegramtest is an in-process fake Telegram Bot API server for
+// tests: long-polling getUpdates fed by the test, the sending methods
+// recorded, and failures (429, 403, 500) injected on demand.
+package telegramtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-telegram/bot/models"
+)
+
+// Call is one recorded API call.
+type Call struct {
+	Method    string
+	Params    map[string]string // form fields (JSON-encoded values as sent)
+	At        time.Time
+	MessageID int // the id the server gave a sent message
+}
+
+// ChatID returns the chat_id parameter as a number.
+func (c Call) ChatID() int64 {
+	n, _ := strconv.ParseInt(c.Params["chat_id"], 10, 64)
+	return n
+}
+
+// Keyboard decodes the inline keyboard of a sendMessage call.
+func (c Call) Keyboard() [][]models.InlineKeyboardButton {
+	var m models.InlineKeyboardMarkup
+	_ = json.Unmarshal([]byte(c.Params["reply_markup"]), &m)
+	return m.InlineKeyboard
+}
+
+// Server is a fake Bot API.
+type Server struct {
+	*httptest.Server
+	Token string
+
+	mu       sync.Mutex
+	cond     *sync.Cond
+	updates  []models.Update
+	nextID   int64
+	acked    int64 // highest offset-1 acknowledged by getUpdates
+	calls    []Call
+	fail     map[string][]failure // method → queued failures
+	blocked  map[int64]bool
+	msgID    int
+	closed   bool
+	webhook  string
+	whSecret string
+}
+
+type failure struct {
+	code       int
+	retryAfter int
+}
+
+// New starts a fake Bot API server for token.
+func New(token string) *Server {
+	s := &Server{Token: token, fail: map[string][]failure{}, blocked: map[int64]bool{}, nextID: 1000}
+	s.cond = sync.NewCond(&s.mu)
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	go s.tick()
+	return s
+}
+
+// tick wakes long polls so that they honour deadlines and cancellation.
+func (s *Server) tick() {
+	for {
+		time.Sleep(20 * time.Millisecond)
+		s.mu.Lock()
+		closed := s.closed
+		s.cond.Broadcast()
+		s.mu.Unlock()
+		if closed {
+			return
+		}
+	}
+}
+
+// Close stops the server and wakes pollers.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.cond.Broadcast()
+	s.mu.Unlock()
+	s.Server.CloseClientConnections()
+	s.Server.Close()
+}
+
+// Push queues an update (its ID is assigned when zero) and returns its ID.
+func (s *Server) Push(u models.Update) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u.ID == 0 {
+		s.nextID++
+		u.ID = s.nextID
+	}
+	s.updates = append(s.updates, u)
+	s.cond.Broadcast()
+	return u.ID
+}
+
+// Text pushes a text message from a user in a private chat.
+func (s *Server) Text(chat int64, lang, text string) int64 {
+	return s.Push(models.Update{Message: &models.Message{
+		ID: int(s.nextMsgID()), Chat: models.Chat{ID: chat, Type: models.ChatTypePrivate},
+		From: &models.User{ID: chat, FirstName: "Test", LanguageCode: lang}, Text: text, Date: int(time.Now().Unix()),
+	}})
+}
+
+// Press pushes a callback query for a button of message msgID.
+func (s *Server) Press(chat int64, lang string, msgID int, data string) int64 {
+	return s.Push(models.Update{CallbackQuery: &models.CallbackQuery{
+		ID: "cb" + strconv.Itoa(int(s.nextMsgID())), From: models.User{ID: chat, LanguageCode: lang}, Data: data,
+		Message: models.MaybeInaccessibleMessage{Type: models.MaybeInaccessibleMessageTypeMessage,
+			Message: &models.Message{ID: msgID, Date: int(time.Now().Unix()), Chat: models.Chat{ID: chat, Type: models.ChatTypePrivate}}},
+	}})
+}
+
+// Location pushes a shared location.
+func (s *Server) Location(chat int64, lang string, lat, lon float64) int64 {
+	return s.Push(models.Update{Message: &models.Message{
+		ID: int(s.nextMsgID()), Chat: models.Chat{ID: chat, Type: models.ChatTypePrivate},
+		From: &models.User{ID: chat, LanguageCode: lang}, Location: &models.Location{Latitude: lat, Longitude: lon},
+	}})
+}
+
+func (s *Server) nextMsgID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.msgID++
+	return s.msgID
+}
+
+// Fail makes the next n calls of method fail with an HTTP-style error code
+// (429 with retry_after seconds, 403, 500).
+func (s *Server) Fail(method string, code, retryAfter, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := 0; i < n; i++ {
+		s.fail[method] = append(s.fail[method], failure{code, retryAfter})
+	}
+}
+
+// Block makes every send to chat fail with 403 (the user blocked the bot).
+func (s *Server) Block(chat int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.blocked[chat] = true
+}
+
+// Calls returns the recorded calls of method ("" for all).
+func (s *Server) Calls(method string) []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Call
+	for _, c := range s.calls {
+		if method == "" || c.Method == method {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Sent returns the texts sent to chat, in order.
+func (s *Server) Sent(chat int64) []Call {
+	var out []Call
+	for _, c := range s.Calls("sendMessage") {
+		if c.ChatID() == chat {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// WaitSent waits until chat received at least n messages or timeout.
+func (s *Server) WaitSent(chat int64, n int, timeout time.Duration) []Call {
+	deadline := time.Now().Add(timeout)
+	for {
+		got := s.Sent(chat)
+		if len(got) >= n || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Button returns the callback data of the button labelled label in a
+// sendMessage call, and whether there is one.
+func (c Call) Button(label string) (string, bool) {
+	for _, row := range c.Keyboard() {
+		for _, b := range row {
+			if b.Text == label || strings.HasPrefix(b.Text, label) {
+				return b.CallbackData, true
+			}
+		}
+	}
+	return "", false
+}
+
+// Acked returns the highest update id acknowledged by an offset.
+func (s *Server) Acked() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.acked
+}
+
+// Webhook returns the registered webhook URL and secret.
+func (s *Server) Webhook() (string, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.webhook, s.whSecret
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	prefix := "/bot" + s.Token + "/"
+	if !strings.HasPrefix(r.URL.Path, prefix) {
+		reply(w, http.StatusUnauthorized, nil, "Unauthorized", 0)
+		return
+	}
+	method := strings.TrimPrefix(r.URL.Path, prefix)
+	params, err := readParams(r)
+	if err != nil {
+		reply(w, http.StatusBadRequest, nil, err.Error(), 0)
+		return
+	}
+	if method == "getUpdates" {
+		s.getUpdates(w, r, params)
+		return
+	}
+	s.mu.Lock()
+	s.calls = append(s.calls, Call{Method: method, Params: params, At: time.Now()})
+	if q := s.fail[method]; len(q) > 0 {
+		f := q[0]
+		s.fail[method] = q[1:]
+		s.mu.Unlock()
+		reply(w, f.code, nil, http.StatusText(f.code), f.retryAfter)
+		return
+	}
+	chat, _ := strconv.ParseInt(params["chat_id"], 10, 64)
+	if s.blocked[chat] && (method == "sendMessage" || method == "sendChatAction") {
+		s.mu.Unlock()
+		reply(w, http.StatusForbidden, nil, "Forbidden: bot was blocked by the user", 0)
+		return
+	}
+	switch method {
+	case "setWebhook":
+		s.webhook, s.whSecret = params["url"], params["secret_token"]
+	case "deleteWebhook":
+		s.webhook, s.whSecret = "", ""
+	}
+	s.msgID++
+	id := s.msgID
+	s.calls[len(s.calls)-1].MessageID = id
+	s.mu.Unlock()
+	switch method {
+	case "getMe":
+		reply(w, http.StatusOK, models.User{ID: 42, IsBot: true, FirstName: "parcelbot", Username: "parcel_test_bot"}, "", 0)
+	case "sendMessage", "editMessageText", "editMessageReplyMarkup":
+		reply(w, http.StatusOK, models.Message{ID: id, Chat: models.Chat{ID: chat}, Text: params["text"]}, "", 0)
+	case "answerCallbackQuery", "sendChatAction", "setMyCommands", "setWebhook", "deleteWebhook":
+		reply(w, http.StatusOK, true, "", 0)
+	default:
+		reply(w, http.StatusNotFound, nil, "Not Found: method "+method, 0)
+	}
+}
+
+func (s *Server) getUpdates(w http.ResponseWriter, r *http.Request, p map[string]string) {
+	offset, _ := strconv.ParseInt(p["offset"], 10, 64)
+	timeout, _ := strconv.Atoi(p["timeout"])
+	deadline := time.Now().Add(time.Duration(timeout) * time.Second)
+	s.mu.Lock()
+	if offset > 0 && offset-1 > s.acked {
+		s.acked = offset - 1
+		kept := s.updates[:0]
+		for _, u := range s.updates {
+			if u.ID >= offset {
+				kept = append(kept, u)
+			}
+		}
+		s.updates = kept
+	}
+	for len(s.updates) == 0 && !s.closed && time.Now().Before(deadline) && r.Context().Err() == nil {
+		s.cond.Wait()
+	}
+	out := append([]models.Update(nil), s.updates...)
+	if len(out) > 100 {
+		out = out[:100]
+	}
+	s.mu.Unlock()
+	reply(w, http.StatusOK, out, "", 0)
+}
+
+func reply(w http.ResponseWriter, code int, result any, desc string, retryAfter int) {
+	w.Header().Set("Content-Type", "application/json")
+	resp := map[string]any{"ok": code == http.StatusOK}
+	if code == http.StatusOK {
+		resp["result"] = result
+	} else {
+		resp["error_code"] = code
+		resp["description"] = desc
+		if retryAfter > 0 {
+			resp["parameters"] = map[string]int{"retry_after": retryAfter}
+		}
+	}
+	w.WriteHeader(http.StatusOK) // the Bot API answers errors in the body
+	_ = json.NewEncoder(w).Encode(resp)
+}
+
+// readParams reads multipart, urlencoded or JSON parameters into strings.
+func readParams(r *http.Request) (map[string]string, error) {
+	out := map[string]string{}
+	ct, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch ct {
+	case "multipart/form-data":
+		mr := multipart.NewReader(r.Body, params["boundary"])
+		for {
+			part, err := mr.NextPart()
+			if err == io.EOF {
+				return out, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			b, _ := io.ReadAll(part)
+			out[part.FormName()] = string(b)
+		}
+	case "application/json":
+		var m map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil && err != io.EOF {
+			return nil, err
+		}
+		for k, v := range m {
+			switch v := v.(type) {
+			case string:
+				out[k] = v
+			default:
+				b, _ := json.Marshal(v)
+				out[k] = string(b)
+			}
+		}
+	default:
+		if err := r.ParseForm(); err != nil {
+			return nil, err
+		}
+		for k := range r.Form {
+			out[k] = r.Form.Get(k)
+		}
+	}
+	return out, nil
+}
+
+// String describes a call for test failures.
+func (c Call) String() string { return fmt.Sprintf("%s %v", c.Method, c.Params) }

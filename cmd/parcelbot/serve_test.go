@@ -1,0 +1,288 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/go-telegram/bot/models"
+
+	"github.com/parcelbot/parcelbot/adapters/telegram/telegramtest"
+)
+
+const testToken = "123456:TEST-token-secret"
+
+// syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type served struct {
+	fake   *telegramtest.Server
+	mr     *miniredis.Miniredis
+	addr   string
+	stdout *syncBuffer
+	stderr *syncBuffer
+}
+
+// startServe runs `parcelbot serve` in-process against a fake Bot API and
+// an in-process Redis the test can inspect.
+func startServe(t *testing.T, extra map[string]string) *served {
+	t.Helper()
+	s := &served{fake: telegramtest.New(testToken), mr: miniredis.RunT(t), stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	t.Cleanup(s.fake.Close)
+	env := map[string]string{
+		"TELEGRAM_BOT_TOKEN": testToken, "TELEGRAM_API_URL": s.fake.URL, "PARCELBOT_ADDR": "127.0.0.1:0",
+		"REDIS_URL": "redis://" + s.mr.Addr(), "TELEGRAM_CHAT_INTERVAL": "5ms", "TELEGRAM_RATE": "1000", "LOG_LEVEL": "debug",
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	go func() { done <- run(ctx, []string{"serve"}, strings.NewReader(""), s.stdout, s.stderr, func(k string) string { return env[k] }) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			t.Error("serve did not stop within 15s")
+		}
+		if strings.Contains(s.stdout.String()+s.stderr.String(), testToken) {
+			t.Error("the bot token appears in the output or logs")
+		}
+	})
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		out := s.stdout.String()
+		if i := strings.Index(out, "HTTP on "); i >= 0 {
+			s.addr = strings.TrimSpace(strings.SplitN(out[i+len("HTTP on "):], "\n", 2)[0])
+			return s
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("serve did not start:\n%s\n%s", s.stdout.String(), s.stderr.String())
+	return nil
+}
+
+// expect waits for the chat's n-th message and checks it contains want.
+func (s *served) expect(t *testing.T, chat int64, n int, want string) telegramtest.Call {
+	t.Helper()
+	got := s.fake.WaitSent(chat, n, 5*time.Second)
+	if len(got) < n {
+		t.Fatalf("chat %d: %d messages, want %d; last: %v", chat, len(got), n, got)
+	}
+	c := got[n-1]
+	if !strings.Contains(c.Params["text"], want) {
+		t.Fatalf("chat %d message %d:\n%s\nwant it to contain %q", chat, n, c.Params["text"], want)
+	}
+	return c
+}
+
+func (s *served) press(t *testing.T, chat int64, lang string, c telegramtest.Call, label string) {
+	t.Helper()
+	data, ok := c.Button(label)
+	if !ok {
+		t.Fatalf("no button %q in %v", label, c.Keyboard())
+	}
+	s.fake.Press(chat, lang, c.MessageID, data)
+}
+
+func TestTelegramGermanAndItalianJourneys(t *testing.T) {
+	s := startServe(t, nil)
+	// German: menu, button, order number, postcode
+	s.fake.Text(1001, "de-DE", "/start")
+	menu := s.expect(t, 1001, 1, "Wobei kann ich helfen?")
+	s.press(t, 1001, "de", menu, "📦 Wo ist mein Paket?")
+	s.expect(t, 1001, 2, "Bitte schicken Sie mir Ihre Bestellnummer")
+	s.fake.Text(1001, "de-DE", "302-1001111-4007777")
+	s.expect(t, 1001, 3, "Postleitzahl")
+	s.fake.Text(1001, "de-DE", "10115")
+	s.expect(t, 1001, 4, "Bestellung 302-1001111-4007777: unterwegs.")
+
+	// Italian, with a language code Telegram reports as "it"
+	s.fake.Text(2002, "it", "ciao")
+	menu = s.expect(t, 2002, 1, "Come posso aiutarti?")
+	s.press(t, 2002, "it", menu, "📦 Dov’è il mio pacco?")
+	s.expect(t, 2002, 2, "Mandami il numero dell’ordine")
+	s.fake.Text(2002, "it", "il mio ordine è 405-1001111-4007777")
+	s.expect(t, 2002, 3, "CAP")
+	s.fake.Text(2002, "it", "20121")
+	s.expect(t, 2002, 4, "Ordine 405-1001111-4007777: in viaggio.")
+
+	// every press answered, its keyboard removed; typing shown; menus localized
+	if n := len(s.fake.Calls("answerCallbackQuery")); n != 2 {
+		t.Errorf("%d callback queries answered, want 2", n)
+	}
+	edits := s.fake.Calls("editMessageReplyMarkup")
+	if len(edits) != 2 || !strings.Contains(edits[0].Params["reply_markup"], `"inline_keyboard":[]`) {
+		t.Errorf("keyboards not removed after presses: %v", edits)
+	}
+	if len(s.fake.Calls("sendChatAction")) == 0 {
+		t.Error("no typing action")
+	}
+	cmds := s.fake.Calls("setMyCommands")
+	if len(cmds) != 5 {
+		t.Fatalf("%d setMyCommands calls, want a default and one per language", len(cmds))
+	}
+	var sawGerman bool
+	for _, c := range cmds {
+		if c.Params["language_code"] == "de" {
+			sawGerman = strings.Contains(c.Params["commands"], "Mit einem Menschen sprechen")
+		}
+	}
+	if !sawGerman {
+		t.Errorf("no German command menu: %v", cmds)
+	}
+	if got := s.fake.Sent(1001)[0].Params["parse_mode"]; got != "HTML" {
+		t.Errorf("parse_mode %q", got)
+	}
+}
+
+func TestTelegramRedeliveredUpdateIsHandledOnce(t *testing.T) {
+	s := startServe(t, nil)
+	u := models.Update{ID: 777, Message: &models.Message{ID: 1, Chat: models.Chat{ID: 3003, Type: models.ChatTypePrivate},
+		From: &models.User{ID: 3003, LanguageCode: "en"}, Text: "/human"}}
+	s.fake.Push(u)
+	s.expect(t, 3003, 1, "passed your conversation to our support team")
+	for s.fake.Acked() < 777 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	s.fake.Push(u) // Telegram delivers it again
+	s.fake.Text(3003, "en", "thanks")
+	time.Sleep(300 * time.Millisecond)
+	if n := len(s.fake.Sent(3003)); n != 1 {
+		t.Fatalf("%d messages after a redelivery, want 1 (and silence while an agent has the case)", n)
+	}
+	if n := strings.Count(s.stdout.String(), "to the agent desk"); n != 1 {
+		t.Fatalf("%d escalations for one update", n)
+	}
+}
+
+func TestTelegramTwentyMessagesOfOneChatInOrder(t *testing.T) {
+	s := startServe(t, nil)
+	for i := 1; i <= 20; i++ {
+		s.fake.Text(4004, "en", fmt.Sprintf("message %02d", i))
+	}
+	s.fake.WaitSent(4004, 20, 10*time.Second)
+	if n := len(s.fake.Sent(4004)); n != 20 {
+		t.Fatalf("%d answers to 20 messages", n)
+	}
+	lines, err := s.mr.List("parcelbot:t:{tg:4004}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "customer: ") {
+			got = append(got, strings.TrimPrefix(l, "customer: "))
+		}
+	}
+	for i, g := range got {
+		if want := fmt.Sprintf("message %02d", i+1); g != want {
+			t.Fatalf("turn %d handled %q, want %q (all: %q)", i+1, g, want, got)
+		}
+	}
+	if len(got) != 20 {
+		t.Fatalf("%d turns stored", len(got))
+	}
+}
+
+func TestTelegram429IsHonoured(t *testing.T) {
+	s := startServe(t, nil)
+	s.fake.Fail("sendMessage", 429, 1, 1)
+	s.fake.Text(5005, "en", "/start")
+	s.expect(t, 5005, 2, "What can I help you with?") // the refused call is recorded too
+	calls := s.fake.Sent(5005)
+	if gap := calls[1].At.Sub(calls[0].At); gap < time.Second {
+		t.Fatalf("retried after %v, want at least retry_after = 1s", gap)
+	}
+}
+
+func TestTelegramForgedCallbackIsRefused(t *testing.T) {
+	s := startServe(t, nil)
+	s.fake.Text(6006, "en", "/track")
+	ask := s.expect(t, 6006, 1, "Please send me your order number")
+	for _, data := range []string{"999.0", "x", strings.Repeat("9", 64)} {
+		s.fake.Press(6006, "en", ask.MessageID, data)
+	}
+	s.expect(t, 6006, 4, "That button belongs to an earlier message")
+	s.fake.Text(6006, "en", "206-1001111-4007777")
+	s.expect(t, 6006, 5, "postcode") // still where it was: nothing changed
+}
+
+func TestTelegramWebhookChecksTheSecret(t *testing.T) {
+	s := startServe(t, map[string]string{"TELEGRAM_WEBHOOK_URL": "https://bot.example.com/tg/hook", "TELEGRAM_WEBHOOK_SECRET": "wh-s3cret"})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if url, secret := s.fake.Webhook(); url == "https://bot.example.com/tg/hook" && secret == "wh-s3cret" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("setWebhook not called with the URL and secret")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	body, _ := json.Marshal(models.Update{ID: 9, Message: &models.Message{ID: 1, Chat: models.Chat{ID: 7007, Type: models.ChatTypePrivate}, From: &models.User{ID: 7007, LanguageCode: "fr"}, Text: "bonjour"}})
+	post := func(secret string) int {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+s.addr+"/tg/hook", bytes.NewReader(body))
+		if secret != "" {
+			req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, bad := range []string{"", "wrong", "wh-s3cre"} {
+		if code := post(bad); code != http.StatusUnauthorized {
+			t.Fatalf("secret %q: HTTP %d, want 401", bad, code)
+		}
+	}
+	if n := len(s.fake.Sent(7007)); n != 0 || len(s.mr.Keys()) != 0 {
+		t.Fatalf("a refused request changed something: %d messages, keys %v", n, s.mr.Keys())
+	}
+	if code := post("wh-s3cret"); code != http.StatusOK {
+		t.Fatalf("right secret: HTTP %d", code)
+	}
+	// the answer came after the turn: the reply is already out
+	if sent := s.fake.Sent(7007); len(sent) != 1 || !strings.Contains(sent[0].Params["text"], "Comment puis-je vous aider") {
+		t.Fatalf("reply: %v", sent)
+	}
+	if code := post("wh-s3cret"); code != http.StatusOK || len(s.fake.Sent(7007)) != 1 {
+		t.Fatal("a webhook redelivery was answered twice")
+	}
+}
+
+func TestServeWithoutChannelSaysWhatToSet(t *testing.T) {
+	code, _, errs := runCmd(t, "", nil, "serve")
+	if code != 2 || !strings.Contains(errs, "TELEGRAM_BOT_TOKEN") {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	code, _, errs = runCmd(t, "", map[string]string{"TELEGRAM_BOT_TOKEN": "x", "TELEGRAM_WEBHOOK_URL": "https://a.example/hook"}, "serve")
+	if code != 2 || !strings.Contains(errs, "TELEGRAM_WEBHOOK_SECRET") {
+		t.Fatalf("webhook without secret: exit %d: %s", code, errs)
+	}
+}
