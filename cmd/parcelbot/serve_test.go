@@ -60,7 +60,9 @@ func startServe(t *testing.T, extra map[string]string) *served {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
-	go func() { done <- run(ctx, []string{"serve"}, strings.NewReader(""), s.stdout, s.stderr, func(k string) string { return env[k] }) }()
+	go func() {
+		done <- run(ctx, []string{"serve"}, strings.NewReader(""), s.stdout, s.stderr, func(k string) string { return env[k] })
+	}()
 	t.Cleanup(func() {
 		cancel()
 		select {
