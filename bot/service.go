@@ -364,6 +364,11 @@ func (s *Service) Agent(ctx context.Context, a AgentAction) error {
 		cs.Status = domain.CaseWithAgent
 	case dialog.AgentReply:
 		what = "replied"
+	case dialog.AgentSLA:
+		if cs.Status != domain.CaseAwaitingAgent {
+			return nil // claimed or closed meanwhile: nothing to tell
+		}
+		what = "no agent within the SLA: customer told"
 	case dialog.AgentHandBack:
 		cs.Status = domain.CaseClosed
 	case dialog.AgentResolve:

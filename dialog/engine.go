@@ -180,6 +180,7 @@ const (
 	AgentReply    = "reply"
 	AgentResolve  = "resolve"
 	AgentHandBack = "handback"
+	AgentSLA      = "sla" // nobody claimed the case in time: tell the customer what to expect
 )
 
 // Location is a shared map point.
@@ -201,6 +202,9 @@ type Result struct {
 type Reply struct {
 	Text    string
 	Buttons []Button
+	// Separate asks channels to send it as a message of its own, never
+	// merged with others (a message meant to be forwarded).
+	Separate bool
 }
 
 // Button is one choice offered with a message. Data is what the channel sends
@@ -237,7 +241,7 @@ const maxStepsPerTurn = 48
 // engineKeys are the locale keys the engine says by itself.
 var engineKeys = []string{
 	"error.not_understood", "error.empty", "error.stale_button", "error.unknown_command", "error.bad_location",
-	"error.internal", "agent.claimed", "agent.message", "agent.handback",
+	"error.internal", "agent.claimed", "agent.message", "agent.handback", "agent.sla",
 	"agent.resolved.refund", "agent.resolved.replacement", "agent.resolved.answered",
 }
 
@@ -340,6 +344,8 @@ func (t *turn) agent(ev *AgentEvent) error {
 	switch ev.Kind {
 	case AgentClaim:
 		t.say("agent.claimed")
+	case AgentSLA:
+		t.say("agent.sla")
 	case AgentReply:
 		text := Clean(ev.Text)
 		if text == "" {
@@ -501,13 +507,23 @@ func (t *turn) command(text string) error {
 		t.say("error.unknown_command")
 		return t.enter(t.e.menu)
 	}
-	t.st.Reset()
+	t.restart(f)
 	t.vars = append(t.vars, Slot{"arg", strings.TrimSpace(arg)})
 	return t.enter(f.Start)
 }
 
-func (t *turn) startFlow(f *Flow, intent string) error {
+// restart leaves the current journey for flow f: its slots are forgotten
+// unless f keeps them (a person should not ask again what the bot learned).
+func (t *turn) restart(f *Flow) {
+	if f.Keep {
+		t.st.Return, t.st.Misses = "", 0
+		return
+	}
 	t.st.Reset()
+}
+
+func (t *turn) startFlow(f *Flow, intent string) error {
+	t.restart(f)
 	for _, sl := range f.Intents[intent] {
 		t.st.Set(sl.Name, sl.Value)
 	}
@@ -694,6 +710,9 @@ func (t *turn) sayStep(s *Step) {
 	}
 	t.buf = b
 	t.emit(string(b))
+	if s.Separate {
+		t.res.Replies[len(t.res.Replies)-1].Separate = true
+	}
 }
 
 func (t *turn) emit(text string) {

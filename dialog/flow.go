@@ -36,6 +36,7 @@ type flowFile struct {
 	Commands []string            `yaml:"commands"`
 	Intents  intentStarts        `yaml:"intents"`
 	Slots    []string            `yaml:"slots"`
+	Keep     bool                `yaml:"keep"`
 	Start    string              `yaml:"start"`
 	Steps    map[string]stepSpec `yaml:"steps"`
 	order    []string            // step names in file order
@@ -98,6 +99,7 @@ type stepSpec struct {
 	Return   bool              `yaml:"return"`
 	Reask    bool              `yaml:"reask"`
 	End      bool              `yaml:"end"`
+	Separate bool              `yaml:"separate"`
 	line     int
 	lines    map[string]int // field → line
 }
@@ -190,6 +192,7 @@ type Step struct {
 	Return   bool
 	Reask    bool
 	End      bool // the journey rests here: the next message starts afresh
+	Separate bool // its message stands alone (channels must not merge it)
 	File     string
 	Line     int
 }
@@ -208,6 +211,7 @@ type ButtonDef struct {
 // Flow is a compiled flow.
 type Flow struct {
 	Name    string
+	Keep    bool // started by a command or intent, it keeps what the journey learned
 	Start   *Step
 	Steps   map[string]*Step
 	Intents map[string][]Slot
@@ -252,7 +256,7 @@ func (e *Engine) loadFlows(fsys fs.FS) error {
 		if _, dup := e.flows[ff.Flow]; dup {
 			return fmt.Errorf("%s:1: flow %q is defined twice", file, ff.Flow)
 		}
-		f := &Flow{Name: ff.Flow, Steps: map[string]*Step{}, File: file, Intents: map[string][]Slot{}}
+		f := &Flow{Name: ff.Flow, Steps: map[string]*Step{}, File: file, Intents: map[string][]Slot{}, Keep: ff.Keep}
 		e.flows[ff.Flow] = f
 		for _, name := range ff.order {
 			sp := ff.Steps[name]
@@ -302,6 +306,8 @@ func parseFlowFile(file string, data []byte) (*flowFile, error) {
 			err = v.Decode(&ff.Intents)
 		case "slots":
 			err = v.Decode(&ff.Slots)
+		case "keep":
+			err = v.Decode(&ff.Keep)
 		case "start":
 			err = v.Decode(&ff.Start)
 			ff.lines["start"] = v.Line
@@ -418,7 +424,7 @@ func (e *Engine) compileFlow(file string, ff *flowFile) error {
 		if sp.Invalid != "" && !e.cat.Has(sp.Invalid) {
 			return errf(sp.at("invalid"), "step %s: unknown locale key %q", name, sp.Invalid)
 		}
-		s.Invalid, s.Ask, s.Validate, s.Choices, s.Return, s.Reask, s.End = sp.Invalid, sp.Ask, sp.Validate, sp.Choices, sp.Return, sp.Reask, sp.End
+		s.Invalid, s.Ask, s.Validate, s.Choices, s.Return, s.Reask, s.End, s.Separate = sp.Invalid, sp.Ask, sp.Validate, sp.Choices, sp.Return, sp.Reask, sp.End, sp.Separate
 		if sp.Action != "" {
 			a, ok := e.actions[sp.Action]
 			if !ok {

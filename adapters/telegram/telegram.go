@@ -132,29 +132,47 @@ func (c *Channel) Send(ctx context.Context, chat string, _ string, replies []dia
 	if c.isBlocked(id) {
 		return nil
 	}
-	var texts []string
-	var buttons []dialog.Button
-	for _, r := range replies {
-		texts = append(texts, r.Text)
-		if len(r.Buttons) > 0 {
-			buttons = r.Buttons
-		}
-	}
-	parts := split(strings.Join(texts, "\n\n"), maxMessage)
-	for i, p := range parts {
-		params := &tgbot.SendMessageParams{ChatID: id, Text: html.EscapeString(p), ParseMode: models.ParseModeHTML,
-			LinkPreviewOptions: &models.LinkPreviewOptions{IsDisabled: tgbot.True()}}
-		if i == len(parts)-1 && len(buttons) > 0 {
-			params.ReplyMarkup = keyboard(buttons)
-		}
-		if err := c.send(ctx, id, func(ctx context.Context) error {
-			_, err := c.api.SendMessage(ctx, params)
-			return err
-		}); err != nil {
-			return fmt.Errorf("telegram send to chat %d: %w", id, err)
+	for _, g := range group(replies) {
+		parts := split(g.text, maxMessage)
+		for i, p := range parts {
+			params := &tgbot.SendMessageParams{ChatID: id, Text: html.EscapeString(p), ParseMode: models.ParseModeHTML,
+				LinkPreviewOptions: &models.LinkPreviewOptions{IsDisabled: tgbot.True()}}
+			if i == len(parts)-1 && len(g.buttons) > 0 {
+				params.ReplyMarkup = keyboard(g.buttons)
+			}
+			if err := c.send(ctx, id, func(ctx context.Context) error {
+				_, err := c.api.SendMessage(ctx, params)
+				return err
+			}); err != nil {
+				return fmt.Errorf("telegram send to chat %d: %w", id, err)
+			}
 		}
 	}
 	return nil
+}
+
+type message struct {
+	text    string
+	buttons []dialog.Button
+}
+
+// group merges a turn's replies into as few messages as possible (each
+// costs a second of the chat's rate limit): a reply marked Separate stands
+// alone, and buttons end a message.
+func group(replies []dialog.Reply) []message {
+	var out []message
+	open := false
+	for _, r := range replies {
+		if r.Separate || !open {
+			out = append(out, message{text: r.Text, buttons: r.Buttons})
+		} else {
+			last := &out[len(out)-1]
+			last.text += "\n\n" + r.Text
+			last.buttons = r.Buttons
+		}
+		open = !r.Separate && len(r.Buttons) == 0
+	}
+	return out
 }
 
 // keyboard puts each button on a row of its own: labels are sentences.

@@ -58,6 +58,14 @@ type fileConfig struct {
 		Rate          string `yaml:"rate"`
 		ChatInterval  string `yaml:"chat_interval"`
 	} `yaml:"telegram"`
+	Slack struct {
+		BotToken      string `yaml:"bot_token"`
+		Channel       string `yaml:"channel"`
+		AppToken      string `yaml:"app_token"`
+		SigningSecret string `yaml:"signing_secret"`
+		APIURL        string `yaml:"api_url"`
+		UserGroup     string `yaml:"user_group"`
+	} `yaml:"slack"`
 }
 
 // env is the effective configuration.
@@ -79,6 +87,9 @@ type env struct {
 		Token, APIURL, WebhookURL, WebhookSecret string
 		Rate                                     float64       // messages a second overall
 		ChatInterval                             time.Duration // between two messages to one chat
+	}
+	Slack struct {
+		BotToken, Channel, AppToken, SigningSecret, APIURL, UserGroup string
 	}
 }
 
@@ -108,6 +119,12 @@ var envVars = []struct{ env, field string }{
 	{"TELEGRAM_WEBHOOK_SECRET", "telegram.webhook_secret"},
 	{"TELEGRAM_RATE", "telegram.rate"},
 	{"TELEGRAM_CHAT_INTERVAL", "telegram.chat_interval"},
+	{"SLACK_BOT_TOKEN", "slack.bot_token"},
+	{"SLACK_CHANNEL", "slack.channel"},
+	{"SLACK_APP_TOKEN", "slack.app_token"},
+	{"SLACK_SIGNING_SECRET", "slack.signing_secret"},
+	{"SLACK_API_URL", "slack.api_url"},
+	{"SLACK_USER_GROUP", "slack.user_group"},
 }
 
 const demoLinkSecret = "parcelbot-demo-link-secret"
@@ -171,6 +188,20 @@ func loadEnv(getenv func(string) string, path ...string) (env, error) {
 			return e, fmt.Errorf("telegram.chat_interval (TELEGRAM_CHAT_INTERVAL): %q is not a positive duration such as 1s", v)
 		}
 		e.Telegram.ChatInterval = d
+	}
+	e.Slack.BotToken = str(fc.Slack.BotToken, "SLACK_BOT_TOKEN")
+	e.Slack.Channel = str(fc.Slack.Channel, "SLACK_CHANNEL")
+	e.Slack.AppToken = str(fc.Slack.AppToken, "SLACK_APP_TOKEN")
+	e.Slack.SigningSecret = str(fc.Slack.SigningSecret, "SLACK_SIGNING_SECRET")
+	e.Slack.APIURL = str(fc.Slack.APIURL, "SLACK_API_URL")
+	e.Slack.UserGroup = str(fc.Slack.UserGroup, "SLACK_USER_GROUP")
+	if e.Slack.BotToken != "" {
+		if e.Slack.Channel == "" {
+			return e, errors.New("slack.channel (SLACK_CHANNEL): required with SLACK_BOT_TOKEN: the escalation channel's id")
+		}
+		if e.Slack.AppToken == "" && e.Slack.SigningSecret == "" {
+			return e, errors.New("slack.app_token (SLACK_APP_TOKEN) or slack.signing_secret (SLACK_SIGNING_SECRET): one is required with SLACK_BOT_TOKEN")
+		}
 	}
 	if e.Telegram.WebhookURL != "" && e.Telegram.WebhookSecret == "" {
 		return e, errors.New("telegram.webhook_secret (TELEGRAM_WEBHOOK_SECRET): required in webhook mode (TELEGRAM_WEBHOOK_URL is set)")
@@ -302,6 +333,8 @@ func (e env) print(w interface{ Write([]byte) (int, error) }) {
 	fmt.Fprintf(w, "link_token_secret: %s\nlog_level: %s\naddr: %q\n", secret, strings.ToLower(e.LogLevel.String()), e.Addr)
 	fmt.Fprintf(w, "telegram:\n  token: %s\n  api_url: %q\n  webhook_url: %q\n  webhook_secret: %s\n  rate: %g\n  chat_interval: %s\n",
 		redacted(e.Telegram.Token), e.Telegram.APIURL, e.Telegram.WebhookURL, redacted(e.Telegram.WebhookSecret), e.Telegram.Rate, e.Telegram.ChatInterval)
+	fmt.Fprintf(w, "slack:\n  bot_token: %s\n  channel: %q\n  app_token: %s\n  signing_secret: %s\n  api_url: %q\n  user_group: %q\n",
+		redacted(e.Slack.BotToken), e.Slack.Channel, redacted(e.Slack.AppToken), redacted(e.Slack.SigningSecret), e.Slack.APIURL, e.Slack.UserGroup)
 }
 
 // redactURL hides a password in a Redis URL.

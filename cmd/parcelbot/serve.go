@@ -13,6 +13,7 @@ import (
 
 	"github.com/parcelbot/parcelbot/adapters/console"
 	"github.com/parcelbot/parcelbot/adapters/redis"
+	slackdesk "github.com/parcelbot/parcelbot/adapters/slack"
 	"github.com/parcelbot/parcelbot/adapters/telegram"
 	"github.com/parcelbot/parcelbot/bot"
 )
@@ -53,7 +54,21 @@ To try the bot without Telegram, run: parcelbot chat`)
 		fmt.Fprintf(a.stderr, "parcelbot serve: %v\n", err)
 		return 1
 	}
-	svc := bot.NewService(bot.Options{Engine: eng, Store: a.store(rdb), Desk: console.NewDesk(a.stdout), Backends: be, Logger: log})
+	var desk bot.Desk = console.NewDesk(a.stdout)
+	var sdesk *slackdesk.Desk
+	if a.env.Slack.BotToken != "" {
+		sdesk, err = slackdesk.New(slackdesk.Config{
+			BotToken: a.env.Slack.BotToken, Channel: a.env.Slack.Channel, AppToken: a.env.Slack.AppToken,
+			SigningSecret: a.env.Slack.SigningSecret, APIURL: a.env.Slack.APIURL, UserGroup: a.env.Slack.UserGroup,
+			Prefix: a.env.RedisPrefix, SLA: time.Duration(a.env.Bot.Policy.AgentSLAMinutes) * time.Minute, Logger: log,
+		}, rdb, be.Records)
+		if err != nil {
+			fmt.Fprintf(a.stderr, "parcelbot serve: %v\n", err)
+			return 2
+		}
+		desk = sdesk
+	}
+	svc := bot.NewService(bot.Options{Engine: eng, Store: a.store(rdb), Desk: desk, Backends: be, Logger: log})
 	tg, err := telegram.New(telegram.Config{
 		Token: a.env.Telegram.Token, APIURL: a.env.Telegram.APIURL,
 		WebhookURL: a.env.Telegram.WebhookURL, WebhookSecret: a.env.Telegram.WebhookSecret,
@@ -77,6 +92,13 @@ To try the bot without Telegram, run: parcelbot chat`)
 		mux.Handle(path, tg.WebhookHandler())
 		tg.SetHandler(svc)
 	}
+	if sdesk != nil {
+		sdesk.SetAgent(svc)
+		if a.env.Slack.SigningSecret != "" {
+			mux.Handle("POST /slack/events", sdesk.EventsHandler())
+			mux.Handle("POST /slack/interactivity", sdesk.InteractivityHandler())
+		}
+	}
 	ln, err := net.Listen("tcp", a.env.Addr)
 	if err != nil {
 		fmt.Fprintf(a.stderr, "parcelbot serve: listen on %s (PARCELBOT_ADDR): %v\n", a.env.Addr, err)
@@ -87,12 +109,30 @@ To try the bot without Telegram, run: parcelbot chat`)
 	if a.env.Telegram.WebhookURL != "" {
 		mode = "webhook"
 	}
-	fmt.Fprintf(a.stdout, "parcelbot: serving Telegram (%s); HTTP on %s\n", mode, ln.Addr())
+	deskName := "console"
+	if sdesk != nil {
+		deskName = "Slack"
+	}
+	fmt.Fprintf(a.stdout, "parcelbot: serving Telegram (%s), agent desk %s; HTTP on %s\n", mode, deskName, ln.Addr())
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
 	var runErr error
+	if sdesk != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = sdesk.Run(ctx)
+		}()
+		if a.env.Slack.AppToken != "" {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_ = sdesk.RunSocketMode(ctx)
+			}()
+		}
+	}
 	wg.Add(2)
 	go func() {
 		defer wg.Done()

@@ -1,0 +1,388 @@
+// Package slack is parcelbot's agent desk in Slack, on
+// github.com/slack-go/slack. Every escalation becomes a case card (one Block
+// Kit message) in the escalation channel; the card's thread carries the
+// conversation: the customer's messages appear there, and an agent's thread
+// reply reaches the customer. The card's buttons — Claim, Approve refund,
+// Send replacement, Resolve, Hand back to bot — work for members of the
+// escalation channel (or of a configured user group) only; anyone else gets
+// an ephemeral refusal. The card is updated as the case moves.
+//
+// Nothing is lost: escalations, relayed messages, card updates and reminders
+// go through a durable outbox in Redis (a stream with a consumer group),
+// delivered in order by one instance at a time (a lease), retried with
+// backoff while Slack fails and honouring Retry-After on 429. Inbound events
+// are verified (signing secret, 5-minute window, or Socket Mode) and handled
+// once (keyed by event_id / action_ts). No delivery password, link token or
+// street address ever reaches Slack: the card shows postcode and city.
+package slack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/slack-go/slack"
+
+	"github.com/parcelbot/parcelbot/bot"
+	"github.com/parcelbot/parcelbot/dialog"
+	"github.com/parcelbot/parcelbot/domain"
+)
+
+// AgentHandler applies agent actions (bot.Service.Agent).
+type AgentHandler interface {
+	Agent(ctx context.Context, a bot.AgentAction) error
+}
+
+// Config configures the desk.
+type Config struct {
+	BotToken      string        // SLACK_BOT_TOKEN (xoxb-…)
+	Channel       string        // SLACK_CHANNEL: the escalation channel's id
+	AppToken      string        // SLACK_APP_TOKEN (xapp-…): Socket Mode
+	SigningSecret string        // SLACK_SIGNING_SECRET: HTTP events and interactivity
+	APIURL        string        // SLACK_API_URL, default https://slack.com/api/
+	UserGroup     string        // SLACK_USER_GROUP: agents are its members instead of the channel's
+	Prefix        string        // Redis key prefix
+	SLA           time.Duration // a card unclaimed this long gets a reminder
+	Logger        *slog.Logger
+	Now           func() time.Time
+}
+
+// Desk is the Slack agent desk; it implements bot.Desk.
+type Desk struct {
+	cfg     Config
+	api     *slack.Client
+	rdb     goredis.UniversalClient
+	records bot.Records
+	agent   AgentHandler
+	log     *slog.Logger
+	out     *outbox
+	botUser string
+
+	memMu     sync.Mutex
+	members   map[string]bool
+	membersAt time.Time
+}
+
+// New returns a desk. Call SetAgent before inbound events flow and Run to
+// deliver the outbox.
+func New(cfg Config, rdb goredis.UniversalClient, records bot.Records) (*Desk, error) {
+	if cfg.BotToken == "" || cfg.Channel == "" {
+		return nil, errors.New("slack: SLACK_BOT_TOKEN and SLACK_CHANNEL are required")
+	}
+	if cfg.AppToken == "" && cfg.SigningSecret == "" {
+		return nil, errors.New("slack: set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP events)")
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = "parcelbot:"
+	}
+	if cfg.SLA <= 0 {
+		cfg.SLA = 10 * time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	opts := []slack.Option{}
+	if cfg.APIURL != "" {
+		u := cfg.APIURL
+		if !strings.HasSuffix(u, "/") {
+			u += "/"
+		}
+		opts = append(opts, slack.OptionAPIURL(u))
+	}
+	if cfg.AppToken != "" {
+		opts = append(opts, slack.OptionAppLevelToken(cfg.AppToken))
+	}
+	d := &Desk{cfg: cfg, api: slack.New(cfg.BotToken, opts...), rdb: rdb, records: records,
+		log: cfg.Logger.With("desk", "slack")}
+	d.out = newOutbox(rdb, cfg.Prefix+"slack:", d.deliver, d.log)
+	return d, nil
+}
+
+// SetAgent sets who applies agent actions (the service).
+func (d *Desk) SetAgent(a AgentHandler) { d.agent = a }
+
+func (d *Desk) key(parts ...string) string {
+	return d.cfg.Prefix + "slack:" + strings.Join(parts, ":")
+}
+
+// Escalate implements bot.Desk: the card is queued in the outbox.
+func (d *Desk) Escalate(ctx context.Context, e bot.Escalation) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("slack escalate %s: %w", e.Case, err)
+	}
+	return d.out.add(ctx, "card", e.Case, string(b))
+}
+
+// Relay implements bot.Desk: the customer's message is queued for the
+// case's thread.
+func (d *Desk) Relay(ctx context.Context, caseID, text string) error {
+	return d.out.add(ctx, "relay", caseID, text)
+}
+
+// Run delivers the outbox and fires SLA reminders until ctx ends; several
+// instances may run it, one delivers at a time.
+func (d *Desk) Run(ctx context.Context) error {
+	if resp, err := d.api.AuthTestContext(ctx); err == nil {
+		d.botUser = resp.UserID
+	} else if ctx.Err() == nil {
+		d.log.Warn("auth.test failed; the bot's own thread messages are told apart by bot_id only", "err", err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		d.reminders(ctx)
+	}()
+	err := d.out.run(ctx)
+	wg.Wait()
+	return err
+}
+
+// deliver carries out one outbox entry against Slack. An error means retry.
+func (d *Desk) deliver(ctx context.Context, kind, caseID, data string) error {
+	switch kind {
+	case "card":
+		var e bot.Escalation
+		if err := json.Unmarshal([]byte(data), &e); err != nil {
+			d.log.Error("dropping a malformed card entry", "case", caseID, "err", err)
+			return nil
+		}
+		return d.postCard(ctx, &e)
+	case "relay":
+		return d.postThread(ctx, caseID, "💬 *Customer:* "+mrkdwnEscape(data))
+	case "note":
+		return d.postThread(ctx, caseID, data)
+	case "update":
+		return d.updateCard(ctx, caseID)
+	}
+	d.log.Error("dropping an unknown outbox entry", "kind", kind)
+	return nil
+}
+
+type cardRef struct {
+	Channel, TS string
+}
+
+func (d *Desk) card(ctx context.Context, caseID string) (cardRef, bool, error) {
+	v, err := d.rdb.HGetAll(ctx, d.key("card", caseID)).Result()
+	if err != nil {
+		return cardRef{}, false, err
+	}
+	if v["ts"] == "" {
+		return cardRef{}, false, nil
+	}
+	return cardRef{Channel: v["channel"], TS: v["ts"]}, true, nil
+}
+
+// postCard posts a case's card once; a card already posted (an entry
+// delivered again after a crash) is updated instead.
+func (d *Desk) postCard(ctx context.Context, e *bot.Escalation) error {
+	esc, _ := json.Marshal(e)
+	if err := d.rdb.HSet(ctx, d.key("card", e.Case), "esc", esc).Err(); err != nil {
+		return err
+	}
+	if _, ok, err := d.card(ctx, e.Case); err != nil || ok {
+		if err != nil {
+			return err
+		}
+		return d.updateCard(ctx, e.Case)
+	}
+	blocks := d.cardBlocks(ctx, e)
+	ch, ts, err := d.api.PostMessageContext(ctx, d.cfg.Channel, slack.MsgOptionBlocks(blocks...),
+		slack.MsgOptionText(fmt.Sprintf("Case %s (%s) needs an agent", e.Case, e.Journey), false))
+	if err != nil {
+		return fmt.Errorf("post card %s: %w", e.Case, err)
+	}
+	pipe := d.rdb.TxPipeline()
+	pipe.HSet(ctx, d.key("card", e.Case), "channel", ch, "ts", ts)
+	pipe.Set(ctx, d.key("thread", ts), e.Case, 0)
+	pipe.ZAdd(ctx, d.key("sla"), goredis.Z{Score: float64(d.cfg.Now().Add(d.cfg.SLA).Unix()), Member: e.Case})
+	if _, err := pipe.Exec(ctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (d *Desk) postThread(ctx context.Context, caseID, text string) error {
+	ref, ok, err := d.card(ctx, caseID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		d.log.Warn("no card for a thread message; dropped", "case", caseID)
+		return nil
+	}
+	_, _, err = d.api.PostMessageContext(ctx, ref.Channel, slack.MsgOptionText(text, false), slack.MsgOptionTS(ref.TS))
+	if err != nil {
+		return fmt.Errorf("post to thread of %s: %w", caseID, err)
+	}
+	return nil
+}
+
+func (d *Desk) updateCard(ctx context.Context, caseID string) error {
+	ref, ok, err := d.card(ctx, caseID)
+	if err != nil || !ok {
+		return err
+	}
+	raw, err := d.rdb.HGet(ctx, d.key("card", caseID), "esc").Result()
+	if err != nil {
+		return err
+	}
+	var e bot.Escalation
+	if err := json.Unmarshal([]byte(raw), &e); err != nil {
+		return nil
+	}
+	_, _, _, err = d.api.UpdateMessageContext(ctx, ref.Channel, ref.TS, slack.MsgOptionBlocks(d.cardBlocks(ctx, &e)...),
+		slack.MsgOptionText(fmt.Sprintf("Case %s (%s)", e.Case, e.Journey), false))
+	if err != nil {
+		return fmt.Errorf("update card %s: %w", caseID, err)
+	}
+	return nil
+}
+
+// mrkdwnEscape escapes Slack's control characters in user text.
+func mrkdwnEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// Button action ids on the card.
+const (
+	actClaim       = "claim"
+	actRefund      = "approve_refund"
+	actReplacement = "send_replacement"
+	actResolve     = "resolve"
+	actHandBack    = "hand_back"
+)
+
+// cardBlocks builds the card from the escalation and the case record.
+func (d *Desk) cardBlocks(ctx context.Context, e *bot.Escalation) []slack.Block {
+	status, open := "⏳ waiting for an agent", true
+	var history []string
+	if cs, err := d.records.Case(ctx, e.Case); err == nil {
+		switch cs.Status {
+		case domain.CaseWithAgent:
+			status = "🙋 claimed by " + lastWho(cs, "claim")
+		case domain.CaseResolved:
+			status, open = "✅ resolved: "+string(cs.Resolution)+" by "+lastWho(cs, "resolved"), false
+		case domain.CaseClosed:
+			status, open = "↩️ handed back to the bot by "+lastWho(cs, "handback"), false
+		}
+		for _, n := range cs.Notes {
+			who := n.Who
+			if strings.HasPrefix(who, "U") {
+				who = "<@" + who + ">"
+			}
+			history = append(history, fmt.Sprintf("%s · %s · %s", n.At.UTC().Format("02 Jan 15:04"), who, n.What))
+		}
+	}
+	text := func(s string) *slack.TextBlockObject { return slack.NewTextBlockObject(slack.MarkdownType, s, false, false) }
+	fields := []*slack.TextBlockObject{
+		text("*Journey*\n" + e.Journey), text("*Language*\n" + e.Lang),
+		text("*Order*\n" + or(e.Order, "—")), text("*Reason*\n" + strings.ReplaceAll(e.Reason, "_", " ")),
+		text("*Status*\n" + status), text("*Opened*\n" + e.At.UTC().Format("02 Jan 15:04 UTC")),
+	}
+	blocks := []slack.Block{
+		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, "Case "+e.Case, false, false)),
+		slack.NewSectionBlock(nil, fields, nil),
+	}
+	if len(e.Facts) > 0 {
+		var b strings.Builder
+		b.WriteString("*What the bot established*\n")
+		for _, f := range e.Facts {
+			fmt.Fprintf(&b, "• %s: %s\n", f.Label, mrkdwnEscape(f.Value))
+		}
+		blocks = append(blocks, slack.NewSectionBlock(text(b.String()), nil, nil))
+	}
+	if len(e.LastMessages) > 0 {
+		var b strings.Builder
+		b.WriteString("*Last messages*\n")
+		for _, m := range e.LastMessages {
+			if len(m) > 300 {
+				m = m[:300] + "…"
+			}
+			b.WriteString("> " + mrkdwnEscape(strings.ReplaceAll(m, "\n", " ")) + "\n")
+		}
+		blocks = append(blocks, slack.NewSectionBlock(text(b.String()), nil, nil))
+	}
+	if len(history) > 0 {
+		blocks = append(blocks, slack.NewContextBlock("", text(strings.Join(history, "\n"))))
+	}
+	if open {
+		btn := func(id, label string, style slack.Style) *slack.ButtonBlockElement {
+			b := slack.NewButtonBlockElement(id, e.Case, slack.NewTextBlockObject(slack.PlainTextType, label, false, false))
+			b.Style = style
+			return b
+		}
+		blocks = append(blocks, slack.NewActionBlock("case_actions",
+			btn(actClaim, "Claim", slack.StylePrimary), btn(actRefund, "Approve refund", ""),
+			btn(actReplacement, "Send replacement", ""), btn(actResolve, "Resolve", ""),
+			btn(actHandBack, "Hand back to bot", slack.StyleDanger)))
+	}
+	return blocks
+}
+
+func lastWho(cs *domain.Case, what string) string {
+	for i := len(cs.Notes) - 1; i >= 0; i-- {
+		if strings.HasPrefix(cs.Notes[i].What, what) {
+			if strings.HasPrefix(cs.Notes[i].Who, "U") {
+				return "<@" + cs.Notes[i].Who + ">"
+			}
+			return cs.Notes[i].Who
+		}
+	}
+	return "an agent"
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// reminders posts a reminder for cards nobody claimed within the SLA and
+// tells the customer what to expect. Each reminder fires once across
+// instances: whoever removes the case from the SLA set owns it.
+func (d *Desk) reminders(ctx context.Context) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		due, err := d.rdb.ZRangeByScore(ctx, d.key("sla"), &goredis.ZRangeBy{Min: "-inf", Max: fmt.Sprint(d.cfg.Now().Unix())}).Result()
+		if err != nil {
+			continue
+		}
+		for _, id := range due {
+			if n, err := d.rdb.ZRem(ctx, d.key("sla"), id).Result(); err != nil || n == 0 {
+				continue // another instance took it
+			}
+			cs, err := d.records.Case(ctx, id)
+			if err != nil || cs.Status != domain.CaseAwaitingAgent {
+				continue
+			}
+			mins := int(d.cfg.SLA.Minutes())
+			_ = d.out.add(ctx, "note", id, fmt.Sprintf("⏰ <!here> case %s has waited %d minutes for an agent", id, mins))
+			if d.agent != nil {
+				if err := d.agent.Agent(ctx, bot.AgentAction{ID: "sla:" + id, Case: id, Agent: "sla", Kind: dialog.AgentSLA}); err != nil {
+					d.log.Warn("could not tell the customer about the wait", "case", id, "err", err)
+				}
+			}
+		}
+	}
+}
+
+var _ bot.Desk = (*Desk)(nil)

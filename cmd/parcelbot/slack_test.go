@@ -1,0 +1,270 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parcelbot/parcelbot/adapters/demo"
+	"github.com/parcelbot/parcelbot/adapters/slack/slackfake"
+	"github.com/parcelbot/parcelbot/domain"
+)
+
+const (
+	deskChannel = "CDESK"
+	signing     = "slack-signing-secret"
+	agentID     = "UAGENT"
+)
+
+func startSlackServe(t *testing.T) (*served, *slackfake.Fake) {
+	t.Helper()
+	sf := slackfake.New(agentID, "UOTHERAGENT")
+	t.Cleanup(sf.Stop)
+	s := startServe(t, map[string]string{"SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_CHANNEL": deskChannel,
+		"SLACK_SIGNING_SECRET": signing, "SLACK_API_URL": sf.APIURL()})
+	return s, sf
+}
+
+func (s *served) slackPost(t *testing.T, path string, body []byte, secret string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+s.addr+path, bytes.NewReader(body))
+	if strings.HasPrefix(string(body), "payload=") {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	} else {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	slackfake.Sign(req, secret, body, time.Now())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// escalateHighValue walks a German customer through reporting a missing
+// 899 € parcel, which needs an agent's approval; it returns the card.
+func escalateHighValue(t *testing.T, s *served, sf *slackfake.Fake, chat int64) slackfake.Post {
+	t.Helper()
+	s.fake.Text(chat, "de", "Mein Paket 302-1013332-4093324 ist nicht angekommen")
+	s.expect(t, chat, 1, "Postleitzahl")
+	s.fake.Text(chat, "de", "10115")
+	details := s.expect(t, chat, 2, "als zugestellt markiert")
+	label := "Als fehlend melden"
+	if _, ok := details.Button(label); !ok {
+		label = "Jetzt als fehlend melden" // delivered less than 36 hours ago
+	}
+	s.press(t, chat, "de", details, label)
+	s.expect(t, chat, 3, "muss eine Kollegin oder ein Kollege zustimmen")
+	var card slackfake.Post
+	if !slackfake.Wait(5*time.Second, func() bool { var ok bool; card, ok = sf.Card(""); return ok }) {
+		t.Fatalf("no case card in Slack; posts: %+v", sf.Posts(""))
+	}
+	return card
+}
+
+func caseOf(t *testing.T, card slackfake.Post) string {
+	t.Helper()
+	i := strings.Index(card.Blocks, "PB-")
+	if i < 0 {
+		t.Fatalf("card without a case id: %s", card.Blocks)
+	}
+	return card.Blocks[i : i+9]
+}
+
+func TestSlackHandOffEndToEnd(t *testing.T) {
+	s, sf := startSlackServe(t)
+	card := escalateHighValue(t, s, sf, 8008)
+	caseID := caseOf(t, card)
+	for _, want := range []string{"Case " + caseID, "missing", "302-1013332-4093324", "899.00 EUR", "10115 Berlin", `"approve_refund"`, `"send_replacement"`, `"hand_back"`, "Last messages"} {
+		if !strings.Contains(card.Blocks, want) {
+			t.Errorf("card lacks %q", want)
+		}
+	}
+	if card.Channel != deskChannel {
+		t.Errorf("card in %q", card.Channel)
+	}
+
+	// the agent claims: the customer is told in German, the card says who
+	if code := s.slackPost(t, "/slack/interactivity", slackfake.ActionPayload(agentID, "claim", caseID, "1.1"), signing); code != 200 {
+		t.Fatalf("claim: HTTP %d", code)
+	}
+	s.expect(t, 8008, 4, "hat Ihren Fall "+caseID+" übernommen")
+	if !slackfake.Wait(5*time.Second, func() bool {
+		for _, u := range sf.Posts("chat.update") {
+			if strings.Contains(u.Blocks, "claimed by \\u003c@"+agentID) || strings.Contains(u.Blocks, "claimed by <@"+agentID) {
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatalf("card not updated with the claim: %+v", sf.Posts("chat.update"))
+	}
+
+	// the agent's thread reply reaches the customer
+	ev := slackfake.MessageEvent("Ev1", deskChannel, agentID, card.TS, "Hallo, hier ist Sam. Ich prüfe das sofort.")
+	if code := s.slackPost(t, "/slack/events", ev, signing); code != 200 {
+		t.Fatalf("event: HTTP %d", code)
+	}
+	s.expect(t, 8008, 5, "👤 Hallo, hier ist Sam. Ich prüfe das sofort.")
+
+	// the customer's answer appears in the thread
+	s.fake.Text(8008, "de", "Danke! Es war ein Laptop.")
+	if !slackfake.Wait(5*time.Second, func() bool { return strings.Contains(strings.Join(sf.Thread(card.TS), "\n"), "Danke! Es war ein Laptop.") }) {
+		t.Fatalf("customer's message not in the thread: %q", sf.Thread(card.TS))
+	}
+
+	// approve the refund: same policy and records as the bot's; told in German
+	if code := s.slackPost(t, "/slack/interactivity", slackfake.ActionPayload(agentID, "approve_refund", caseID, "2.2"), signing); code != 200 {
+		t.Fatalf("refund: HTTP %d", code)
+	}
+	s.expect(t, 8008, 6, "Ihre Erstattung ist unterwegs")
+	if !slackfake.Wait(5*time.Second, func() bool {
+		us := sf.Posts("chat.update")
+		return len(us) > 0 && strings.Contains(us[len(us)-1].Blocks, "resolved: refund") && !strings.Contains(us[len(us)-1].Blocks, `"approve_refund"`)
+	}) {
+		t.Fatal("card not closed after the refund")
+	}
+	// after the resolution the bot answers again
+	s.fake.Text(8008, "de", "/start")
+	s.expect(t, 8008, 7, "Wobei kann ich helfen?")
+}
+
+func TestSlackEventDeliveredThreeTimesIsHandledOnce(t *testing.T) {
+	s, sf := startSlackServe(t)
+	card := escalateHighValue(t, s, sf, 8101)
+	ev := slackfake.MessageEvent("EvDup", deskChannel, agentID, card.TS, "Nur einmal, bitte.")
+	for i := 0; i < 3; i++ {
+		if code := s.slackPost(t, "/slack/events", ev, signing); code != 200 {
+			t.Fatalf("delivery %d: HTTP %d", i+1, code)
+		}
+	}
+	s.expect(t, 8101, 4, "Nur einmal, bitte.")
+	time.Sleep(200 * time.Millisecond)
+	if n := len(s.fake.Sent(8101)); n != 4 {
+		t.Fatalf("%d messages to the customer, want the reply once", n)
+	}
+}
+
+func TestSlackNonMemberChangesNothing(t *testing.T) {
+	s, sf := startSlackServe(t)
+	card := escalateHighValue(t, s, sf, 8202)
+	caseID := caseOf(t, card)
+	updates := len(sf.Posts("chat.update"))
+	if code := s.slackPost(t, "/slack/interactivity", slackfake.ActionPayload("UINTRUDER", "approve_refund", caseID, "3.3"), signing); code != 200 {
+		t.Fatalf("HTTP %d", code)
+	}
+	if !slackfake.Wait(3*time.Second, func() bool {
+		for _, p := range sf.Posts("chat.postEphemeral") {
+			if p.User == "UINTRUDER" && strings.Contains(p.Text, "Only agents") {
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatal("no ephemeral refusal")
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := len(s.fake.Sent(8202)); n != 3 || len(sf.Posts("chat.update")) != updates {
+		t.Fatalf("a non-member's press changed something: %d customer messages, %d card updates", n, len(sf.Posts("chat.update"))-updates)
+	}
+	// a thread reply by a non-member is not sent either
+	s.slackPost(t, "/slack/events", slackfake.MessageEvent("EvX", deskChannel, "UINTRUDER", card.TS, "psst"), signing)
+	time.Sleep(200 * time.Millisecond)
+	if n := len(s.fake.Sent(8202)); n != 3 {
+		t.Fatal("a non-member's thread reply reached the customer")
+	}
+}
+
+func TestSlackRequestsAreVerified(t *testing.T) {
+	s, _ := startSlackServe(t)
+	body := []byte(`{"type":"url_verification","challenge":"c-123","token":"x"}`)
+	if code := s.slackPost(t, "/slack/events", body, "wrong-secret"); code != http.StatusUnauthorized {
+		t.Fatalf("bad signature: HTTP %d", code)
+	}
+	old, _ := http.NewRequest(http.MethodPost, "http://"+s.addr+"/slack/events", bytes.NewReader(body))
+	slackfake.Sign(old, signing, body, time.Now().Add(-6*time.Minute))
+	resp, err := http.DefaultClient.Do(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a request signed 6 minutes ago: HTTP %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+s.addr+"/slack/events", bytes.NewReader(body))
+	slackfake.Sign(req, signing, body, time.Now())
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	b.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || b.String() != "c-123" {
+		t.Fatalf("url verification: HTTP %d %q", resp.StatusCode, b.String())
+	}
+}
+
+func TestSlackOutageLosesNothing(t *testing.T) {
+	s, sf := startSlackServe(t)
+	card := escalateHighValue(t, s, sf, 8303)
+	sf.Fail("chat.postMessage", http.StatusInternalServerError, 3)
+	sf.Fail("chat.postMessage", http.StatusTooManyRequests, 1)
+	for i := 1; i <= 3; i++ {
+		s.fake.Text(8303, "de", fmt.Sprintf("Nachricht %d", i))
+	}
+	var thread string
+	if !slackfake.Wait(15*time.Second, func() bool {
+		thread = strings.Join(sf.Thread(card.TS), "\n")
+		return strings.Contains(thread, "Nachricht 3")
+	}) {
+		t.Fatalf("messages lost during the outage: %q", thread)
+	}
+	if a, b, c := strings.Index(thread, "Nachricht 1"), strings.Index(thread, "Nachricht 2"), strings.Index(thread, "Nachricht 3"); !(a >= 0 && a < b && b < c) {
+		t.Fatalf("out of order: %q", thread)
+	}
+}
+
+// A password the bot showed never reaches Slack: not in the card's last
+// messages, not in the thread; nor does the street of the address.
+func TestNoSlackPayloadCarriesSecrets(t *testing.T) {
+	s, sf := startSlackServe(t)
+	d, err := demo.Default(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _ := d.Order(t.Context(), "302-1016665-4116655") // C-1001's, password today
+	password := o.Shipment.Password.Code.Reveal()
+	tok, err := domain.NewLinkToken([]byte(demoLinkSecret), "C-1001", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.fake.Text(8404, "de", "/start "+tok)
+	s.expect(t, 8404, 1, "Willkommen, Anna!")
+	s.fake.Text(8404, "de", "Zustellpasswort für 302-1016665-4116655")
+	shown := s.expect(t, 8404, 2, password)
+	s.press(t, 8404, "de", shown, "✉️")
+	s.expect(t, 8404, 4, password) // the forwardable message
+	s.fake.Text(8404, "de", "ich will mit einem Menschen sprechen")
+	s.expect(t, 8404, 5, "Support-Team übergeben")
+	var card slackfake.Post
+	if !slackfake.Wait(5*time.Second, func() bool { var ok bool; card, ok = sf.Card(""); return ok }) {
+		t.Fatal("no card")
+	}
+	if !strings.Contains(card.Blocks, "302-1016665-4116655") || !strings.Contains(card.Blocks, "[redacted]") {
+		t.Fatalf("the card should carry the order and the redacted transcript: %s", card.Blocks)
+	}
+	s.fake.Text(8404, "de", "Danke")
+	slackfake.Wait(3*time.Second, func() bool { return len(sf.Thread(card.TS)) > 0 })
+	for _, p := range sf.Posts("") {
+		for _, secret := range []string{password, o.Address.Street, "Invalidenstra", tok} {
+			if strings.Contains(p.Raw, secret) || strings.Contains(p.Raw, strings.ReplaceAll(secret, " ", "+")) {
+				t.Errorf("a Slack payload (%s) contains %q", p.Method, secret)
+			}
+		}
+	}
+}
