@@ -285,7 +285,9 @@ func (d *Desk) cardBlocks(ctx context.Context, e *bot.Escalation) []slack.Block 
 			history = append(history, fmt.Sprintf("%s · %s · %s", n.At.UTC().Format("02 Jan 15:04"), who, n.What))
 		}
 	}
-	text := func(s string) *slack.TextBlockObject { return slack.NewTextBlockObject(slack.MarkdownType, s, false, false) }
+	text := func(s string) *slack.TextBlockObject {
+		return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+	}
 	fields := []*slack.TextBlockObject{
 		text("*Journey*\n" + e.Journey), text("*Language*\n" + e.Lang),
 		text("*Order*\n" + or(e.Order, "—")), text("*Reason*\n" + strings.ReplaceAll(e.Reason, "_", " ")),

@@ -78,7 +78,9 @@ func TestSocketModeActionIsHandledAndAcknowledged(t *testing.T) {
 	if a := agent.acts[0]; a.Kind != "claim" || a.Case != "PB-AAAAAA" || a.Agent != "UAGENT" {
 		t.Fatalf("action %+v", a)
 	}
-	if !slackfake.Wait(3*time.Second, func() bool { return sf.SawMessage(`"envelope_id":"env-1"`) || strings.Contains(strings.Join(sf.GetSeenInboundMessages(), ""), "env-1") }) {
+	if !slackfake.Wait(3*time.Second, func() bool {
+		return sf.SawMessage(`"envelope_id":"env-1"`) || strings.Contains(strings.Join(sf.GetSeenInboundMessages(), ""), "env-1")
+	}) {
 		t.Error("the envelope was not acknowledged")
 	}
 	sf.SendToWebsocket(string(env)) // Slack retries the same envelope

@@ -341,4 +341,3 @@ func (d *Desk) socketEvent(ctx context.Context, client *socketmode.Client, evt s
 		}
 	}
 }
-

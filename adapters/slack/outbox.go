@@ -73,7 +73,9 @@ func (o *outbox) run(ctx context.Context) error {
 	return nil
 }
 
-func isBusyGroup(err error) bool { return err != nil && len(err.Error()) >= 9 && err.Error()[:9] == "BUSYGROUP" }
+func isBusyGroup(err error) bool {
+	return err != nil && len(err.Error()) >= 9 && err.Error()[:9] == "BUSYGROUP"
+}
 
 // lead delivers while holding the lease.
 func (o *outbox) lead(ctx context.Context) {
@@ -133,7 +135,9 @@ func (o *outbox) lead(ctx context.Context) {
 	}
 }
 
-func isNoGroup(err error) bool { return err != nil && len(err.Error()) >= 7 && err.Error()[:7] == "NOGROUP" }
+func isNoGroup(err error) bool {
+	return err != nil && len(err.Error()) >= 7 && err.Error()[:7] == "NOGROUP"
+}
 
 // deliverOne retries an entry until Slack takes it (or ctx ends: false).
 func (o *outbox) deliverOne(ctx context.Context, m goredis.XMessage) bool {

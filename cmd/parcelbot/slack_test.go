@@ -113,7 +113,9 @@ func TestSlackHandOffEndToEnd(t *testing.T) {
 
 	// the customer's answer appears in the thread
 	s.fake.Text(8008, "de", "Danke! Es war ein Laptop.")
-	if !slackfake.Wait(5*time.Second, func() bool { return strings.Contains(strings.Join(sf.Thread(card.TS), "\n"), "Danke! Es war ein Laptop.") }) {
+	if !slackfake.Wait(5*time.Second, func() bool {
+		return strings.Contains(strings.Join(sf.Thread(card.TS), "\n"), "Danke! Es war ein Laptop.")
+	}) {
 		t.Fatalf("customer's message not in the thread: %q", sf.Thread(card.TS))
 	}
 
