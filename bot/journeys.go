@@ -105,8 +105,8 @@ func (j *journeys) actions() map[string]dialog.ActionSpec {
 		return dialog.ActionSpec{Outcomes: outcomes, Fn: fn}
 	}
 	return map[string]dialog.ActionSpec{
-		"link_account":        a(j.linkAccount, "none", "linked", "expired", "invalid"),
-		"identify_order":      a(j.identifyOrder, "found", "ask", "pick", "need_postcode", "not_found"),
+		"link_account":        a(j.linkAccount, "none", "linked", "expired", "invalid", "limited"),
+		"identify_order":      a(j.identifyOrder, "found", "ask", "pick", "need_postcode", "not_found", "limited"),
 		"track_order":         a(j.trackOrder, "not_shipped", "on_time", "due_today", "late", "exception", "delivered", "returned"),
 		"check_compensation":  a(j.checkCompensation, "offer", "already", "trial_used", "year_limit", "none"),
 		"grant_compensation":  a(j.grantCompensation, "granted", "already", "trial_used", "year_limit"),
@@ -143,16 +143,29 @@ func (j *journeys) linkAccount(ctx context.Context, c *dialog.Call) (string, err
 	if len(j.cfg.LinkSecret) == 0 {
 		return "invalid", nil
 	}
+	key := "link:" + c.Conversation()
+	if n, err := j.Records.Failures(ctx, key); err != nil {
+		return "", err
+	} else if n >= j.cfg.Policy.LinkFailures {
+		c.Var("minutes", strconv.Itoa(j.cfg.Policy.LookupWindowMinutes))
+		return "limited", nil // no token is accepted now, not even a valid one
+	}
+	fail := func(out string) (string, error) {
+		if _, err := j.Records.Fail(ctx, key, j.window()); err != nil {
+			return "", err
+		}
+		return out, nil
+	}
 	lt, err := domain.ParseLinkToken(j.cfg.LinkSecret, arg, c.Now)
 	switch {
 	case errors.Is(err, domain.ErrTokenExpired):
-		return "expired", nil
+		return fail("expired")
 	case err != nil:
-		return "invalid", nil
+		return fail("invalid")
 	}
 	cust, err := j.Shop.Customer(ctx, lt.Customer)
 	if domain.ErrorCode(err) == domain.ENOTFOUND {
-		return "invalid", nil
+		return fail("invalid")
 	}
 	if err != nil {
 		return "", fmt.Errorf("link: %w", err)
@@ -162,7 +175,7 @@ func (j *journeys) linkAccount(ctx context.Context, c *dialog.Call) (string, err
 		return "", err
 	}
 	if !first && c.State.Customer != cust.ID {
-		return "invalid", nil // used before (by this chat it is fine: a re-run)
+		return fail("invalid") // used before (by this chat it is fine: a re-run)
 	}
 	c.State.Customer = cust.ID
 	name, _, _ := strings.Cut(cust.Name, " ")
@@ -216,9 +229,22 @@ func (j *journeys) identifyOrder(ctx context.Context, c *dialog.Call) (string, e
 	if pc == "" {
 		return "need_postcode", nil
 	}
+	// guessing order numbers and postcodes is limited per chat
+	key := "lookup:" + c.Conversation()
+	if n, err := j.Records.Failures(ctx, key); err != nil {
+		return "", err
+	} else if n >= j.cfg.Policy.LookupFailures {
+		c.SetSlot("order", "")
+		c.SetSlot("postcode", "")
+		c.Var("minutes", strconv.Itoa(j.cfg.Policy.LookupWindowMinutes))
+		return "limited", nil
+	}
 	if o == nil || !samePostcode(pc, o.Address.Postcode) {
 		c.SetSlot("order", "")
 		c.SetSlot("postcode", "")
+		if _, err := j.Records.Fail(ctx, key, j.window()); err != nil {
+			return "", err
+		}
 		return "not_found", nil
 	}
 	c.SetSlot("access", "tracking")
@@ -226,6 +252,10 @@ func (j *journeys) identifyOrder(ctx context.Context, c *dialog.Call) (string, e
 }
 
 func full(c *dialog.Call) bool { return c.Slot("access") == "full" }
+
+func (j *journeys) window() time.Duration {
+	return time.Duration(j.cfg.Policy.LookupWindowMinutes) * time.Minute
+}
 
 // order loads the identified order.
 func (j *journeys) order(ctx context.Context, c *dialog.Call) (*domain.Order, error) {

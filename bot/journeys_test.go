@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -261,5 +262,50 @@ func TestOutsideSupportHoursTheCustomerIsToldWhenAgentsAreBack(t *testing.T) {
 	got = texts(f.send(t, "2", "u1", "I want a human"))
 	if !strings.Contains(got, "usually answers within 10 minutes") || strings.Contains(got, "is back") {
 		t.Fatalf("English market: %s", got)
+	}
+}
+
+// Someone guessing order numbers hits the limit and learns no order facts,
+// not even once they guess right.
+func TestGuessingOrderNumbersHitsTheLimit(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	facts := []string{"on its way", "Latest update", "Promised delivery", "delivered"}
+	id := 0
+	send := func(text string) string {
+		id++
+		return texts(f.send(t, "1", "u"+strconv.Itoa(id), text))
+	}
+	for i := 0; i < 5; i++ {
+		got := send("where is 206-1001111-400777" + strconv.Itoa(i)) // wrong numbers
+		got += send("SW1A 1AA")
+		for _, fact := range facts {
+			if strings.Contains(got, fact) {
+				t.Fatalf("guess %d disclosed %q: %s", i, fact, got)
+			}
+		}
+	}
+	// the sixth try uses a real order and its right postcode: still refused
+	got := send("where is 206-1001111-4007777") + send("SW1A 1AA")
+	if !strings.Contains(got, "paused order lookups") || strings.Contains(got, "on its way") {
+		t.Fatalf("after the limit: %s", got)
+	}
+	// another chat is not affected; after the window the chat may look up again
+	if got := texts(f.send(t, "2", "v1", "where is 206-1001111-4007777")) + texts(f.send(t, "2", "v2", "SW1A 1AA")); !strings.Contains(got, "on its way") {
+		t.Fatalf("another chat: %s", got)
+	}
+	f.mr.FastForward(11 * time.Minute)
+	if got := send("where is 206-1001111-4007777") + send("SW1A 1AA"); !strings.Contains(got, "on its way") {
+		t.Fatalf("after the cool-down: %s", got)
+	}
+}
+
+func TestInvalidLinkTokensAreLimited(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	for i := 0; i < 5; i++ {
+		f.send(t, "1", "u"+strconv.Itoa(i), "/start forged_token_"+strconv.Itoa(i)+"_x")
+	}
+	good, _ := domain.NewLinkToken([]byte("test-secret"), "C-1010", testNow)
+	if got := texts(f.send(t, "1", "u9", "/start "+good)); !strings.Contains(got, "Too many invalid links") || strings.Contains(got, "Welcome") {
+		t.Fatalf("a valid token after 5 failures: %s", got)
 	}
 }

@@ -31,4 +31,9 @@ type Records interface {
 	// UseToken marks a link token's nonce as used; false when it was used
 	// before. Used nonces are kept for ttl.
 	UseToken(ctx context.Context, nonce string, ttl time.Duration) (bool, error)
+	// Failures returns how many failures key counted in its current window.
+	Failures(ctx context.Context, key string) (int, error)
+	// Fail counts a failure for key; the window starts with the first one
+	// and lasts window.
+	Fail(ctx context.Context, key string, window time.Duration) (int, error)
 }

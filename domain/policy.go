@@ -27,6 +27,13 @@ type Policy struct {
 	PaidMaxExtensions12m int
 	// AgentSLAMinutes: an unclaimed case is escalated again after this long.
 	AgentSLAMinutes int
+	// LookupFailures: failed order lookups (unknown number or wrong
+	// postcode) a chat may make in LookupWindowMinutes before a cool-down.
+	LookupFailures      int
+	LookupWindowMinutes int
+	// LinkFailures: invalid deep-link tokens a chat may try in the same
+	// window; after that no token is accepted until the window ends.
+	LinkFailures int
 }
 
 // DefaultPolicy returns the documented defaults.
@@ -39,6 +46,9 @@ func DefaultPolicy() Policy {
 		TrialMaxExtensions:      1,
 		PaidMaxExtensions12m:    12,
 		AgentSLAMinutes:         10,
+		LookupFailures:          5,
+		LookupWindowMinutes:     10,
+		LinkFailures:            5,
 	}
 }
 
@@ -61,6 +71,9 @@ func (p Policy) Validate() error {
 		{"trial_max_extensions", int64(p.TrialMaxExtensions), 0, 12},
 		{"paid_max_extensions_12m", int64(p.PaidMaxExtensions12m), 0, 12},
 		{"agent_sla_minutes", int64(p.AgentSLAMinutes), 1, 24 * 60},
+		{"lookup_failures", int64(p.LookupFailures), 1, 1000},
+		{"lookup_window_minutes", int64(p.LookupWindowMinutes), 1, 24 * 60},
+		{"link_failures", int64(p.LinkFailures), 1, 1000},
 	} {
 		if err := check(c.name, c.v, c.lo, c.hi); err != nil {
 			return err

@@ -23,6 +23,7 @@ import (
 //	<prefix>once:<key>         first value stored for an idempotent grant
 //	<prefix>claims:<customer>  sorted set of claim case ids by time
 //	<prefix>token:<nonce>      a used link token
+//	<prefix>fail:<key>         failures counted in a window (abuse limits)
 type Records struct {
 	rdb    goredis.UniversalClient
 	prefix string
@@ -174,6 +175,33 @@ func (r *Records) UseToken(ctx context.Context, nonce string, ttl time.Duration)
 		return false, fmt.Errorf("use token: %w", unavailable(err))
 	}
 	return ok, nil
+}
+
+// Failures implements bot.Records.
+func (r *Records) Failures(ctx context.Context, key string) (int, error) {
+	n, err := r.rdb.Get(ctx, r.prefix+"fail:"+key).Int()
+	if errors.Is(err, goredis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("failures: %w", unavailable(err))
+	}
+	return n, nil
+}
+
+// Fail implements bot.Records: INCR, and the window set by the first.
+func (r *Records) Fail(ctx context.Context, key string, window time.Duration) (int, error) {
+	k := r.prefix + "fail:" + key
+	var incr *goredis.IntCmd
+	_, err := r.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		incr = p.Incr(ctx, k)
+		p.ExpireNX(ctx, k, window)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("fail: %w", unavailable(err))
+	}
+	return int(incr.Val()), nil
 }
 
 // unavailable marks a Redis failure as EUNAVAILABLE so that the customer is

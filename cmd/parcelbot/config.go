@@ -33,6 +33,9 @@ type fileConfig struct {
 		AgentSLAMinutes         *int   `yaml:"agent_sla_minutes"`
 		TrialMaxExtensions      *int   `yaml:"trial_max_extensions"`
 		PaidMaxExtensions12m    *int   `yaml:"paid_max_extensions_12m"`
+		LookupFailures          *int   `yaml:"lookup_failures"`
+		LookupWindowMinutes     *int   `yaml:"lookup_window_minutes"`
+		LinkFailures            *int   `yaml:"link_failures"`
 	} `yaml:"policy"`
 	SupportHours map[string]struct {
 		Hours string `yaml:"hours"`
@@ -103,6 +106,9 @@ var envVars = []struct{ env, field string }{
 	{"AUTO_APPROVE_LIMIT", "policy.auto_approve_limit"},
 	{"MAX_CLAIMS_12M", "policy.max_claims_12m"},
 	{"AGENT_SLA_MINUTES", "policy.agent_sla_minutes"},
+	{"LOOKUP_FAILURES", "policy.lookup_failures"},
+	{"LOOKUP_WINDOW_MINUTES", "policy.lookup_window_minutes"},
+	{"LINK_FAILURES", "policy.link_failures"},
 	{"PARCELBOT_DATA", "data"},
 	{"PARCELBOT_FLOWS", "flows"},
 	{"PARCELBOT_LOCALES", "locales"},
@@ -222,6 +228,9 @@ func loadEnv(getenv func(string) string, path ...string) (env, error) {
 		{"policy.agent_sla_minutes", "AGENT_SLA_MINUTES", fc.Policy.AgentSLAMinutes, &p.AgentSLAMinutes},
 		{"policy.trial_max_extensions", "", fc.Policy.TrialMaxExtensions, &p.TrialMaxExtensions},
 		{"policy.paid_max_extensions_12m", "", fc.Policy.PaidMaxExtensions12m, &p.PaidMaxExtensions12m},
+		{"policy.lookup_failures", "LOOKUP_FAILURES", fc.Policy.LookupFailures, &p.LookupFailures},
+		{"policy.lookup_window_minutes", "LOOKUP_WINDOW_MINUTES", fc.Policy.LookupWindowMinutes, &p.LookupWindowMinutes},
+		{"policy.link_failures", "LINK_FAILURES", fc.Policy.LinkFailures, &p.LinkFailures},
 	}
 	for _, i := range ints {
 		if i.file != nil {
@@ -308,8 +317,9 @@ func (e env) print(w interface{ Write([]byte) (int, error) }) {
 	p := e.Bot.Policy
 	fmt.Fprintf(w, "# effective configuration (file: %s)\n", or(e.File, "none"))
 	fmt.Fprintf(w, "shop:\n  name: %q\n  order_format: %q\n", e.Bot.ShopName, e.Bot.OrderFormat)
-	fmt.Fprintf(w, "policy:\n  late_refund_after_days: %d\n  wait_hours_after_delivered: %d\n  auto_approve_limit: \"%d.%02d\"\n  max_claims_12m: %d\n  agent_sla_minutes: %d\n  trial_max_extensions: %d\n  paid_max_extensions_12m: %d\n",
-		p.LateRefundAfterDays, p.WaitHoursAfterDelivered, p.AutoApproveLimit/100, p.AutoApproveLimit%100, p.MaxClaims12m, p.AgentSLAMinutes, p.TrialMaxExtensions, p.PaidMaxExtensions12m)
+	fmt.Fprintf(w, "policy:\n  late_refund_after_days: %d\n  wait_hours_after_delivered: %d\n  auto_approve_limit: \"%d.%02d\"\n  max_claims_12m: %d\n  agent_sla_minutes: %d\n  trial_max_extensions: %d\n  paid_max_extensions_12m: %d\n  lookup_failures: %d\n  lookup_window_minutes: %d\n  link_failures: %d\n",
+		p.LateRefundAfterDays, p.WaitHoursAfterDelivered, p.AutoApproveLimit/100, p.AutoApproveLimit%100, p.MaxClaims12m, p.AgentSLAMinutes, p.TrialMaxExtensions, p.PaidMaxExtensions12m,
+		p.LookupFailures, p.LookupWindowMinutes, p.LinkFailures)
 	fmt.Fprintf(w, "support_hours:")
 	if len(e.supportSpec) == 0 {
 		fmt.Fprintf(w, " {} # always open\n")
