@@ -337,6 +337,13 @@ func (j *journeys) checkCompensation(ctx context.Context, c *dialog.Call) (strin
 	if err != nil {
 		return "", err
 	}
+	// parcelbot's own record first: the shop may not show the grant yet
+	if stored, ok, err := j.Records.Lookup(ctx, compKey(o.Number)); err != nil {
+		return "", err
+	} else if ok {
+		c.Var("renewal", dialog.DateValue(grantedRenewal(stored, cust.Membership.Renewal).In(o.Address.Location())))
+		return "already", nil
+	}
 	switch j.cfg.Policy.CompensationFor(o, cust.Membership, c.Now) {
 	case domain.CompOK:
 		return "offer", nil
@@ -373,11 +380,15 @@ func (j *journeys) grantCompensation(ctx context.Context, c *dialog.Call) (strin
 	}
 	mine := c.Conversation() + "|" + c.InputID()
 	decision := j.cfg.Policy.CompensationFor(o, cust.Membership, c.Now)
-	if decision == domain.CompAlreadyGranted {
-		// granted by this very turn before a re-run?
-		if stored, _, err := j.Records.Once(ctx, compKey(o.Number), ""); err == nil && strings.HasSuffix(stored, "|"+mine) {
-			decision = domain.CompOK
-		}
+	stored, granted, err := j.Records.Lookup(ctx, compKey(o.Number))
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case granted && strings.HasSuffix(stored, "|"+mine):
+		decision = domain.CompOK // granted by this very turn before a re-run
+	case granted:
+		decision = domain.CompAlreadyGranted
 	}
 	switch decision {
 	case domain.CompOK:
@@ -386,25 +397,31 @@ func (j *journeys) grantCompensation(ctx context.Context, c *dialog.Call) (strin
 	case domain.CompYearLimit:
 		return "year_limit", nil
 	default:
-		c.Var("renewal", dialog.DateValue(cust.Membership.Renewal.In(o.Address.Location())))
+		c.Var("renewal", dialog.DateValue(grantedRenewal(stored, cust.Membership.Renewal).In(o.Address.Location())))
 		return "already", nil
 	}
 	renewal, err := j.Writer.ExtendMembership(ctx, cust.ID, o.Number, compKey(o.Number), c.Now)
 	if err != nil {
 		return "", fmt.Errorf("extend membership: %w", err)
 	}
-	stored, _, err := j.Records.Once(ctx, compKey(o.Number), strconv.FormatInt(renewal.Unix(), 10)+"|"+mine)
+	stored, _, err = j.Records.Once(ctx, compKey(o.Number), strconv.FormatInt(renewal.Unix(), 10)+"|"+mine)
 	if err != nil {
 		return "", err
 	}
+	c.SetSlot("comp", "granted")
+	c.Var("renewal", dialog.DateValue(grantedRenewal(stored, renewal).In(o.Address.Location())))
+	return "granted", nil
+}
+
+// grantedRenewal reads the renewal date from a grant record
+// ("<unix>|<conversation>|<input>"), or returns def.
+func grantedRenewal(stored string, def time.Time) time.Time {
 	if unix, _, ok := strings.Cut(stored, "|"); ok {
 		if n, err := strconv.ParseInt(unix, 10, 64); err == nil {
-			renewal = time.Unix(n, 0)
+			return time.Unix(n, 0)
 		}
 	}
-	c.SetSlot("comp", "granted")
-	c.Var("renewal", dialog.DateValue(renewal.In(o.Address.Location())))
-	return "granted", nil
+	return def
 }
 
 // lateOptions offers, for a parcel late by the policy's days or held up by

@@ -23,6 +23,8 @@ type Records interface {
 	// and returns what is stored: the first caller's value. It makes grants
 	// idempotent ("comp:<order>" → the new renewal date).
 	Once(ctx context.Context, key, value string) (stored string, first bool, err error)
+	// Lookup returns what Once stored under key, if anything.
+	Lookup(ctx context.Context, key string) (value string, ok bool, err error)
 	// AddClaim records a missing-parcel claim of a customer (idempotent by
 	// case id).
 	AddClaim(ctx context.Context, customerID, caseID string, at time.Time) error

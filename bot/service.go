@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -120,6 +121,11 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 			return fmt.Errorf("load session %s: %w", m.Conversation, err)
 		}
 		if sess.Seen {
+			if len(sess.Pending) > 0 {
+				// stored but not carried out: a crash came in between
+				log.Info("carrying out a redelivered input's pending work", "input", m.ID)
+				return s.redo(ctx, m, sess.Pending)
+			}
 			log.Debug("duplicate input dropped", "input", m.ID)
 			return nil
 		}
@@ -148,7 +154,11 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 		}
 		tb.enc = tb.st.AppendBinary(tb.enc[:0])
 		tb.lines = transcript(tb.lines[:0], &m, &tb.res)
-		_, err = s.store.Save(ctx, m.Conversation, sess.Version, tb.enc, m.ID, tb.lines)
+		pending, err := encodePending(&tb.st, &tb.res)
+		if err != nil {
+			return fmt.Errorf("turn %s: %w", m.Conversation, err)
+		}
+		_, err = s.store.Save(ctx, m.Conversation, sess.Version, tb.enc, m.ID, tb.lines, pending)
 		switch {
 		case err == nil:
 		case errors.Is(err, ErrDuplicate):
@@ -163,18 +173,72 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 			s.tellUnavailable(ctx, m, tb.st.Lang)
 			return fmt.Errorf("save session %s: %w", m.Conversation, err)
 		}
-		if len(tb.res.Replies) > 0 {
-			if err := s.send(ctx, m.Conversation, tb.st.Lang, tb.res.Replies); err != nil {
-				log.Error("send replies", "err", err)
-			}
-		}
-		for i := range tb.res.Effects {
-			if err := s.effect(ctx, m.Conversation, &tb.st, &tb.res.Effects[i]); err != nil {
-				log.Error("effect failed", "effect", tb.res.Effects[i].Kind, "err", err)
-			}
-		}
-		return nil
+		return s.carryOut(ctx, m, &tb.st, tb.res.Replies, tb.res.Effects, pending != nil)
 	}
+}
+
+// carryOut sends a stored turn's replies and runs its effects, then marks
+// the turn's pending work done.
+func (s *Service) carryOut(ctx context.Context, m Message, st *dialog.State, replies []dialog.Reply, effects []dialog.Effect, pending bool) error {
+	log := s.log.With("conv", m.Conversation)
+	if len(replies) > 0 {
+		if err := s.send(ctx, m.Conversation, st.Lang, replies); err != nil {
+			// not marked done: a redelivery of this input sends again
+			log.Error("send replies", "err", err)
+			return fmt.Errorf("send replies %s: %w", m.Conversation, err)
+		}
+	}
+	for i := range effects {
+		if err := s.effect(ctx, m.Conversation, st, &effects[i]); err != nil {
+			log.Error("effect failed", "effect", effects[i].Kind, "err", err)
+			return fmt.Errorf("effect %s %s: %w", effects[i].Kind, m.Conversation, err)
+		}
+	}
+	if pending {
+		if err := s.store.MarkDone(ctx, m.Conversation, m.ID); err != nil {
+			log.Warn("could not mark a turn done; a redelivery would repeat its replies", "err", err)
+		}
+	}
+	return nil
+}
+
+// pendingWork is a stored turn's work outside Redis.
+type pendingWork struct {
+	Lang     string          `json:"l"`
+	Customer string          `json:"c,omitempty"`
+	Case     string          `json:"k,omitempty"`
+	Replies  []dialog.Reply  `json:"r,omitempty"`
+	Effects  []dialog.Effect `json:"e,omitempty"`
+}
+
+// encodePending returns nil when the turn has nothing to carry out. The
+// replies of a turn that showed a secret (a delivery password) are not
+// kept: the password must not rest in Redis; if such a turn's replies are
+// lost in a crash, the customer asks again.
+func encodePending(st *dialog.State, res *dialog.Result) ([]byte, error) {
+	replies := res.Replies
+	if len(res.Secrets) > 0 {
+		replies = nil
+	}
+	if len(replies) == 0 && len(res.Effects) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(pendingWork{Lang: st.Lang, Customer: st.Customer, Case: st.Case, Replies: replies, Effects: res.Effects})
+	if err != nil {
+		return nil, fmt.Errorf("encode pending work: %w", err)
+	}
+	return b, nil
+}
+
+// redo carries out a stored turn's pending work.
+func (s *Service) redo(ctx context.Context, m Message, data []byte) error {
+	var p pendingWork
+	if err := json.Unmarshal(data, &p); err != nil {
+		s.log.Error("unreadable pending work dropped", "conv", m.Conversation, "err", err)
+		return s.store.MarkDone(ctx, m.Conversation, m.ID)
+	}
+	st := dialog.State{Lang: p.Lang, Customer: p.Customer, Case: p.Case}
+	return s.carryOut(ctx, m, &st, p.Replies, p.Effects, true)
 }
 
 // conflictBackoff waits before re-running a turn that lost a race.

@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -184,5 +185,59 @@ func TestUnreadableSessionStartsAfresh(t *testing.T) {
 	f.mr.HSet("parcelbot:s:{t:1}", "v", "3", "d", "garbage", "s", "\n")
 	if rs := f.send(t, "1", "u1", "hello"); len(rs) != 1 || !strings.Contains(rs[0].Text, "What can I help you with?") {
 		t.Fatalf("got %+v", rs)
+	}
+}
+
+// flakyChannel fails the first n sends (the process "dies" before the
+// replies go out) and then records.
+type flakyChannel struct {
+	mu    sync.Mutex
+	fails int
+	sent  []string
+}
+
+func (c *flakyChannel) Name() string { return "f" }
+
+func (c *flakyChannel) Send(_ context.Context, _ string, _ string, rs []dialog.Reply) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fails > 0 {
+		c.fails--
+		return errors.New("connection reset")
+	}
+	for _, r := range rs {
+		c.sent = append(c.sent, r.Text)
+	}
+	return nil
+}
+
+// A turn stored but whose replies and escalation never went out is carried
+// out when the channel delivers the message again — once.
+func TestStoredTurnIsCarriedOutOnRedelivery(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	ch := &flakyChannel{fails: 1}
+	f.svc.AddChannel(ch)
+	ctx := context.Background()
+	m := bot.Message{Conversation: "f:1", ID: "u1", Input: dialog.Input{Text: "I want a human"}}
+	if err := f.svc.Handle(ctx, m); err == nil {
+		t.Fatal("a failed send must be reported, so that the channel delivers again")
+	}
+	if len(ch.sent) != 0 || len(f.desk.esc) != 0 {
+		t.Fatalf("half done: %q, %d escalations", ch.sent, len(f.desk.esc))
+	}
+	for i := 0; i < 3; i++ { // redelivered, three times
+		if err := f.svc.Handle(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(ch.sent) != 1 || !strings.Contains(ch.sent[0], "passed your conversation") || len(f.desk.esc) != 1 {
+		t.Fatalf("after redelivery: %q, %d escalations", ch.sent, len(f.desk.esc))
+	}
+	// the next message is a normal turn: the bot relays silently
+	if err := f.svc.Handle(ctx, bot.Message{Conversation: "f:1", ID: "u2", Input: dialog.Input{Text: "hello?"}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(ch.sent) != 1 {
+		t.Fatalf("sent %q", ch.sent)
 	}
 }

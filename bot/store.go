@@ -17,7 +17,15 @@ type SessionStore interface {
 	// atomically. It returns ErrConflict when another turn saved first and
 	// ErrDuplicate when inputID was processed already; then nothing is
 	// written.
-	Save(ctx context.Context, conv string, expect uint64, data []byte, inputID string, transcript []string) (version uint64, err error)
+	//
+	// pending is what the turn still has to do outside Redis (its replies
+	// and effects, encoded by the service): it is kept under inputID until
+	// MarkDone, so that a redelivered input whose turn was stored but not
+	// carried out (a crash in between) is carried out then.
+	Save(ctx context.Context, conv string, expect uint64, data []byte, inputID string, transcript []string, pending []byte) (version uint64, err error)
+	// MarkDone forgets the pending work of inputID (if it is still the
+	// conversation's pending input).
+	MarkDone(ctx context.Context, conv, inputID string) error
 	// Transcript returns the last n transcript lines, oldest first.
 	Transcript(ctx context.Context, conv string, n int) ([]string, error)
 	// Delete forgets the conversation: its state, processed inputs and
@@ -29,7 +37,8 @@ type SessionStore interface {
 type Session struct {
 	Data    []byte
 	Version uint64
-	Seen    bool // the input asked about in Load was processed already
+	Seen    bool   // the input asked about in Load was processed already
+	Pending []byte // its work not yet carried out (only when Seen)
 }
 
 var (

@@ -23,7 +23,7 @@ func benchStore(b *testing.B, rdb goredis.UniversalClient, prefix string) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := s.Save(ctx, conv, sess.Version, data, fmt.Sprint("u", i), nil); err != nil {
+		if _, err := s.Save(ctx, conv, sess.Version, data, fmt.Sprint("u", i), nil, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

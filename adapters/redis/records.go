@@ -145,6 +145,18 @@ func (r *Records) Once(ctx context.Context, key, value string) (string, bool, er
 	return v, false, nil
 }
 
+// Lookup implements bot.Records.
+func (r *Records) Lookup(ctx context.Context, key string) (string, bool, error) {
+	v, err := r.rdb.Get(ctx, r.prefix+"once:"+key).Result()
+	if errors.Is(err, goredis.Nil) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("lookup %s: %w", key, unavailable(err))
+	}
+	return v, true, nil
+}
+
 // AddClaim implements bot.Records.
 func (r *Records) AddClaim(ctx context.Context, customerID, caseID string, at time.Time) error {
 	k := r.prefix + "claims:" + customerID

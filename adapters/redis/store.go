@@ -46,7 +46,7 @@ type Store struct {
 
 // saveScript: KEYS[1] session, KEYS[2] transcript; ARGV: expected version,
 // data, input id, ttl ms, ids to keep, transcript ttl ms, transcript lines
-// to keep, then the lines to append. Returns the new version, -1 for a
+// to keep, pending work ("<input id>\n<data>"), then the lines to append. Returns the new version, -1 for a
 // duplicate input, -2 for a version conflict.
 var saveScript = goredis.NewScript(`
 local cur = redis.call('HMGET', KEYS[1], 'v', 's')
@@ -66,10 +66,10 @@ if id ~= '' then
   end
 end
 v = v + 1
-redis.call('HSET', KEYS[1], 'v', v, 'd', ARGV[2], 's', seen)
+redis.call('HSET', KEYS[1], 'v', v, 'd', ARGV[2], 's', seen, 'p', ARGV[8])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
-if #ARGV > 7 then
-  redis.call('RPUSH', KEYS[2], unpack(ARGV, 8))
+if #ARGV > 8 then
+  redis.call('RPUSH', KEYS[2], unpack(ARGV, 9))
   redis.call('LTRIM', KEYS[2], -tonumber(ARGV[7]), -1)
   redis.call('PEXPIRE', KEYS[2], ARGV[6])
 end
@@ -102,7 +102,7 @@ func (s *Store) tkey(conv string) string { return s.prefix + "t:{" + conv + "}" 
 
 // Load implements bot.SessionStore.
 func (s *Store) Load(ctx context.Context, conv, inputID string) (bot.Session, error) {
-	vals, err := s.rdb.HMGet(ctx, s.key(conv), "v", "d", "s").Result()
+	vals, err := s.rdb.HMGet(ctx, s.key(conv), "v", "d", "s", "p").Result()
 	if err != nil {
 		return bot.Session{}, fmt.Errorf("redis load %s: %w", conv, err)
 	}
@@ -120,7 +120,27 @@ func (s *Store) Load(ctx context.Context, conv, inputID string) (bot.Session, er
 	if seen, ok := vals[2].(string); ok && inputID != "" {
 		sess.Seen = containsLine(seen, inputID)
 	}
+	if p, ok := vals[3].(string); ok && sess.Seen {
+		if id, work, found := strings.Cut(p, "\n"); found && id == inputID {
+			sess.Pending = []byte(work)
+		}
+	}
 	return sess, nil
+}
+
+var doneScript = goredis.NewScript(`
+local p = redis.call('HGET', KEYS[1], 'p')
+if p and string.sub(p, 1, #ARGV[1] + 1) == ARGV[1] .. '\n' then
+  redis.call('HSET', KEYS[1], 'p', '')
+end
+return 0`)
+
+// MarkDone implements bot.SessionStore.
+func (s *Store) MarkDone(ctx context.Context, conv, inputID string) error {
+	if err := doneScript.Run(ctx, s.rdb, []string{s.key(conv)}, inputID).Err(); err != nil && !errors.Is(err, goredis.Nil) {
+		return fmt.Errorf("redis mark done %s: %w", conv, err)
+	}
+	return nil
 }
 
 func containsLine(list, id string) bool {
@@ -138,12 +158,16 @@ func containsLine(list, id string) bool {
 }
 
 // Save implements bot.SessionStore.
-func (s *Store) Save(ctx context.Context, conv string, expect uint64, data []byte, inputID string, transcript []string) (uint64, error) {
+func (s *Store) Save(ctx context.Context, conv string, expect uint64, data []byte, inputID string, transcript []string, pending []byte) (uint64, error) {
 	if strings.ContainsAny(inputID, "\n") {
 		return 0, fmt.Errorf("redis save %s: input id contains a newline", conv)
 	}
-	args := make([]any, 0, 7+len(transcript))
-	args = append(args, strconv.FormatUint(expect, 10), data, inputID, s.ttlMS, s.seen, s.tTTLMS, s.tMax)
+	args := make([]any, 0, 8+len(transcript))
+	p := ""
+	if len(pending) > 0 {
+		p = inputID + "\n" + string(pending)
+	}
+	args = append(args, strconv.FormatUint(expect, 10), data, inputID, s.ttlMS, s.seen, s.tTTLMS, s.tMax, p)
 	for _, l := range transcript {
 		args = append(args, l)
 	}

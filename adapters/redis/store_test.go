@@ -62,11 +62,11 @@ func TestIdleTTL(t *testing.T) {
 	defer c.Close()
 	s := NewStore(c, Options{IdleTTL: time.Hour})
 	ctx := context.Background()
-	if _, err := s.Save(ctx, "c", 0, []byte("x"), "u1", nil); err != nil {
+	if _, err := s.Save(ctx, "c", 0, []byte("x"), "u1", nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	mr.FastForward(59 * time.Minute)
-	if _, err := s.Save(ctx, "c", 1, []byte("y"), "u2", nil); err != nil {
+	if _, err := s.Save(ctx, "c", 1, []byte("y"), "u2", nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	mr.FastForward(59 * time.Minute) // a turn renews the TTL
@@ -89,7 +89,7 @@ func TestRedisDownIsAnError(t *testing.T) {
 	if _, err := s.Load(ctx, "c", ""); err == nil {
 		t.Fatal("Load with Redis down returned no error")
 	}
-	if _, err := s.Save(ctx, "c", 0, []byte("x"), "u", nil); err == nil {
+	if _, err := s.Save(ctx, "c", 0, []byte("x"), "u", nil, nil); err == nil {
 		t.Fatal("Save with Redis down returned no error")
 	}
 }
@@ -99,7 +99,7 @@ func TestKeyLayout(t *testing.T) {
 	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
 	defer c.Close()
 	s := NewStore(c, Options{Prefix: "shop1:"})
-	if _, err := s.Save(context.Background(), "tg:42", 0, []byte("x"), "u", []string{"customer: hi"}); err != nil {
+	if _, err := s.Save(context.Background(), "tg:42", 0, []byte("x"), "u", []string{"customer: hi"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if !mr.Exists("shop1:s:{tg:42}") || !mr.Exists("shop1:t:{tg:42}") {

@@ -32,7 +32,7 @@ func TestSessionStore(t *testing.T, newStore func(t *testing.T) bot.SessionStore
 	})
 	t.Run("save then load", func(t *testing.T) {
 		s := newStore(t)
-		v, err := s.Save(ctx, "tg:1", 0, []byte("state-1"), "u1", nil)
+		v, err := s.Save(ctx, "tg:1", 0, []byte("state-1"), "u1", nil, nil)
 		if err != nil || v != 1 {
 			t.Fatalf("Save = %d, %v; want 1, nil", v, err)
 		}
@@ -47,7 +47,7 @@ func TestSessionStore(t *testing.T, newStore func(t *testing.T) bot.SessionStore
 	t.Run("binary data survives", func(t *testing.T) {
 		s := newStore(t)
 		data := []byte{0, 1, 2, 0xff, '\n', 'x', 0}
-		if _, err := s.Save(ctx, "c", 0, data, "", nil); err != nil {
+		if _, err := s.Save(ctx, "c", 0, data, "", nil, nil); err != nil {
 			t.Fatal(err)
 		}
 		got, _ := s.Load(ctx, "c", "")
@@ -58,7 +58,7 @@ func TestSessionStore(t *testing.T, newStore func(t *testing.T) bot.SessionStore
 	t.Run("stale version conflicts and writes nothing", func(t *testing.T) {
 		s := newStore(t)
 		mustSave(t, s, "c", 0, "a", "u1")
-		if _, err := s.Save(ctx, "c", 0, []byte("b"), "u2", nil); !errors.Is(err, bot.ErrConflict) {
+		if _, err := s.Save(ctx, "c", 0, []byte("b"), "u2", nil, nil); !errors.Is(err, bot.ErrConflict) {
 			t.Fatalf("got %v, want ErrConflict", err)
 		}
 		got, _ := s.Load(ctx, "c", "u2")
@@ -72,7 +72,7 @@ func TestSessionStore(t *testing.T, newStore func(t *testing.T) bot.SessionStore
 		if got, _ := s.Load(ctx, "c", "u1"); !got.Seen {
 			t.Fatal("Load does not report a processed input")
 		}
-		if _, err := s.Save(ctx, "c", 1, []byte("b"), "u1", nil); !errors.Is(err, bot.ErrDuplicate) {
+		if _, err := s.Save(ctx, "c", 1, []byte("b"), "u1", nil, nil); !errors.Is(err, bot.ErrDuplicate) {
 			t.Fatalf("got %v, want ErrDuplicate", err)
 		}
 		if got, _ := s.Load(ctx, "c", ""); string(got.Data) != "a" {
@@ -94,17 +94,17 @@ func TestSessionStore(t *testing.T, newStore func(t *testing.T) bot.SessionStore
 	})
 	t.Run("transcript is appended with the save, oldest first", func(t *testing.T) {
 		s := newStore(t)
-		if _, err := s.Save(ctx, "c", 0, []byte("a"), "u1", []string{"customer: hi", "bot: hello"}); err != nil {
+		if _, err := s.Save(ctx, "c", 0, []byte("a"), "u1", []string{"customer: hi", "bot: hello"}, nil); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Save(ctx, "c", 1, []byte("b"), "u1", []string{"customer: again"}); !errors.Is(err, bot.ErrDuplicate) {
+		if _, err := s.Save(ctx, "c", 1, []byte("b"), "u1", []string{"customer: again"}, nil); !errors.Is(err, bot.ErrDuplicate) {
 			t.Fatal(err)
 		}
-		if _, err := s.Save(ctx, "c", 0, []byte("b"), "u2", []string{"customer: stale"}); !errors.Is(err, bot.ErrConflict) {
+		if _, err := s.Save(ctx, "c", 0, []byte("b"), "u2", []string{"customer: stale"}, nil); !errors.Is(err, bot.ErrConflict) {
 			t.Fatal(err)
 		}
 		mustSave(t, s, "c", 1, "c", "u3")
-		if _, err := s.Save(ctx, "c", 2, []byte("d"), "u4", []string{"customer: bye"}); err != nil {
+		if _, err := s.Save(ctx, "c", 2, []byte("d"), "u4", []string{"customer: bye"}, nil); err != nil {
 			t.Fatal(err)
 		}
 		got, err := s.Transcript(ctx, "c", 10)
@@ -115,9 +115,41 @@ func TestSessionStore(t *testing.T, newStore func(t *testing.T) bot.SessionStore
 			t.Fatalf("last line: %q", last)
 		}
 	})
+	t.Run("pending work is kept until done, for the input that left it", func(t *testing.T) {
+		s := newStore(t)
+		if _, err := s.Save(ctx, "c", 0, []byte("a"), "u1", nil, []byte("send hello")); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.Load(ctx, "c", "u1")
+		if !got.Seen || string(got.Pending) != "send hello" {
+			t.Fatalf("redelivered u1: %+v", got)
+		}
+		if other, _ := s.Load(ctx, "c", "u2"); other.Pending != nil {
+			t.Fatalf("another input sees u1's pending work: %q", other.Pending)
+		}
+		if err := s.MarkDone(ctx, "c", "u0"); err != nil { // not the pending input: no effect
+			t.Fatal(err)
+		}
+		if got, _ := s.Load(ctx, "c", "u1"); string(got.Pending) != "send hello" {
+			t.Fatal("MarkDone of another input cleared the pending work")
+		}
+		if err := s.MarkDone(ctx, "c", "u1"); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Load(ctx, "c", "u1"); !got.Seen || len(got.Pending) != 0 {
+			t.Fatalf("after MarkDone: %+v", got)
+		}
+		// the next turn replaces the pending work
+		if _, err := s.Save(ctx, "c", 1, []byte("b"), "u2", nil, []byte("send bye")); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Load(ctx, "c", "u1"); len(got.Pending) != 0 {
+			t.Fatal("u1 still pending after u2's turn")
+		}
+	})
 	t.Run("delete forgets", func(t *testing.T) {
 		s := newStore(t)
-		if _, err := s.Save(ctx, "c", 0, []byte("a"), "u1", []string{"customer: my address is ..."}); err != nil {
+		if _, err := s.Save(ctx, "c", 0, []byte("a"), "u1", []string{"customer: my address is ..."}, nil); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Delete(ctx, "c"); err != nil {
@@ -147,7 +179,7 @@ func TestSessionStore(t *testing.T, newStore func(t *testing.T) bot.SessionStore
 							return
 						}
 						n, _ := strconv.Atoi(string(cur.Data))
-						_, err = s.Save(ctx, "c", cur.Version, []byte(strconv.Itoa(n+1)), id, nil)
+						_, err = s.Save(ctx, "c", cur.Version, []byte(strconv.Itoa(n+1)), id, nil, nil)
 						if errors.Is(err, bot.ErrConflict) {
 							continue
 						}
@@ -169,7 +201,7 @@ func TestSessionStore(t *testing.T, newStore func(t *testing.T) bot.SessionStore
 
 func mustSave(t *testing.T, s bot.SessionStore, conv string, expect uint64, data, id string) {
 	t.Helper()
-	if _, err := s.Save(context.Background(), conv, expect, []byte(data), id, nil); err != nil {
+	if _, err := s.Save(context.Background(), conv, expect, []byte(data), id, nil, nil); err != nil {
 		t.Fatalf("Save(%s, %d, %s): %v", conv, expect, id, err)
 	}
 }
