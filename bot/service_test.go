@@ -102,13 +102,13 @@ func TestRedeliveredMessageIsHandledOnce(t *testing.T) {
 	}
 }
 
-// Two service instances (replicas) share one Redis; 40 messages of one chat
+// Two service instances (replicas) share one Redis; 100 messages of one chat
 // arrive on both at once. Every message is applied exactly once: the menu
 // offers buttons on each turn, so the button sequence counts the turns.
 func TestTwoReplicasLoseNoWrite(t *testing.T) {
 	mr := miniredis.RunT(t)
 	a, b := newFixture(t, mr, nil), newFixture(t, mr, nil)
-	const n = 40
+	const n = 100
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
 		wg.Add(1)

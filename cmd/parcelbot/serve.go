@@ -33,7 +33,7 @@ optionally TELEGRAM_WEBHOOK_URL and TELEGRAM_WEBHOOK_SECRET for webhook mode.
 To try the bot without Telegram, run: parcelbot chat`)
 		return 2
 	}
-	log := a.logger()
+	log := a.jsonLogger()
 	data, err := a.loadData("", time.Now())
 	if err != nil {
 		fmt.Fprintf(a.stderr, "parcelbot serve: %v\n", err)

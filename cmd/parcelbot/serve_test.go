@@ -37,6 +37,39 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// demoPasswords are the delivery passwords of the demo data.
+var demoPasswords = []string{"216655", "224432", "232209"}
+
+// redisContains returns the first key whose value contains needle.
+func redisContains(mr *miniredis.Miniredis, needle string) string {
+	for _, k := range mr.Keys() {
+		var vals []string
+		switch mr.Type(k) {
+		case "string":
+			v, _ := mr.Get(k)
+			vals = append(vals, v)
+		case "hash":
+			fields, _ := mr.HKeys(k)
+			for _, f := range fields {
+				vals = append(vals, mr.HGet(k, f))
+			}
+		case "list":
+			vals, _ = mr.List(k)
+		case "stream":
+			entries, _ := mr.Stream(k)
+			for _, e := range entries {
+				vals = append(vals, e.Values...)
+			}
+		}
+		for _, v := range vals {
+			if strings.Contains(v, needle) {
+				return k
+			}
+		}
+	}
+	return ""
+}
+
 type served struct {
 	fake   *telegramtest.Server
 	mr     *miniredis.Miniredis
@@ -70,8 +103,14 @@ func startServe(t *testing.T, extra map[string]string) *served {
 		case <-time.After(15 * time.Second):
 			t.Error("serve did not stop within 15s")
 		}
-		if strings.Contains(s.stdout.String()+s.stderr.String(), testToken) {
-			t.Error("the bot token appears in the output or logs")
+		logs := s.stdout.String() + s.stderr.String()
+		for _, secret := range append([]string{testToken}, demoPasswords...) {
+			if strings.Contains(logs, secret) {
+				t.Errorf("%q appears in the output or logs", secret)
+			}
+			if where := redisContains(s.mr, secret); where != "" {
+				t.Errorf("%q is stored in Redis at %s", secret, where)
+			}
 		}
 	})
 	deadline := time.Now().Add(5 * time.Second)

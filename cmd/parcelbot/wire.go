@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -23,7 +24,46 @@ type app struct {
 }
 
 func (a *app) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: a.env.LogLevel}))
+	return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: a.env.LogLevel, ReplaceAttr: maskAttr}))
+}
+
+// jsonLogger is serve's logger: JSON lines, personal data masked.
+func (a *app) jsonLogger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: a.env.LogLevel, ReplaceAttr: maskAttr}))
+}
+
+// maskAttr masks personal data and secrets by attribute key, wherever a
+// log line carries them: secrets entirely, names, e-mails, phone numbers
+// and addresses down to a hint. (Secret values also redact themselves: see
+// domain.Secret.)
+func maskAttr(_ []string, a slog.Attr) slog.Attr {
+	k := strings.ToLower(a.Key)
+	switch {
+	case strings.Contains(k, "password") || strings.Contains(k, "token") || strings.Contains(k, "secret"):
+		return slog.String(a.Key, "[redacted]")
+	case k == "name" || k == "customer_name" || k == "email" || k == "phone" || k == "street" || k == "address" || k == "text":
+		return slog.String(a.Key, maskValue(a.Value.String()))
+	}
+	return a
+}
+
+// maskValue keeps the first character of each word: "Anna Schmidt" →
+// "A*** S***", "anna@example.com" → "a***@e***".
+func maskValue(s string) string {
+	var b strings.Builder
+	start := true
+	for _, r := range s {
+		switch {
+		case r == ' ' || r == '@' || r == '.' || r == '-' || r == '+':
+			b.WriteRune(r)
+			start = true
+		case start:
+			b.WriteRune(r)
+			b.WriteString("***")
+			start = false
+		}
+	}
+	return b.String()
 }
 
 // loadData loads the data file (path, or the env's, or the embedded demo)
