@@ -91,6 +91,10 @@ func TestLinkTokenIsSingleUseAcrossChats(t *testing.T) {
 	if rs := f.send(t, "1", "u1", "/start "+tok); !strings.Contains(texts(rs), "Welcome, James!") {
 		t.Fatalf("first use: %s", texts(rs))
 	}
+	lines, _ := redis.NewStore(f.rdb, redis.Options{}).Transcript(context.Background(), "t:1", 10)
+	if len(lines) == 0 || strings.Contains(strings.Join(lines, "\n"), tok) {
+		t.Fatalf("the token is in the transcript: %q", lines)
+	}
 	if rs := f.send(t, "2", "u1", "/start "+tok); !strings.Contains(texts(rs), "isn't valid or has been used") {
 		t.Fatalf("second chat: %s", texts(rs))
 	}

@@ -268,7 +268,11 @@ func transcript(lines []string, m *Message, res *dialog.Result) []string {
 	case in.Location != nil:
 		lines = append(lines, "customer: [location]")
 	default:
-		lines = append(lines, "customer: "+dialog.Clean(in.Text))
+		text := dialog.Clean(in.Text)
+		if cmd, arg, ok := strings.Cut(text, " "); ok && strings.EqualFold(cmd, "/start") && arg != "" {
+			text = "/start [link token]" // a deep-link token is a credential
+		}
+		lines = append(lines, "customer: "+text)
 	}
 	for _, r := range res.Replies {
 		t := r.Text
