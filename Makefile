@@ -31,6 +31,7 @@ fuzz:
 	@set -e; for t in $$($(GO) test -list '^Fuzz' ./dialog | grep ^Fuzz); do \
 		echo "fuzz dialog $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./dialog; done
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./adapters/demo
+	$(GO) test -run '^$$' -fuzz '^FuzzParseLinkToken$$' -fuzztime $(FUZZTIME) ./domain
 
 ## lint: gofmt and go vet
 lint:

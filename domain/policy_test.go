@@ -292,3 +292,17 @@ func TestCaseIDsAreSpeakable(t *testing.T) {
 		t.Error("CaseID is not deterministic")
 	}
 }
+
+func FuzzParseLinkToken(f *testing.F) {
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	tok, _ := NewLinkToken([]byte("k"), "C-1001", now)
+	for _, s := range []string{tok, "", "a_b_c_d", "____", strings.Repeat("A", 64), tok + "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		lt, err := ParseLinkToken([]byte("k"), s, now)
+		if err == nil && (lt.Customer == "" || lt.Nonce == "" || !now.Before(lt.Expires)) {
+			t.Fatalf("accepted %q as %+v", s, lt)
+		}
+	})
+}
