@@ -313,3 +313,24 @@ func TestInvalidLinkTokensAreLimited(t *testing.T) {
 		t.Fatalf("a valid token after 5 failures: %s", got)
 	}
 }
+
+func TestSharedLocationsOutOfRange(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	ctx := context.Background()
+	f.press(t, "1", "u2", f.send(t, "1", "u1", "/locker"), "📍")
+	for i, loc := range []dialog.Location{{Lat: 91, Lon: 0}, {Lat: 0, Lon: 181}, {Lat: -1000, Lon: 5}} {
+		if err := f.svc.Handle(ctx, bot.Message{Conversation: "t:1", ID: "l" + strconv.Itoa(i), Input: dialog.Input{Location: &loc}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := texts(f.rec.Take("1")); !strings.Contains(got, "location doesn't look right") {
+			t.Fatalf("location %+v: %s", loc, got)
+		}
+	}
+	// still waiting for a place: a real one works
+	if err := f.svc.Handle(ctx, bot.Message{Conversation: "t:1", ID: "l9", Input: dialog.Input{Location: &dialog.Location{Lat: 52.53, Lon: 13.39}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := texts(f.rec.Take("1")); !strings.Contains(got, "Nearby, with free space") {
+		t.Fatalf("a real location: %s", got)
+	}
+}

@@ -197,6 +197,15 @@ func TestSlackRequestsAreVerified(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("a request signed 6 minutes ago: HTTP %d", resp.StatusCode)
 	}
+	for _, garbage := range [][]byte{[]byte("{"), []byte(`{"type":"event_callback","event":"x"}`), []byte("payload=%7B")} {
+		path := "/slack/events"
+		if bytes.HasPrefix(garbage, []byte("payload=")) {
+			path = "/slack/interactivity"
+		}
+		if code := s.slackPost(t, path, garbage, signing); code != http.StatusBadRequest {
+			t.Errorf("signed garbage %q to %s: HTTP %d, want 400", garbage, path, code)
+		}
+	}
 	req, _ := http.NewRequest(http.MethodPost, "http://"+s.addr+"/slack/events", bytes.NewReader(body))
 	slackfake.Sign(req, signing, body, time.Now())
 	resp, err = http.DefaultClient.Do(req)
