@@ -42,6 +42,9 @@ type Service struct {
 
 	toldMu sync.Mutex
 	told   map[string]time.Time // conversation → when it was last told we are unavailable
+
+	cache   *sessionCache
+	batcher *doneBatcher // set by Run when the store batches
 }
 
 // Options configure a Service.
@@ -53,6 +56,9 @@ type Options struct {
 	Logger   *slog.Logger
 	// Now is the clock; nil means time.Now. Tests own it.
 	Now func() time.Time
+	// CacheSize is how many recently active conversations keep a local copy
+	// of their state (saving a load per turn); 0 means 10,000, -1 none.
+	CacheSize int
 }
 
 // NewService returns a service. Channels are added with AddChannel.
@@ -75,8 +81,33 @@ func NewService(o Options) *Service {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	switch {
+	case o.CacheSize == 0:
+		s.cache = newSessionCache(10000)
+	case o.CacheSize > 0:
+		s.cache = newSessionCache(o.CacheSize)
+	}
 	s.pool.New = func() any { return new(turnBuf) }
 	return s
+}
+
+// Run does the service's background work until ctx ends: it writes the
+// "turn done" marks in batches when the store can. Without Run each mark is
+// written at once.
+func (s *Service) Run(ctx context.Context) {
+	bd, ok := s.store.(BatchDoner)
+	if !ok {
+		<-ctx.Done()
+		return
+	}
+	b := newDoneBatcher(bd, s.log, 2*time.Millisecond)
+	s.toldMu.Lock()
+	s.batcher = b
+	s.toldMu.Unlock()
+	b.run(ctx)
+	s.toldMu.Lock()
+	s.batcher = nil
+	s.toldMu.Unlock()
 }
 
 // AddChannel registers a channel for the conversations it owns. Call it
@@ -114,11 +145,19 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 	}()
 	m.Input.Conversation, m.Input.ID = m.Conversation, m.ID
 	for attempt := 0; ; attempt++ {
-		sess, err := s.store.Load(ctx, m.Conversation, m.ID)
-		if err != nil {
-			log.Error("load session", "err", err)
-			s.tellUnavailable(ctx, m, "")
-			return fmt.Errorf("load session %s: %w", m.Conversation, err)
+		var sess Session
+		version, data, fromCache := s.cache.get(m.Conversation)
+		if fromCache && attempt == 0 {
+			// a duplicate input is caught by the save, a stale copy by its version
+			sess = Session{Data: data, Version: version}
+		} else {
+			fromCache = false
+			sess, err = s.store.Load(ctx, m.Conversation, m.ID)
+			if err != nil {
+				log.Error("load session", "err", err)
+				s.tellUnavailable(ctx, m, "")
+				return fmt.Errorf("load session %s: %w", m.Conversation, err)
+			}
 		}
 		if sess.Seen {
 			if len(sess.Pending) > 0 {
@@ -158,17 +197,25 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 		if err != nil {
 			return fmt.Errorf("turn %s: %w", m.Conversation, err)
 		}
-		_, err = s.store.Save(ctx, m.Conversation, sess.Version, tb.enc, m.ID, tb.lines, pending)
+		version, err = s.store.Save(ctx, m.Conversation, sess.Version, tb.enc, m.ID, tb.lines, pending)
 		switch {
 		case err == nil:
+			s.cache.put(m.Conversation, version, tb.enc)
+		case errors.Is(err, ErrDuplicate) && fromCache:
+			continue // load, to see whether the input left work pending
 		case errors.Is(err, ErrDuplicate):
 			return nil
+		case errors.Is(err, ErrConflict) && fromCache:
+			s.cache.drop(m.Conversation)
+			continue // the copy was stale: load and re-run, at once
 		case errors.Is(err, ErrConflict) && attempt < maxConflicts:
+			s.cache.drop(m.Conversation)
 			if err := conflictBackoff(ctx, attempt); err != nil {
 				return fmt.Errorf("save session %s: %w", m.Conversation, err)
 			}
 			continue
 		default:
+			s.cache.drop(m.Conversation)
 			log.Error("save session", "err", err)
 			s.tellUnavailable(ctx, m, tb.st.Lang)
 			return fmt.Errorf("save session %s: %w", m.Conversation, err)
@@ -195,7 +242,12 @@ func (s *Service) carryOut(ctx context.Context, m Message, st *dialog.State, rep
 		}
 	}
 	if pending {
-		if err := s.store.MarkDone(ctx, m.Conversation, m.ID); err != nil {
+		s.toldMu.Lock()
+		b := s.batcher
+		s.toldMu.Unlock()
+		if b != nil {
+			b.add(Done{Conv: m.Conversation, InputID: m.ID})
+		} else if err := s.store.MarkDone(ctx, m.Conversation, m.ID); err != nil {
 			log.Warn("could not mark a turn done; a redelivery would repeat its replies", "err", err)
 		}
 	}
@@ -396,6 +448,7 @@ func validKind(k domain.CaseKind) bool {
 
 // Forget deletes a conversation's state and transcript.
 func (s *Service) Forget(ctx context.Context, conv string) error {
+	s.cache.drop(conv)
 	if err := s.store.Delete(ctx, conv); err != nil {
 		return fmt.Errorf("forget %s: %w", conv, err)
 	}

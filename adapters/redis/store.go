@@ -128,12 +128,26 @@ func (s *Store) Load(ctx context.Context, conv, inputID string) (bot.Session, er
 	return sess, nil
 }
 
-var doneScript = goredis.NewScript(`
+const doneSource = `
 local p = redis.call('HGET', KEYS[1], 'p')
 if p and string.sub(p, 1, #ARGV[1] + 1) == ARGV[1] .. '\n' then
   redis.call('HSET', KEYS[1], 'p', '')
 end
-return 0`)
+return 0`
+
+var doneScript = goredis.NewScript(doneSource)
+
+// MarkDoneBatch implements bot.BatchDoner: one pipelined round trip.
+func (s *Store) MarkDoneBatch(ctx context.Context, done []bot.Done) error {
+	pipe := s.rdb.Pipeline()
+	for _, d := range done {
+		pipe.Eval(ctx, doneSource, []string{s.key(d.Conv)}, d.InputID)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
+		return fmt.Errorf("redis mark done: %w", err)
+	}
+	return nil
+}
 
 // MarkDone implements bot.SessionStore.
 func (s *Store) MarkDone(ctx context.Context, conv, inputID string) error {

@@ -106,3 +106,27 @@ func TestKeyLayout(t *testing.T) {
 		t.Fatalf("keys: %v", mr.Keys())
 	}
 }
+
+var _ bot.BatchDoner = (*Store)(nil)
+
+func TestMarkDoneBatch(t *testing.T) {
+	mr := miniredis.RunT(t)
+	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+	defer c.Close()
+	s := NewStore(c, Options{})
+	ctx := context.Background()
+	for _, conv := range []string{"a", "b"} {
+		if _, err := s.Save(ctx, conv, 0, []byte("x"), "u1", nil, []byte("work")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.MarkDoneBatch(ctx, []bot.Done{{Conv: "a", InputID: "u1"}, {Conv: "b", InputID: "other"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Load(ctx, "a", "u1"); len(got.Pending) != 0 {
+		t.Error("a: still pending")
+	}
+	if got, _ := s.Load(ctx, "b", "u1"); string(got.Pending) != "work" {
+		t.Error("b: a mark for another input cleared the work")
+	}
+}

@@ -35,6 +35,7 @@ commands:
   validate   check flow files, locales and the data file
   intent     read utterances from stdin, print one intent per line
   link       mint a one-time deep-link token that links a chat to a customer
+  loadtest   simulated customers through the real service and Redis store; prints figures
   config     print the effective configuration (file, environment), secrets redacted
 
 Run 'parcelbot <command> -h' for a command's flags.
@@ -69,6 +70,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return a.intent(args[1:])
 	case "link":
 		return a.link(args[1:])
+	case "loadtest":
+		return a.loadtest(ctx, args[1:])
 	case "config":
 		env.print(stdout)
 		return 0

@@ -119,6 +119,11 @@ To try the bot without Telegram, run: parcelbot chat`)
 	defer cancel()
 	var wg sync.WaitGroup
 	var runErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		svc.Run(ctx)
+	}()
 	if sdesk != nil {
 		wg.Add(1)
 		go func() {
