@@ -22,9 +22,15 @@ convo:
 validate:
 	$(GO) run ./cmd/parcelbot validate
 
-## bench: benchmarks (engine turn per journey, intent matcher, locales, session store)
+## bench: benchmarks (engine turn per journey, intent matcher, locales, session store),
+## then the load generator against a real redis-server when one is installed
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	./.ci/with-redis $(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	$(GO) build -o bin/parcelbot ./cmd/parcelbot
+	./.ci/with-redis ./bin/parcelbot loadtest -conversations 1000 -duration 10s
+	./.ci/with-redis ./bin/parcelbot loadtest -conversations 1000 -duration 10s -rate 15000
+	./.ci/with-redis ./bin/parcelbot loadtest -idle 100000 -conversations 10 -duration 1s
+	./bin/parcelbot loadtest -telegram-burst
 
 ## fuzz: a short run of every fuzz target (FUZZTIME each)
 fuzz:

@@ -19,8 +19,12 @@ type limiter struct {
 	n         int
 }
 
+// headroom: pace at 95% of the limit, so that network jitter between two
+// well-spaced calls never puts Telegram over it.
+const headroom = 0.95
+
 func newLimiter(rate float64, chatEvery time.Duration) *limiter {
-	return &limiter{every: time.Duration(float64(time.Second) / rate), chatEvery: chatEvery, chats: map[int64]time.Time{}}
+	return &limiter{every: time.Duration(float64(time.Second) / (rate * headroom)), chatEvery: chatEvery, chats: map[int64]time.Time{}}
 }
 
 // reserve returns how long to wait before a call for chat (0: a call that

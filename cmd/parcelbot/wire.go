@@ -115,3 +115,6 @@ func (a *app) backends(data *demo.Data, rdb goredis.UniversalClient) bot.Backend
 func (a *app) store(rdb goredis.UniversalClient) *redis.Store {
 	return redis.NewStore(rdb, redis.Options{Prefix: a.env.RedisPrefix, IdleTTL: a.env.SessionTTL, TranscriptTTL: a.env.TranscriptTTL})
 }
+
+// localesFS returns the locale files in use (PARCELBOT_LOCALES or embedded).
+func localesFS() fs.FS { return locales.FS }

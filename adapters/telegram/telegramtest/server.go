@@ -57,6 +57,34 @@ type Server struct {
 	closed   bool
 	webhook  string
 	whSecret string
+
+	// enforced limits (zero: none), and what broke them
+	limitEvery time.Duration // between any two sends
+	limitChat  time.Duration // between two sends to one chat
+	window     []time.Time // sends in the last second
+	perSecond  float64
+	lastChat   map[int64]time.Time
+	tooMany    int
+}
+
+// EnforceLimits makes sendMessage answer 429 (retry_after 1) as Telegram
+// does: more than perSecond sends in any second overall, or two sends to
+// one chat less than half of chatEvery apart (network jitter between two
+// well-spaced sends is tolerated).
+func (s *Server) EnforceLimits(perSecond float64, chatEvery time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.perSecond = perSecond
+	s.limitEvery = time.Duration(float64(time.Second) / perSecond)
+	s.limitChat = chatEvery
+	s.lastChat = map[int64]time.Time{}
+}
+
+// TooMany returns how many sends broke the enforced limits.
+func (s *Server) TooMany() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tooMany
 }
 
 type failure struct {
@@ -248,6 +276,26 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	chat, _ := strconv.ParseInt(params["chat_id"], 10, 64)
+	if method == "sendMessage" && s.limitEvery > 0 {
+		now := time.Now()
+		i := 0
+		for i < len(s.window) && now.Sub(s.window[i]) >= time.Second {
+			i++
+		}
+		s.window = s.window[i:]
+		tooSoon := float64(len(s.window)) >= s.perSecond
+		if last, ok := s.lastChat[chat]; ok && now.Sub(last) < s.limitChat/2 {
+			tooSoon = true
+		}
+		if tooSoon {
+			s.tooMany++
+			s.mu.Unlock()
+			reply(w, http.StatusTooManyRequests, nil, "Too Many Requests: retry after 1", 1)
+			return
+		}
+		s.window = append(s.window, now)
+		s.lastChat[chat] = now
+	}
 	if s.blocked[chat] && (method == "sendMessage" || method == "sendChatAction") {
 		s.mu.Unlock()
 		reply(w, http.StatusForbidden, nil, "Forbidden: bot was blocked by the user", 0)
