@@ -61,7 +61,7 @@ type Server struct {
 	// enforced limits (zero: none), and what broke them
 	limitEvery time.Duration // between any two sends
 	limitChat  time.Duration // between two sends to one chat
-	window     []time.Time // sends in the last second
+	window     []time.Time   // sends in the last second
 	perSecond  float64
 	lastChat   map[int64]time.Time
 	tooMany    int
