@@ -6,11 +6,10 @@ import (
 	"testing"
 
 	"github.com/alicebob/miniredis/v2"
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/parcelbot/parcelbot/adapters/demo"
-	"github.com/parcelbot/parcelbot/adapters/redis"
 	"github.com/parcelbot/parcelbot/bot"
+	"github.com/parcelbot/parcelbot/bot/bottest"
 	"github.com/parcelbot/parcelbot/dialog"
 )
 
@@ -29,19 +28,21 @@ var journeyTurns = []struct {
 	{"language", "", []dialog.Input{{Text: "/language"}}, dialog.Input{Button: "?"}},
 	{"human", "", nil, dialog.Input{Text: "I want to talk to a human"}},
 	{"not-understood", "", []dialog.Input{{Text: "/track"}}, dialog.Input{Text: "purple elephant"}},
+	{"missing/details", "C-1001", nil, dialog.Input{Text: "my parcel 302-1012221-4085547 never arrived"}},
+	{"password/show", "C-1001", nil, dialog.Input{Text: "delivery password for 302-1016665-4116655"}},
+	{"locker/find", "", []dialog.Input{{Text: "/locker"}, {Text: "3"}}, dialog.Input{Text: "Berlin"}},
+	{"cases", "C-1001", nil, dialog.Input{Text: "/cases"}},
 }
 
 // BenchmarkTurn measures one engine turn without I/O: decode the stored
-// state, match intent, run the steps, encode the state.
+// state, match intent, run the steps (the shop and records in memory),
+// encode the state.
 func BenchmarkTurn(b *testing.B) {
 	d, err := demo.Default(testNow)
 	if err != nil {
 		b.Fatal(err)
 	}
-	mr := miniredis.RunT(b)
-	rdb := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
-	defer rdb.Close()
-	eng, err := bot.NewEngine(bot.DefaultConfig(), bot.Backends{Shop: d, Writer: d, Records: redis.NewRecords(rdb, "", 0)})
+	eng, err := bot.NewEngine(bot.DefaultConfig(), bot.Backends{Shop: d, Writer: d, Records: bottest.NewRecords()})
 	if err != nil {
 		b.Fatal(err)
 	}
