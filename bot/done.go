@@ -24,12 +24,30 @@ type Done struct {
 // docs/security.md): the window grows by the flush interval, the cost per
 // turn drops by one round trip.
 type doneBatcher struct {
-	store BatchDoner
-	log   *slog.Logger
-	mu    sync.Mutex
-	buf   []Done
-	kick  chan struct{}
-	every time.Duration
+	store    BatchDoner
+	log      *slog.Logger
+	mu       sync.Mutex
+	buf      []Done
+	inflight []Done // being written
+	kick     chan struct{}
+	every    time.Duration
+}
+
+// has reports whether d is done but its mark not yet written.
+func (b *doneBatcher) has(d Done) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, x := range b.buf {
+		if x == d {
+			return true
+		}
+	}
+	for _, x := range b.inflight {
+		if x == d {
+			return true
+		}
+	}
+	return false
 }
 
 func newDoneBatcher(store BatchDoner, log *slog.Logger, every time.Duration) *doneBatcher {
@@ -70,7 +88,7 @@ func (b *doneBatcher) run(ctx context.Context) {
 func (b *doneBatcher) flush(ctx context.Context) {
 	b.mu.Lock()
 	batch := b.buf
-	b.buf = nil
+	b.buf, b.inflight = nil, batch
 	b.mu.Unlock()
 	if len(batch) == 0 {
 		return
@@ -78,4 +96,7 @@ func (b *doneBatcher) flush(ctx context.Context) {
 	if err := b.store.MarkDoneBatch(ctx, batch); err != nil {
 		b.log.Warn("could not mark turns done; redeliveries of them would repeat replies", "turns", len(batch), "err", err)
 	}
+	b.mu.Lock()
+	b.inflight = nil
+	b.mu.Unlock()
 }

@@ -733,31 +733,35 @@ func (j *journeys) lockerAlternatives(ctx context.Context, c *dialog.Call) (stri
 	if err != nil {
 		return "", fmt.Errorf("places: %w", err)
 	}
-	var lines []string
+	var list []byte
 	for _, kind := range []domain.PlaceKind{domain.KindLocker, domain.KindPickup} {
 		max := 3
 		if kind == domain.KindPickup {
 			max = 2
 		}
 		for _, r := range domain.RankLockers(places, kind, l.Lat, l.Lon, l.ID, max) {
-			lines = append(lines, j.placeLine(c, r))
+			list = j.appendPlace(c, list, r)
 			c.Choice(c.TWith("locker.choice", "name", r.Name, "km", km(r.KM)), r.ID)
 		}
 	}
 	c.Choice(c.T("locker.choice_home"), "home")
-	c.Var("list", strings.Join(lines, "\n"))
+	c.Var("list", string(list))
 	return "ok", nil
 }
 
 func km(x float64) string { return dialog.NumberValue(int64(x*10 + 0.5)) }
 
-// placeLine is one locker or pickup point in words.
-func (j *journeys) placeLine(c *dialog.Call, r domain.RankedLocker) string {
+// appendPlace appends one locker or pickup point in words, on a line of its
+// own.
+func (j *journeys) appendPlace(c *dialog.Call, list []byte, r domain.RankedLocker) []byte {
 	key := "locker.item_locker"
 	if r.Kind == domain.KindPickup {
 		key = "locker.item_pickup"
 	}
-	return c.TWith(key, "name", r.Name, "street", r.Street, "postcode", r.Postcode, "city", r.City,
+	if len(list) > 0 {
+		list = append(list, '\n')
+	}
+	return c.AppendT(list, key, "name", r.Name, "street", r.Street, "postcode", r.Postcode, "city", r.City,
 		"km", km(r.KM), "hours", hoursText(c, r.Hours), "free", strconv.Itoa(r.Free))
 }
 
@@ -772,27 +776,31 @@ func hoursText(c *dialog.Call, spec string) string {
 		return spec
 	}
 	short := c.Engine().Catalog().List(c.Lang(), "format.days_short")
-	names := []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
-	var b strings.Builder
-	for i, part := range strings.Split(days, "-") {
-		if i > 0 {
-			b.WriteString("–")
-		}
-		found := false
-		for k, n := range names {
-			if n == part && k < len(short) {
-				b.WriteString(short[k])
-				found = true
+	day := func(n string) (string, bool) {
+		for k, name := range dayNames {
+			if name == n && k < len(short) {
+				return short[k], true
 			}
 		}
-		if !found {
-			return spec
-		}
+		return "", false
 	}
-	b.WriteByte(' ')
-	b.WriteString(strings.Replace(clock, "-", "–", 1))
-	return b.String()
+	from, to, isRange := strings.Cut(days, "-")
+	a, ok1 := day(from)
+	b, ok2 := a, true
+	if isRange {
+		b, ok2 = day(to)
+	}
+	open, shut, ok3 := strings.Cut(clock, "-")
+	if !ok1 || !ok2 || !ok3 {
+		return spec
+	}
+	if isRange {
+		return a + "–" + b + " " + open + "–" + shut
+	}
+	return a + " " + open + "–" + shut
 }
+
+var dayNames = [...]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 
 // lockerRedirect records the customer's choice as a redirect of the order.
 func (j *journeys) lockerRedirect(ctx context.Context, c *dialog.Call) (string, error) {
@@ -880,20 +888,20 @@ func (j *journeys) lockerFind(ctx context.Context, c *dialog.Call) (string, erro
 	if err != nil {
 		return "", fmt.Errorf("places: %w", err)
 	}
-	var lines []string
+	var list []byte
 	for _, kind := range []domain.PlaceKind{domain.KindLocker, domain.KindPickup} {
 		max := 3
 		if kind == domain.KindPickup {
 			max = 2
 		}
 		for _, r := range domain.RankLockers(places, kind, lat, lon, "", max) {
-			lines = append(lines, j.placeLine(c, r))
+			list = j.appendPlace(c, list, r)
 		}
 	}
-	if len(lines) == 0 {
+	if len(list) == 0 {
 		return "none", nil
 	}
-	c.Var("list", strings.Join(lines, "\n"))
+	c.Var("list", string(list))
 	return "found", nil
 }
 

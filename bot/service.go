@@ -282,8 +282,15 @@ func encodePending(st *dialog.State, res *dialog.Result) ([]byte, error) {
 	return b, nil
 }
 
-// redo carries out a stored turn's pending work.
+// redo carries out a stored turn's pending work, unless this process did
+// it already and has only not yet written the mark.
 func (s *Service) redo(ctx context.Context, m Message, data []byte) error {
+	s.toldMu.Lock()
+	b := s.batcher
+	s.toldMu.Unlock()
+	if b != nil && b.has(Done{Conv: m.Conversation, InputID: m.ID}) {
+		return nil
+	}
 	var p pendingWork
 	if err := json.Unmarshal(data, &p); err != nil {
 		s.log.Error("unreadable pending work dropped", "conv", m.Conversation, "err", err)

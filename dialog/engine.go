@@ -260,6 +260,7 @@ type turn struct {
 
 	choiceLabels []string // dynamic buttons collected by actions this turn
 	choiceValues []string
+	tbuf         []byte // scratch for actions' renderings
 }
 
 // Lookup implements Args: turn variables, then slots, then globals.
@@ -765,17 +766,27 @@ func (c *Call) Say(key string) { c.t.say(key) }
 
 // T renders key with the turn's values and returns the text, for building
 // lists that go into a placeholder.
-func (c *Call) T(key string) string { return c.t.e.cat.Text(c.State.Lang, key, c.t) }
+func (c *Call) T(key string) string {
+	c.t.tbuf = c.t.e.cat.Append(c.t.tbuf[:0], c.State.Lang, key, c.t)
+	return string(c.t.tbuf)
+}
 
 // TWith renders key with the given values on top of the turn's.
 func (c *Call) TWith(key string, kv ...string) string {
+	c.t.tbuf = c.AppendT(c.t.tbuf[:0], key, kv...)
+	return string(c.t.tbuf)
+}
+
+// AppendT renders key with the given values on top of the turn's onto buf;
+// building a list this way costs no allocation per line.
+func (c *Call) AppendT(buf []byte, key string, kv ...string) []byte {
 	n := len(c.t.vars)
 	for i := 0; i+1 < len(kv); i += 2 {
 		c.t.vars = append(c.t.vars, Slot{kv[i], kv[i+1]})
 	}
-	s := c.T(key)
+	buf = c.t.e.cat.Append(buf, c.State.Lang, key, c.t)
 	c.t.vars = c.t.vars[:n]
-	return s
+	return buf
 }
 
 // Choice adds a dynamic button to the next step that waits with 'choices':

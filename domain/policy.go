@@ -1,8 +1,9 @@
 package domain
 
 import (
+	"cmp"
 	"math"
-	"sort"
+	"slices"
 	"time"
 )
 
@@ -270,14 +271,14 @@ type RankedLocker struct {
 // (operational, a free compartment), nearest first; exclude names a locker
 // to leave out (the broken one). Ties keep the input order.
 func RankLockers(places []Locker, kind PlaceKind, lat, lon float64, exclude string, max int) []RankedLocker {
-	var out []RankedLocker
+	out := make([]RankedLocker, 0, len(places))
 	for _, l := range places {
 		if l.Kind != kind || l.ID == exclude || !l.Available() {
 			continue
 		}
 		out = append(out, RankedLocker{Locker: l, KM: Distance(lat, lon, l.Lat, l.Lon)})
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].KM < out[j].KM })
+	slices.SortStableFunc(out, func(a, b RankedLocker) int { return cmp.Compare(a.KM, b.KM) })
 	if len(out) > max {
 		out = out[:max]
 	}

@@ -616,13 +616,13 @@ func (d *Data) Place(_ context.Context, id string) (*domain.Locker, error) {
 // Locate implements bot.Shop: a postcode or city of any locker or pickup
 // point in the data is known; the point is the mean of its places.
 func (d *Data) Locate(_ context.Context, query string) (float64, float64, error) {
-	q := strings.ToLower(strings.TrimSpace(query))
+	q := strings.TrimSpace(query)
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	var lat, lon float64
 	n := 0
 	for _, p := range d.places {
-		if strings.ToLower(p.Postcode) == q || strings.ToLower(p.City) == q {
+		if strings.EqualFold(p.Postcode, q) || strings.EqualFold(p.City, q) {
 			lat += p.Lat
 			lon += p.Lon
 			n++

@@ -19,9 +19,9 @@ type limiter struct {
 	n         int
 }
 
-// headroom: pace at 95% of the limit, so that network jitter between two
-// well-spaced calls never puts Telegram over it.
-const headroom = 0.95
+// headroom: pace at 90% of the limit, so that a call delayed past its slot
+// (scheduling, network) cannot put Telegram's one-second window over it.
+const headroom = 0.90
 
 func newLimiter(rate float64, chatEvery time.Duration) *limiter {
 	return &limiter{every: time.Duration(float64(time.Second) / (rate * headroom)), chatEvery: chatEvery, chats: map[int64]time.Time{}}
@@ -53,20 +53,27 @@ func (l *limiter) reserve(chat int64, now time.Time) time.Duration {
 	return t.Sub(now)
 }
 
-// wait blocks until a call for chat may go out.
+// wait blocks until a call for chat may go out. The chat's next call is
+// spaced from when this one really goes out, which may be later than its
+// slot.
 func (l *limiter) wait(ctx context.Context, chat int64) error {
-	d := l.reserve(chat, time.Now())
-	if d <= 0 {
-		return ctx.Err()
+	if d := l.reserve(chat, time.Now()); d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
+	if chat != 0 {
+		l.mu.Lock()
+		if next := time.Now().Add(l.chatEvery); next.After(l.chats[chat]) {
+			l.chats[chat] = next
+		}
+		l.mu.Unlock()
 	}
+	return ctx.Err()
 }
 
 // pause holds back a chat (or, for chat 0, everything) for d after a 429.
