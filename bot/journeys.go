@@ -42,6 +42,8 @@ type Backends struct {
 	Shop    Shop
 	Writer  ShopWriter
 	Records Records
+	// Observer is told about grants (optional).
+	Observer Observer
 }
 
 // NewEngine builds the dialog engine with parcelbot's journeys.
@@ -75,6 +77,9 @@ func NewEngineFrom(cfg Config, b Backends, flows, locs fs.FS) (*dialog.Engine, e
 	}
 	if cfg.SearchKM <= 0 {
 		cfg.SearchKM = 15
+	}
+	if b.Observer == nil {
+		b.Observer = nopObserver{}
 	}
 	j := &journeys{cfg: cfg, Backends: b}
 	return dialog.New(dialog.Config{
@@ -404,9 +409,12 @@ func (j *journeys) grantCompensation(ctx context.Context, c *dialog.Call) (strin
 	if err != nil {
 		return "", fmt.Errorf("extend membership: %w", err)
 	}
-	stored, _, err = j.Records.Once(ctx, compKey(o.Number), strconv.FormatInt(renewal.Unix(), 10)+"|"+mine)
+	stored, first, err := j.Records.Once(ctx, compKey(o.Number), strconv.FormatInt(renewal.Unix(), 10)+"|"+mine)
 	if err != nil {
 		return "", err
+	}
+	if first {
+		j.Observer.Compensation()
 	}
 	c.SetSlot("comp", "granted")
 	c.Var("renewal", dialog.DateValue(grantedRenewal(stored, renewal).In(o.Address.Location())))

@@ -45,6 +45,7 @@ type Service struct {
 
 	cache   *sessionCache
 	batcher *doneBatcher // set by Run when the store batches
+	obs     Observer
 }
 
 // Options configure a Service.
@@ -59,6 +60,8 @@ type Options struct {
 	// CacheSize is how many recently active conversations keep a local copy
 	// of their state (saving a load per turn); 0 means 10,000, -1 none.
 	CacheSize int
+	// Observer is told about turns, journeys and escalations (metrics).
+	Observer Observer
 }
 
 // NewService returns a service. Channels are added with AddChannel.
@@ -80,6 +83,10 @@ func NewService(o Options) *Service {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	s.obs = o.Observer
+	if s.obs == nil {
+		s.obs = nopObserver{}
 	}
 	switch {
 	case o.CacheSize == 0:
@@ -179,7 +186,10 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 		if m.LinkCustomer != "" && tb.st.Customer == "" {
 			tb.st.Customer = m.LinkCustomer
 		}
+		before := journeyOf(&tb.st)
+		t0 := time.Now()
 		if err := s.engine.Turn(ctx, &tb.st, &m.Input, s.now(), &tb.res); err != nil {
+			s.obs.Turn(before, tb.st.Lang, time.Since(t0), true)
 			if ctx.Err() != nil {
 				return fmt.Errorf("turn %s: %w", m.Conversation, err)
 			}
@@ -201,6 +211,7 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 		switch {
 		case err == nil:
 			s.cache.put(m.Conversation, version, tb.enc)
+			s.observe(before, &tb.st, time.Since(t0))
 		case errors.Is(err, ErrDuplicate) && fromCache:
 			continue // load, to see whether the input left work pending
 		case errors.Is(err, ErrDuplicate):
@@ -221,6 +232,32 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 			return fmt.Errorf("save session %s: %w", m.Conversation, err)
 		}
 		return s.carryOut(ctx, m, &tb.st, tb.res.Replies, tb.res.Effects, pending != nil)
+	}
+}
+
+// journeyOf returns the journey a state is in: inside a called flow
+// (identify, claim) it is the caller.
+func journeyOf(st *dialog.State) string {
+	if st.Flow == "identify" || st.Flow == "claim" {
+		if f, _, ok := strings.Cut(st.Return, "."); ok {
+			return f
+		}
+	}
+	return st.Flow
+}
+
+// observe reports a stored turn and the journeys it started or finished.
+func (s *Service) observe(before string, st *dialog.State, took time.Duration) {
+	after := journeyOf(st)
+	s.obs.Turn(after, st.Lang, took, false)
+	if before == after {
+		return
+	}
+	if journeyFlows[before] {
+		s.obs.Journey(before, st.Lang, "finished")
+	}
+	if journeyFlows[after] {
+		s.obs.Journey(after, st.Lang, "started")
 	}
 }
 
@@ -442,6 +479,7 @@ func (s *Service) escalate(ctx context.Context, conv string, st *dialog.State, e
 			return fmt.Errorf("escalate %s: %w", e.Case, err)
 		}
 	}
+	s.obs.Escalation(e.Reason)
 	return s.desk.Escalate(ctx, e)
 }
 
@@ -489,6 +527,9 @@ func (s *Service) Agent(ctx context.Context, a AgentAction) error {
 	what := a.Kind
 	switch a.Kind {
 	case dialog.AgentClaim:
+		if cs.Status == domain.CaseAwaitingAgent {
+			s.obs.Agent("claim", now.Sub(cs.Created))
+		}
 		cs.Status = domain.CaseWithAgent
 	case dialog.AgentReply:
 		what = "replied"
@@ -498,6 +539,7 @@ func (s *Service) Agent(ctx context.Context, a AgentAction) error {
 		}
 		what = "no agent within the SLA: customer told"
 	case dialog.AgentHandBack:
+		s.obs.Agent("handoff", now.Sub(cs.Created))
 		cs.Status = domain.CaseClosed
 	case dialog.AgentResolve:
 		if a.How == domain.ResolveRefund || a.How == domain.ResolveReplacement {
@@ -514,6 +556,7 @@ func (s *Service) Agent(ctx context.Context, a AgentAction) error {
 				return err
 			}
 		}
+		s.obs.Agent("handoff", now.Sub(cs.Created))
 		cs.Status = domain.CaseResolved
 		if cs.Resolution == "" {
 			cs.Resolution = a.How

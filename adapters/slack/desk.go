@@ -22,8 +22,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -51,6 +53,7 @@ type Config struct {
 	SLA           time.Duration // a card unclaimed this long gets a reminder
 	Logger        *slog.Logger
 	Now           func() time.Time
+	HTTPClient    *http.Client // for metrics; nil: the default
 }
 
 // Desk is the Slack agent desk; it implements bot.Desk.
@@ -67,7 +70,19 @@ type Desk struct {
 	memMu     sync.Mutex
 	members   map[string]bool
 	membersAt time.Time
+	authed    atomic.Bool
 }
+
+// Ready reports whether Slack accepted the token (auth.test at Run).
+func (d *Desk) Ready() error {
+	if !d.authed.Load() {
+		return errors.New("slack: not connected (auth.test has not succeeded)")
+	}
+	return nil
+}
+
+// Pending returns how many outbox entries wait for Slack.
+func (d *Desk) Pending(ctx context.Context) (int64, error) { return d.out.len(ctx) }
 
 // New returns a desk. Call SetAgent before inbound events flow and Run to
 // deliver the outbox.
@@ -100,6 +115,9 @@ func New(cfg Config, rdb goredis.UniversalClient, records bot.Records) (*Desk, e
 	}
 	if cfg.AppToken != "" {
 		opts = append(opts, slack.OptionAppLevelToken(cfg.AppToken))
+	}
+	if cfg.HTTPClient != nil {
+		opts = append(opts, slack.OptionHTTPClient(cfg.HTTPClient))
 	}
 	d := &Desk{cfg: cfg, api: slack.New(cfg.BotToken, opts...), rdb: rdb, records: records,
 		log: cfg.Logger.With("desk", "slack")}
@@ -134,6 +152,7 @@ func (d *Desk) Relay(ctx context.Context, caseID, text string) error {
 func (d *Desk) Run(ctx context.Context) error {
 	if resp, err := d.api.AuthTestContext(ctx); err == nil {
 		d.botUser = resp.UserID
+		d.authed.Store(true)
 	} else if ctx.Err() == nil {
 		d.log.Warn("auth.test failed; the bot's own thread messages are told apart by bot_id only", "err", err)
 	}

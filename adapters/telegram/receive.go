@@ -35,18 +35,23 @@ func (c *Channel) Run(ctx context.Context, h Handler) error {
 			return fmt.Errorf("telegram: the Bot API refuses the token: %w", err)
 		}
 		c.log.Warn("could not set the command menu", "err", err)
+	} else {
+		c.contact.Store(time.Now().UnixNano())
 	}
 	if c.cfg.WebhookURL != "" {
 		_, err := c.api.SetWebhook(ctx, &tgbot.SetWebhookParams{URL: c.cfg.WebhookURL, SecretToken: c.cfg.WebhookSecret, AllowedUpdates: allowedUpdates})
 		if err != nil {
 			return fmt.Errorf("telegram setWebhook: %w", err)
 		}
+		c.contact.Store(time.Now().UnixNano())
 		c.log.Info("webhook registered")
 		<-ctx.Done()
 		return nil
 	}
 	if _, err := c.api.DeleteWebhook(ctx, &tgbot.DeleteWebhookParams{}); err != nil && ctx.Err() == nil {
 		c.log.Warn("deleteWebhook failed", "err", err)
+	} else if err == nil {
+		c.contact.Store(time.Now().UnixNano())
 	}
 	return c.poll(ctx)
 }
@@ -64,9 +69,12 @@ type apiUpdates struct {
 	} `json:"parameters"`
 }
 
-// poll long-polls getUpdates. The offset it sends acknowledges only updates
-// that were handled; see the package comment.
+// poll long-polls getUpdates until ctx ends. The offset it sends
+// acknowledges only updates that were handled; see the package comment. A
+// batch being handled when ctx ends is finished first (turns in flight are
+// not cut off); its offset is acknowledged by the next instance's poll.
 func (c *Channel) poll(ctx context.Context) error {
+	work := context.WithoutCancel(ctx)
 	var offset int64
 	wait := time.Duration(0)
 	for ctx.Err() == nil {
@@ -90,11 +98,12 @@ func (c *Channel) poll(ctx context.Context) error {
 			c.log.Warn("getUpdates failed", "err", err, "retry_in", wait)
 			continue
 		}
+		c.contact.Store(time.Now().UnixNano())
 		if len(ups) == 0 {
 			wait = 0
 			continue
 		}
-		next, failed := c.handleBatch(ctx, ups)
+		next, failed := c.handleBatch(work, ups)
 		offset = next
 		if failed {
 			wait = nextWait(wait)

@@ -29,6 +29,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -58,6 +59,7 @@ type Config struct {
 	Workers    int // chats handled in parallel, default 64
 	Catalog    *dialog.Catalog
 	Logger     *slog.Logger
+	Transport  http.RoundTripper // for metrics; nil: the default
 }
 
 // Channel is the Telegram channel.
@@ -71,6 +73,20 @@ type Channel struct {
 	mu      sync.Mutex
 	blocked map[int64]bool
 	handler Handler
+	contact atomic.Int64 // unix nanos of the last successful getUpdates or setWebhook
+}
+
+// Ready reports whether the channel is connected: a webhook registered, or
+// a getUpdates answered within the last two poll timeouts.
+func (c *Channel) Ready() error {
+	last := c.contact.Load()
+	if last == 0 {
+		return errors.New("telegram: not connected yet")
+	}
+	if c.cfg.WebhookURL == "" && time.Since(time.Unix(0, last)) > 2*c.cfg.PollTimeout+10*time.Second {
+		return errors.New("telegram: no answer from the Bot API lately")
+	}
+	return nil
 }
 
 const (
@@ -109,7 +125,7 @@ func New(cfg Config) (*Channel, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	client := &http.Client{Timeout: cfg.PollTimeout + 10*time.Second}
+	client := &http.Client{Timeout: cfg.PollTimeout + 10*time.Second, Transport: cfg.Transport}
 	api, err := tgbot.New(cfg.Token, tgbot.WithServerURL(cfg.APIURL), tgbot.WithSkipGetMe(),
 		tgbot.WithHTTPClient(cfg.PollTimeout, client), tgbot.WithErrorsHandler(func(error) {}))
 	if err != nil {

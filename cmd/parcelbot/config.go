@@ -53,6 +53,7 @@ type fileConfig struct {
 	LinkTokenSecret string `yaml:"link_token_secret"`
 	LogLevel        string `yaml:"log_level"`
 	Addr            string `yaml:"addr"`
+	ShutdownTimeout string `yaml:"shutdown_timeout"`
 	Telegram        struct {
 		Token         string `yaml:"token"`
 		APIURL        string `yaml:"api_url"`
@@ -86,6 +87,7 @@ type env struct {
 	supportSpec   map[string][2]string // hours, tz: for printing
 	demoSecret    bool
 	Addr          string // PARCELBOT_ADDR
+	Shutdown      time.Duration
 	Telegram      struct {
 		Token, APIURL, WebhookURL, WebhookSecret string
 		Rate                                     float64       // messages a second overall
@@ -119,6 +121,7 @@ var envVars = []struct{ env, field string }{
 	{"LINK_TOKEN_SECRET", "link_token_secret"},
 	{"LOG_LEVEL", "log_level"},
 	{"PARCELBOT_ADDR", "addr"},
+	{"SHUTDOWN_TIMEOUT", "shutdown_timeout"},
 	{"TELEGRAM_BOT_TOKEN", "telegram.token"},
 	{"TELEGRAM_API_URL", "telegram.api_url"},
 	{"TELEGRAM_WEBHOOK_URL", "telegram.webhook_url"},
@@ -154,7 +157,7 @@ func loadEnv(getenv func(string) string, path ...string) (env, error) {
 			return env{}, fmt.Errorf("config %s: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))
 		}
 	}
-	e := env{File: file, Bot: bot.DefaultConfig(), SessionTTL: 30 * 24 * time.Hour, TranscriptTTL: 90 * 24 * time.Hour, LogLevel: slog.LevelWarn}
+	e := env{File: file, Bot: bot.DefaultConfig(), SessionTTL: 30 * 24 * time.Hour, TranscriptTTL: 90 * 24 * time.Hour, LogLevel: slog.LevelWarn, Shutdown: 20 * time.Second}
 	// strings: file, then environment
 	str := func(fileVal, envName string) string {
 		if v := getenv(envName); v != "" {
@@ -266,6 +269,7 @@ func loadEnv(getenv func(string) string, path ...string) (env, error) {
 	}{
 		{"redis.session_ttl", "SESSION_TTL", fc.Redis.SessionTTL, &e.SessionTTL},
 		{"redis.transcript_retention", "TRANSCRIPT_RETENTION", fc.Redis.TranscriptRetention, &e.TranscriptTTL},
+		{"shutdown_timeout", "SHUTDOWN_TIMEOUT", fc.ShutdownTimeout, &e.Shutdown},
 	}
 	for _, d := range durs {
 		if v := str(d.file, d.env); v != "" {
@@ -340,7 +344,7 @@ func (e env) print(w interface{ Write([]byte) (int, error) }) {
 	if e.demoSecret {
 		secret = "(not set: the demo secret is used; set LINK_TOKEN_SECRET in production)"
 	}
-	fmt.Fprintf(w, "link_token_secret: %s\nlog_level: %s\naddr: %q\n", secret, strings.ToLower(e.LogLevel.String()), e.Addr)
+	fmt.Fprintf(w, "link_token_secret: %s\nlog_level: %s\naddr: %q\nshutdown_timeout: %s\n", secret, strings.ToLower(e.LogLevel.String()), e.Addr, e.Shutdown)
 	fmt.Fprintf(w, "telegram:\n  token: %s\n  api_url: %q\n  webhook_url: %q\n  webhook_secret: %s\n  rate: %g\n  chat_interval: %s\n",
 		redacted(e.Telegram.Token), e.Telegram.APIURL, e.Telegram.WebhookURL, redacted(e.Telegram.WebhookSecret), e.Telegram.Rate, e.Telegram.ChatInterval)
 	fmt.Fprintf(w, "slack:\n  bot_token: %s\n  channel: %q\n  app_token: %s\n  signing_secret: %s\n  api_url: %q\n  user_group: %q\n",

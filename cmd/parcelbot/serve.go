@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,17 +13,23 @@ import (
 	"time"
 
 	"github.com/parcelbot/parcelbot/adapters/console"
+	"github.com/parcelbot/parcelbot/adapters/metrics"
 	"github.com/parcelbot/parcelbot/adapters/redis"
 	slackdesk "github.com/parcelbot/parcelbot/adapters/slack"
 	"github.com/parcelbot/parcelbot/adapters/telegram"
 	"github.com/parcelbot/parcelbot/bot"
 )
 
-// serve runs the bot with the channels the configuration enables, and the
-// HTTP server (webhooks, health) on PARCELBOT_ADDR, until ctx ends.
+// serve runs the bot with the channels the configuration enables and the
+// HTTP server (webhooks, /healthz, /readyz, /metrics) on PARCELBOT_ADDR,
+// until ctx ends; then it shuts down gracefully within SHUTDOWN_TIMEOUT:
+// it stops taking updates, finishes the turns in flight, lets the Slack
+// outbox drain, writes the last done-marks and closes Redis.
 func (a *app) serve(ctx context.Context, args []string) int {
 	fl := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fl.SetOutput(a.stderr)
+	addr := fl.String("addr", a.env.Addr, "HTTP address (PARCELBOT_ADDR)")
+	redisURL := fl.String("redis", a.env.RedisURL, "Redis URL (REDIS_URL)")
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
@@ -34,21 +41,24 @@ To try the bot without Telegram, run: parcelbot chat`)
 		return 2
 	}
 	log := a.jsonLogger()
-	data, err := a.loadData("", time.Now())
-	if err != nil {
-		fmt.Fprintf(a.stderr, "parcelbot serve: %v\n", err)
-		return 1
-	}
-	rdb, closeRedis, err := redis.Connect(a.env.RedisURL)
+	met := metrics.New()
+	rdb, closeRedis, err := redis.Connect(*redisURL)
 	if err != nil {
 		fmt.Fprintf(a.stderr, "parcelbot serve: %v\n", err)
 		return 1
 	}
 	defer closeRedis()
-	if a.env.RedisURL == "" {
+	rdb.AddHook(met.Redis())
+	if *redisURL == "" {
 		log.Warn("REDIS_URL is empty: conversations live in an in-process Redis and are lost at exit")
 	}
-	be := a.backends(data, rdb)
+	be, closeBackend, err := a.backendsFor(rdb, met)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "parcelbot serve: %v\n", err)
+		return 2
+	}
+	defer closeBackend()
+	be.Observer = met
 	eng, err := a.engine(be, "", "")
 	if err != nil {
 		fmt.Fprintf(a.stderr, "parcelbot serve: %v\n", err)
@@ -61,6 +71,7 @@ To try the bot without Telegram, run: parcelbot chat`)
 			BotToken: a.env.Slack.BotToken, Channel: a.env.Slack.Channel, AppToken: a.env.Slack.AppToken,
 			SigningSecret: a.env.Slack.SigningSecret, APIURL: a.env.Slack.APIURL, UserGroup: a.env.Slack.UserGroup,
 			Prefix: a.env.RedisPrefix, SLA: time.Duration(a.env.Bot.Policy.AgentSLAMinutes) * time.Minute, Logger: log,
+			HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: met.Transport("slack", nil)},
 		}, rdb, be.Records)
 		if err != nil {
 			fmt.Fprintf(a.stderr, "parcelbot serve: %v\n", err)
@@ -68,12 +79,12 @@ To try the bot without Telegram, run: parcelbot chat`)
 		}
 		desk = sdesk
 	}
-	svc := bot.NewService(bot.Options{Engine: eng, Store: a.store(rdb), Desk: desk, Backends: be, Logger: log})
+	svc := bot.NewService(bot.Options{Engine: eng, Store: a.store(rdb), Desk: desk, Backends: be, Logger: log, Observer: met})
 	tg, err := telegram.New(telegram.Config{
 		Token: a.env.Telegram.Token, APIURL: a.env.Telegram.APIURL,
 		WebhookURL: a.env.Telegram.WebhookURL, WebhookSecret: a.env.Telegram.WebhookSecret,
 		GlobalRate: a.env.Telegram.Rate, ChatEvery: a.env.Telegram.ChatInterval,
-		Catalog: eng.Catalog(), Logger: log,
+		Catalog: eng.Catalog(), Logger: log, Transport: met.Transport("telegram", nil),
 	})
 	if err != nil {
 		fmt.Fprintf(a.stderr, "parcelbot serve: %v\n", err)
@@ -81,8 +92,33 @@ To try the bot without Telegram, run: parcelbot chat`)
 	}
 	svc.AddChannel(tg)
 
+	// readiness: Redis reachable, channels connected
+	store := a.store(rdb)
+	checks := map[string]func(context.Context) error{
+		"redis":    store.Ping,
+		"telegram": func(context.Context) error { return tg.Ready() },
+	}
+	if sdesk != nil {
+		checks["slack"] = func(context.Context) error { return sdesk.Ready() }
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		cctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		status, code := map[string]string{}, http.StatusOK
+		for name, check := range checks {
+			if err := check(cctx); err != nil {
+				status[name], code = err.Error(), http.StatusServiceUnavailable
+			} else {
+				status[name] = "ok"
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		_ = json.NewEncoder(w).Encode(status)
+	})
+	mux.Handle("GET /metrics", met.Handler())
 	if a.env.Telegram.WebhookURL != "" {
 		u, _ := url.Parse(a.env.Telegram.WebhookURL)
 		path := u.Path
@@ -99,9 +135,9 @@ To try the bot without Telegram, run: parcelbot chat`)
 			mux.Handle("POST /slack/interactivity", sdesk.InteractivityHandler())
 		}
 	}
-	ln, err := net.Listen("tcp", a.env.Addr)
+	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
-		fmt.Fprintf(a.stderr, "parcelbot serve: listen on %s (PARCELBOT_ADDR): %v\n", a.env.Addr, err)
+		fmt.Fprintf(a.stderr, "parcelbot serve: listen on %s (PARCELBOT_ADDR): %v\n", *addr, err)
 		return 1
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
@@ -115,52 +151,77 @@ To try the bot without Telegram, run: parcelbot chat`)
 	}
 	fmt.Fprintf(a.stdout, "parcelbot: serving Telegram (%s), agent desk %s; HTTP on %s\n", mode, deskName, ln.Addr())
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
+	// intake stops at ctx; background work (outbox, done-marks) at the end
+	intake, stopIntake := context.WithCancel(ctx)
+	defer stopIntake()
+	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
+	var intakeWG, bgWG sync.WaitGroup
 	var runErr error
-	wg.Add(1)
+	bgWG.Add(1)
 	go func() {
-		defer wg.Done()
-		svc.Run(ctx)
+		defer bgWG.Done()
+		svc.Run(background)
 	}()
 	if sdesk != nil {
-		wg.Add(1)
+		bgWG.Add(1)
 		go func() {
-			defer wg.Done()
-			_ = sdesk.Run(ctx)
+			defer bgWG.Done()
+			_ = sdesk.Run(background)
 		}()
 		if a.env.Slack.AppToken != "" {
-			wg.Add(1)
+			intakeWG.Add(1)
 			go func() {
-				defer wg.Done()
-				_ = sdesk.RunSocketMode(ctx)
+				defer intakeWG.Done()
+				_ = sdesk.RunSocketMode(intake)
 			}()
 		}
 	}
-	wg.Add(2)
+	intakeWG.Add(2)
 	go func() {
-		defer wg.Done()
+		defer intakeWG.Done()
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server", "err", err)
-			cancel()
+			stopIntake()
 		}
 	}()
 	go func() {
-		defer wg.Done()
-		if err := tg.Run(ctx, svc); err != nil {
+		defer intakeWG.Done()
+		if err := tg.Run(intake, svc); err != nil {
 			runErr = err
-			cancel()
+			stopIntake()
 		}
 	}()
-	<-ctx.Done()
-	shutdown, done := context.WithTimeout(context.Background(), 10*time.Second)
-	defer done()
-	_ = srv.Shutdown(shutdown)
-	wg.Wait()
+	<-intake.Done()
+
+	// graceful shutdown within the deadline
+	log.Info("shutting down", "deadline", a.env.Shutdown)
+	deadline, cancelDeadline := context.WithTimeout(context.WithoutCancel(ctx), a.env.Shutdown)
+	defer cancelDeadline()
+	_ = srv.Shutdown(deadline) // webhook requests in flight finish
+	waitOrDeadline(deadline, &intakeWG)
+	if sdesk != nil { // let the outbox drain while Slack answers
+		for deadline.Err() == nil {
+			if n, err := sdesk.Pending(deadline); err != nil || n == 0 {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	stopBackground() // the done-marks are written on the way out
+	waitOrDeadline(deadline, &bgWG)
 	if runErr != nil {
 		fmt.Fprintf(a.stderr, "parcelbot serve: %v\n", runErr)
 		return 1
 	}
 	return 0
+}
+
+func waitOrDeadline(ctx context.Context, wg *sync.WaitGroup) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }

@@ -327,3 +327,60 @@ func TestServeWithoutChannelSaysWhatToSet(t *testing.T) {
 		t.Fatalf("webhook without secret: exit %d: %s", code, errs)
 	}
 }
+
+func getURL(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	b.ReadFrom(resp.Body)
+	return resp.StatusCode, b.String()
+}
+
+func TestHealthReadinessAndMetrics(t *testing.T) {
+	s := startServe(t, nil)
+	if code, body := getURL(t, "http://"+s.addr+"/healthz"); code != 200 || body != "ok\n" {
+		t.Fatalf("/healthz: %d %q", code, body)
+	}
+	var code int
+	var body string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if code, body = getURL(t, "http://"+s.addr+"/readyz"); code == 200 {
+			break
+		}
+	}
+	if code != 200 || !strings.Contains(body, `"redis":"ok"`) || !strings.Contains(body, `"telegram":"ok"`) {
+		t.Fatalf("/readyz: %d %s", code, body)
+	}
+	s.fake.Text(1111, "en", "where is my order 206-1001111-4007777")
+	s.expect(t, 1111, 1, "postcode")
+	s.fake.Text(1111, "en", "SW1A 1AA")
+	s.expect(t, 1111, 2, "on its way")
+	s.fake.Text(1111, "en", "/human")
+	s.expect(t, 1111, 3, "support team")
+	code, metrics := getURL(t, "http://"+s.addr+"/metrics")
+	for _, want := range []string{
+		`parcelbot_turns_total{journey="track",lang="en",outcome="ok"}`,
+		`parcelbot_journeys_total{event="started",journey="track",lang="en"} 1`,
+		`parcelbot_escalations_total{reason="customer_asked"} 1`,
+		`parcelbot_turn_seconds_bucket`, `parcelbot_redis_seconds_bucket{cmd="evalsha"`,
+		`parcelbot_api_seconds_bucket{api="telegram",status="2xx"`, `go_goroutines`,
+	} {
+		if code != 200 || !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(metrics, testToken) || strings.Contains(metrics, "206-1001111") || strings.Contains(metrics, "tg:1111") {
+		t.Error("/metrics carries a token, an order number or a conversation id")
+	}
+	// Redis down: not ready, and says why
+	s.mr.SetError("LOADING")
+	code, body = getURL(t, "http://"+s.addr+"/readyz")
+	s.mr.SetError("")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, `"redis":`) || strings.Contains(body, `"redis":"ok"`) {
+		t.Fatalf("/readyz with Redis down: %d %s", code, body)
+	}
+}

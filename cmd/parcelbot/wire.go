@@ -106,6 +106,16 @@ func (a *app) engine(b bot.Backends, flows, locs string) (*dialog.Engine, error)
 	return e, nil
 }
 
+// backendsFor returns the configured shop backend (the demo data, or the
+// shop's API) with parcelbot's records in Redis.
+func (a *app) backendsFor(rdb goredis.UniversalClient, _ any) (bot.Backends, func(), error) {
+	data, err := a.loadData("", time.Now())
+	if err != nil {
+		return bot.Backends{}, nil, err
+	}
+	return a.backends(data, rdb), func() {}, nil
+}
+
 // backends are the demo data (shop and its writes) and parcelbot's records
 // in Redis.
 func (a *app) backends(data *demo.Data, rdb goredis.UniversalClient) bot.Backends {

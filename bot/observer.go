@@ -1,0 +1,32 @@
+package bot
+
+import "time"
+
+// Observer is told what happens, for metrics. Labels are low-cardinality
+// names (journey, language, reason, outcome), never ids or text.
+type Observer interface {
+	// Turn reports one handled turn: the journey it ended in, the language,
+	// how long it took and whether it failed.
+	Turn(journey, lang string, took time.Duration, failed bool)
+	// Journey reports a journey started or finished ("started", "finished").
+	Journey(journey, lang, what string)
+	// Escalation reports a case handed to agents, by reason.
+	Escalation(reason string)
+	// Compensation reports a membership month granted.
+	Compensation()
+	// Agent reports the time from escalation to an agent's claim ("claim")
+	// or to the end of the hand-off ("handoff").
+	Agent(what string, took time.Duration)
+}
+
+// nopObserver observes nothing.
+type nopObserver struct{}
+
+func (nopObserver) Turn(string, string, time.Duration, bool) {}
+func (nopObserver) Journey(string, string, string)           {}
+func (nopObserver) Escalation(string)                        {}
+func (nopObserver) Compensation()                            {}
+func (nopObserver) Agent(string, time.Duration)              {}
+
+// journeyFlows are the flows counted as journeys.
+var journeyFlows = map[string]bool{"track": true, "missing": true, "password": true, "locker": true, "human": true}
