@@ -77,7 +77,9 @@ func (m *Metrics) Turn(journey, lang string, took time.Duration, failed bool) {
 }
 
 // Journey implements bot.Observer.
-func (m *Metrics) Journey(journey, lang, what string) { m.journeys.WithLabelValues(journey, lang, what).Inc() }
+func (m *Metrics) Journey(journey, lang, what string) {
+	m.journeys.WithLabelValues(journey, lang, what).Inc()
+}
 
 // Escalation implements bot.Observer.
 func (m *Metrics) Escalation(reason string) { m.escalations.WithLabelValues(reason).Inc() }
