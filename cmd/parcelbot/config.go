@@ -54,7 +54,12 @@ type fileConfig struct {
 	LogLevel        string `yaml:"log_level"`
 	Addr            string `yaml:"addr"`
 	ShutdownTimeout string `yaml:"shutdown_timeout"`
-	Telegram        struct {
+	Backend         string `yaml:"backend"`
+	ShopAPI         struct {
+		URL   string `yaml:"url"`
+		Token string `yaml:"token"`
+	} `yaml:"shop_api"`
+	Telegram struct {
 		Token         string `yaml:"token"`
 		APIURL        string `yaml:"api_url"`
 		WebhookURL    string `yaml:"webhook_url"`
@@ -88,6 +93,9 @@ type env struct {
 	demoSecret    bool
 	Addr          string // PARCELBOT_ADDR
 	Shutdown      time.Duration
+	Backend       string // demo or shopapi
+	ShopURL       string
+	ShopToken     string
 	Telegram      struct {
 		Token, APIURL, WebhookURL, WebhookSecret string
 		Rate                                     float64       // messages a second overall
@@ -122,6 +130,9 @@ var envVars = []struct{ env, field string }{
 	{"LOG_LEVEL", "log_level"},
 	{"PARCELBOT_ADDR", "addr"},
 	{"SHUTDOWN_TIMEOUT", "shutdown_timeout"},
+	{"PARCELBOT_BACKEND", "backend"},
+	{"SHOP_API_URL", "shop_api.url"},
+	{"SHOP_API_TOKEN", "shop_api.token"},
 	{"TELEGRAM_BOT_TOKEN", "telegram.token"},
 	{"TELEGRAM_API_URL", "telegram.api_url"},
 	{"TELEGRAM_WEBHOOK_URL", "telegram.webhook_url"},
@@ -197,6 +208,18 @@ func loadEnv(getenv func(string) string, path ...string) (env, error) {
 			return e, fmt.Errorf("telegram.chat_interval (TELEGRAM_CHAT_INTERVAL): %q is not a positive duration such as 1s", v)
 		}
 		e.Telegram.ChatInterval = d
+	}
+	e.Backend = or(str(fc.Backend, "PARCELBOT_BACKEND"), "demo")
+	e.ShopURL = str(fc.ShopAPI.URL, "SHOP_API_URL")
+	e.ShopToken = str(fc.ShopAPI.Token, "SHOP_API_TOKEN")
+	switch e.Backend {
+	case "demo":
+	case "shopapi":
+		if e.ShopURL == "" || e.ShopToken == "" {
+			return e, errors.New("shop_api.url (SHOP_API_URL) and shop_api.token (SHOP_API_TOKEN): required with PARCELBOT_BACKEND=shopapi")
+		}
+	default:
+		return e, fmt.Errorf("backend (PARCELBOT_BACKEND): %q is not demo or shopapi", e.Backend)
 	}
 	e.Slack.BotToken = str(fc.Slack.BotToken, "SLACK_BOT_TOKEN")
 	e.Slack.Channel = str(fc.Slack.Channel, "SLACK_CHANNEL")
@@ -345,6 +368,7 @@ func (e env) print(w interface{ Write([]byte) (int, error) }) {
 		secret = "(not set: the demo secret is used; set LINK_TOKEN_SECRET in production)"
 	}
 	fmt.Fprintf(w, "link_token_secret: %s\nlog_level: %s\naddr: %q\nshutdown_timeout: %s\n", secret, strings.ToLower(e.LogLevel.String()), e.Addr, e.Shutdown)
+	fmt.Fprintf(w, "backend: %s\nshop_api:\n  url: %q\n  token: %s\n", e.Backend, e.ShopURL, redacted(e.ShopToken))
 	fmt.Fprintf(w, "telegram:\n  token: %s\n  api_url: %q\n  webhook_url: %q\n  webhook_secret: %s\n  rate: %g\n  chat_interval: %s\n",
 		redacted(e.Telegram.Token), e.Telegram.APIURL, e.Telegram.WebhookURL, redacted(e.Telegram.WebhookSecret), e.Telegram.Rate, e.Telegram.ChatInterval)
 	fmt.Fprintf(w, "slack:\n  bot_token: %s\n  channel: %q\n  app_token: %s\n  signing_secret: %s\n  api_url: %q\n  user_group: %q\n",

@@ -19,6 +19,8 @@ import (
 
 	"github.com/parcelbot/parcelbot/adapters/console"
 	"github.com/parcelbot/parcelbot/adapters/demo"
+	"github.com/parcelbot/parcelbot/adapters/shopapi"
+	"github.com/parcelbot/parcelbot/adapters/shopapi/shopapitest"
 	"github.com/parcelbot/parcelbot/bot"
 	"github.com/parcelbot/parcelbot/dialog"
 	"github.com/parcelbot/parcelbot/domain"
@@ -133,12 +135,23 @@ func (a *app) convoDriver(ctx context.Context) dialog.ConvoDriver {
 		}
 		rdb := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
 		be := a.backends(data, rdb)
+		var closeShop func()
+		if a.viaShopAPI {
+			fake := shopapitest.New(data, "convo-token")
+			c, err := shopapi.New(shopapi.Config{URL: fake.URL, Token: "convo-token"})
+			if err != nil {
+				fake.Close()
+				mr.Close()
+				return nil, err
+			}
+			be.Shop, be.Writer, closeShop = c, c, fake.Close
+		}
 		eng, err := a.engine(be, "", "")
 		if err != nil {
 			mr.Close()
 			return nil, err
 		}
-		s := &convoSession{ctx: ctx, rec: console.NewRecorder("test"), mr: mr, rdb: rdb, now: now, customer: c.Settings.Customer, data: data}
+		s := &convoSession{ctx: ctx, rec: console.NewRecorder("test"), mr: mr, rdb: rdb, now: now, customer: c.Settings.Customer, data: data, closeShop: closeShop}
 		s.desk = &recordingDesk{}
 		s.svc = bot.NewService(bot.Options{
 			Engine:   eng,
@@ -154,17 +167,18 @@ func (a *app) convoDriver(ctx context.Context) dialog.ConvoDriver {
 }
 
 type convoSession struct {
-	ctx      context.Context
-	svc      *bot.Service
-	rec      *console.Recorder
-	desk     *recordingDesk
-	mr       *miniredis.Miniredis
-	rdb      *goredis.Client
-	mu       sync.Mutex
-	now      time.Time
-	n        int
-	customer string
-	data     *demo.Data
+	ctx       context.Context
+	svc       *bot.Service
+	rec       *console.Recorder
+	desk      *recordingDesk
+	mr        *miniredis.Miniredis
+	rdb       *goredis.Client
+	mu        sync.Mutex
+	now       time.Time
+	n         int
+	customer  string
+	data      *demo.Data
+	closeShop func()
 }
 
 const convoChat = "1"
@@ -214,6 +228,9 @@ func (s *convoSession) Agent(command, arg string) ([]dialog.Reply, error) {
 func (s *convoSession) Close() {
 	s.rdb.Close()
 	s.mr.Close()
+	if s.closeShop != nil {
+		s.closeShop()
+	}
 }
 
 // recordingDesk keeps escalations and relayed messages.

@@ -61,6 +61,25 @@ func TestConvoFiles(t *testing.T) {
 	}
 }
 
+// TestJourneysThroughShopAPI runs the English conversation tests with the
+// shop API adapter against a fake implementing docs/shop-api.yaml on the
+// same data: every journey works over HTTP as it does on the demo file.
+func TestJourneysThroughShopAPI(t *testing.T) {
+	files, err := findConvos([]string{filepath.Join(repoRoot(t), "dialog", "testdata", "convo", "en")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &app{env: mustEnv(t, nil), stdout: os.Stdout, stderr: os.Stderr, viaShopAPI: true}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			t.Parallel()
+			if _, err := a.runConvoFile(context.Background(), f); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
 func mustEnv(t *testing.T, m map[string]string) env {
 	t.Helper()
 	e, err := loadEnv(func(k string) string { return m[k] })

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -11,9 +12,12 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/parcelbot/parcelbot/adapters/demo"
+	"github.com/parcelbot/parcelbot/adapters/metrics"
 	"github.com/parcelbot/parcelbot/adapters/redis"
+	"github.com/parcelbot/parcelbot/adapters/shopapi"
 	"github.com/parcelbot/parcelbot/bot"
 	"github.com/parcelbot/parcelbot/dialog"
+	"github.com/parcelbot/parcelbot/domain"
 	"github.com/parcelbot/parcelbot/locales"
 )
 
@@ -21,6 +25,9 @@ type app struct {
 	env            env
 	stdin          interface{ Read([]byte) (int, error) }
 	stdout, stderr interface{ Write([]byte) (int, error) }
+	// viaShopAPI runs conversation tests through the shop API adapter
+	// against a fake serving the same data (the adapter's journey test).
+	viaShopAPI bool
 }
 
 func (a *app) logger() *slog.Logger {
@@ -108,7 +115,18 @@ func (a *app) engine(b bot.Backends, flows, locs string) (*dialog.Engine, error)
 
 // backendsFor returns the configured shop backend (the demo data, or the
 // shop's API) with parcelbot's records in Redis.
-func (a *app) backendsFor(rdb goredis.UniversalClient, _ any) (bot.Backends, func(), error) {
+func (a *app) backendsFor(rdb goredis.UniversalClient, met *metrics.Metrics) (bot.Backends, func(), error) {
+	if a.env.Backend == "shopapi" {
+		var tr http.RoundTripper
+		if met != nil {
+			tr = met.Transport("shop", nil)
+		}
+		c, err := shopapi.New(shopapi.Config{URL: a.env.ShopURL, Token: domain.Secret(a.env.ShopToken), Transport: tr})
+		if err != nil {
+			return bot.Backends{}, nil, err
+		}
+		return bot.Backends{Shop: c, Writer: c, Records: redis.NewRecords(rdb, a.env.RedisPrefix, 0)}, func() {}, nil
+	}
 	data, err := a.loadData("", time.Now())
 	if err != nil {
 		return bot.Backends{}, nil, err

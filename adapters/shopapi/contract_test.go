@@ -1,0 +1,165 @@
+package shopapi_test
+
+import (
+	"context"
+	"net/http"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/parcelbot/parcelbot/adapters/demo"
+	"github.com/parcelbot/parcelbot/adapters/shopapi"
+	"github.com/parcelbot/parcelbot/adapters/shopapi/shopapitest"
+	"github.com/parcelbot/parcelbot/domain"
+)
+
+var now = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+
+func setup(t *testing.T) (*shopapi.Client, *shopapitest.Fake, *demo.Data) {
+	t.Helper()
+	d, err := demo.Default(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := shopapitest.New(d, "shop-token")
+	t.Cleanup(f.Close)
+	c, err := shopapi.New(shopapi.Config{URL: f.URL, Token: "shop-token", Backoff: time.Millisecond, Cooldown: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, f, d
+}
+
+// The adapter returns what the shop holds: the same orders, customers and
+// places as reading the data directly.
+func TestContractReads(t *testing.T) {
+	c, _, d := setup(t)
+	ctx := context.Background()
+	for _, n := range []string{"302-1001111-4007777", "403-1012221-4085547", "405-1016665-4116655", "206-1011110-4077770", "302-1019998-4139986"} {
+		want, _ := d.Order(ctx, n)
+		got, err := c.Order(ctx, n)
+		if err != nil {
+			t.Fatalf("order %s: %v", n, err)
+		}
+		if got.Number != want.Number || got.Shipment.Status != want.Shipment.Status || !got.Shipment.Promised.Equal(want.Shipment.Promised) ||
+			got.Total != want.Total || got.Address.Location().String() != want.Address.Location().String() ||
+			len(got.Items) != len(want.Items) || (want.Shipment.Password != nil) != (got.Shipment.Password != nil) ||
+			(want.Shipment.Delivery != nil && got.Shipment.Delivery.Place != want.Shipment.Delivery.Place) || got.Shipment.LockerID != want.Shipment.LockerID {
+			t.Errorf("order %s differs:\n got %+v\nwant %+v", n, got, want)
+		}
+	}
+	if _, err := c.Order(ctx, "999-9999999-9999999"); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Errorf("unknown order: %v", err)
+	}
+	cu, err := c.Customer(ctx, "C-1008")
+	if err != nil || cu.Membership.Plan != domain.PlanMonthly || len(cu.Membership.Extensions) != 12 {
+		t.Errorf("customer: %+v %v", cu, err)
+	}
+	recent, err := c.RecentOrders(ctx, "C-1001", 3)
+	want, _ := d.RecentOrders(ctx, "C-1001", 3)
+	if err != nil || len(recent) != 3 || recent[0].Number != want[0].Number {
+		t.Errorf("recent: %v %v", recent, err)
+	}
+	lat, lon, err := c.Locate(ctx, "Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := c.Places(ctx, lat, lon, 10)
+	wps, _ := d.Places(ctx, lat, lon, 10)
+	if err != nil || len(ps) != len(wps) || !reflect.DeepEqual(ps[0], wps[0]) {
+		t.Errorf("places: %d vs %d, %v", len(ps), len(wps), err)
+	}
+	if _, _, err := c.Locate(ctx, "Atlantis"); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Errorf("unknown place: %v", err)
+	}
+	claims, err := c.PastClaims(ctx, "C-1011")
+	if err != nil || len(claims) != 2 {
+		t.Errorf("claims: %v %v", claims, err)
+	}
+}
+
+// Writes carry idempotency keys: the same key twice applies once.
+func TestContractWritesAreIdempotent(t *testing.T) {
+	c, f, _ := setup(t)
+	ctx := context.Background()
+	r1, err := c.ExtendMembership(ctx, "C-1001", "302-1004444-4031108", "comp:302-1004444-4031108", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := c.ExtendMembership(ctx, "C-1001", "302-1004444-4031108", "comp:302-1004444-4031108", now.Add(time.Hour))
+	if err != nil || !r1.Equal(r2) {
+		t.Fatalf("second extension: %v %v (first %v)", r2, err, r1)
+	}
+	for i := 0; i < 2; i++ {
+		if err := c.Resolve(ctx, "302-1013332-4093324", domain.ResolveRefund, "resolve:PB-X"); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Redirect(ctx, "302-1019998-4139986", "DE-BER-1", "redirect:1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.OpenInvestigation(ctx, "302-1012221-4085547", "PB-Y", "investigate:PB-Y"); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.ReportLockerDefect(ctx, "DE-BER-2", "302-1022220-4155540", "stuck", "defect:1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.Writes(); n != 5 {
+		t.Fatalf("%d writes applied, want 5 (each once)", n)
+	}
+	if err := c.Resolve(ctx, "999-0000000-0000000", domain.ResolveRefund, "resolve:none"); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Errorf("unknown order: %v", err)
+	}
+}
+
+func TestReadsRetryWritesDoNot(t *testing.T) {
+	c, f, _ := setup(t)
+	ctx := context.Background()
+	f.Fail(2)
+	if _, err := c.Order(ctx, "302-1001111-4007777"); err != nil {
+		t.Fatalf("a read should survive two 503s: %v", err)
+	}
+	before := f.Calls()
+	f.Fail(1)
+	if err := c.Redirect(ctx, "302-1019998-4139986", "DE-BER-1", "redirect:x"); domain.ErrorCode(err) != domain.EUNAVAILABLE {
+		t.Fatalf("write on 503: %v", err)
+	}
+	if n := f.Calls() - before; n != 1 {
+		t.Fatalf("a failed write was sent %d times", n)
+	}
+}
+
+func TestCircuitBreaker(t *testing.T) {
+	c, f, _ := setup(t)
+	ctx := context.Background()
+	f.Fail(1000)
+	for i := 0; i < 5; i++ {
+		_, _ = c.Order(ctx, "302-1001111-4007777")
+	}
+	before := f.Calls()
+	_, err := c.Order(ctx, "302-1001111-4007777")
+	if domain.ErrorCode(err) != domain.EUNAVAILABLE || f.Calls() != before {
+		t.Fatalf("open breaker: err %v, %d calls went out", err, f.Calls()-before)
+	}
+	f.Fail(0)
+	time.Sleep(250 * time.Millisecond)
+	if _, err := c.Order(ctx, "302-1001111-4007777"); err != nil {
+		t.Fatalf("after the cooldown: %v", err)
+	}
+}
+
+func TestBadTokenAndURL(t *testing.T) {
+	d, _ := demo.Default(now)
+	f := shopapitest.New(d, "right")
+	defer f.Close()
+	c, _ := shopapi.New(shopapi.Config{URL: f.URL, Token: "wrong"})
+	if _, err := c.Order(context.Background(), "302-1001111-4007777"); err == nil {
+		t.Fatal("a wrong token was accepted")
+	}
+	for _, u := range []string{"", "ftp://x", "not a url"} {
+		if _, err := shopapi.New(shopapi.Config{URL: u, Token: "t"}); err == nil {
+			t.Errorf("URL %q accepted", u)
+		}
+	}
+	_ = http.StatusOK
+}
