@@ -31,6 +31,7 @@ type doneBatcher struct {
 	inflight []Done // being written
 	kick     chan struct{}
 	every    time.Duration
+	written  chan struct{} // closed when the current buffer is written
 }
 
 // has reports whether d is done but its mark not yet written.
@@ -54,10 +55,15 @@ func newDoneBatcher(store BatchDoner, log *slog.Logger, every time.Duration) *do
 	return &doneBatcher{store: store, log: log, kick: make(chan struct{}, 1), every: every}
 }
 
-func (b *doneBatcher) add(d Done) {
+// add queues d and returns a channel closed once d's mark is written.
+func (b *doneBatcher) add(d Done) <-chan struct{} {
 	b.mu.Lock()
 	b.buf = append(b.buf, d)
 	n := len(b.buf)
+	if b.written == nil {
+		b.written = make(chan struct{})
+	}
+	w := b.written
 	b.mu.Unlock()
 	if n == 1 || n >= 512 {
 		select {
@@ -65,6 +71,7 @@ func (b *doneBatcher) add(d Done) {
 		default:
 		}
 	}
+	return w
 }
 
 // run flushes until ctx ends, then once more.
@@ -87,9 +94,12 @@ func (b *doneBatcher) run(ctx context.Context) {
 
 func (b *doneBatcher) flush(ctx context.Context) {
 	b.mu.Lock()
-	batch := b.buf
-	b.buf, b.inflight = nil, batch
+	batch, written := b.buf, b.written
+	b.buf, b.inflight, b.written = nil, batch, nil
 	b.mu.Unlock()
+	if written != nil {
+		defer close(written)
+	}
 	if len(batch) == 0 {
 		return
 	}

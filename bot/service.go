@@ -283,7 +283,13 @@ func (s *Service) carryOut(ctx context.Context, m Message, st *dialog.State, rep
 		b := s.batcher
 		s.toldMu.Unlock()
 		if b != nil {
-			b.add(Done{Conv: m.Conversation, InputID: m.ID})
+			written := b.add(Done{Conv: m.Conversation, InputID: m.ID})
+			if m.Durable {
+				select {
+				case <-written:
+				case <-ctx.Done():
+				}
+			}
 		} else if err := s.store.MarkDone(ctx, m.Conversation, m.ID); err != nil {
 			log.Warn("could not mark a turn done; a redelivery would repeat its replies", "err", err)
 		}

@@ -74,6 +74,7 @@ type fileConfig struct {
 		SigningSecret string `yaml:"signing_secret"`
 		APIURL        string `yaml:"api_url"`
 		UserGroup     string `yaml:"user_group"`
+		ReminderAfter string `yaml:"reminder_after"`
 	} `yaml:"slack"`
 }
 
@@ -103,6 +104,7 @@ type env struct {
 	}
 	Slack struct {
 		BotToken, Channel, AppToken, SigningSecret, APIURL, UserGroup string
+		ReminderAfter                                                 time.Duration // default: the agent SLA
 	}
 }
 
@@ -145,6 +147,7 @@ var envVars = []struct{ env, field string }{
 	{"SLACK_SIGNING_SECRET", "slack.signing_secret"},
 	{"SLACK_API_URL", "slack.api_url"},
 	{"SLACK_USER_GROUP", "slack.user_group"},
+	{"SLACK_REMINDER_AFTER", "slack.reminder_after"},
 }
 
 const demoLinkSecret = "parcelbot-demo-link-secret"
@@ -227,6 +230,14 @@ func loadEnv(getenv func(string) string, path ...string) (env, error) {
 	e.Slack.SigningSecret = str(fc.Slack.SigningSecret, "SLACK_SIGNING_SECRET")
 	e.Slack.APIURL = str(fc.Slack.APIURL, "SLACK_API_URL")
 	e.Slack.UserGroup = str(fc.Slack.UserGroup, "SLACK_USER_GROUP")
+	e.Slack.ReminderAfter = time.Duration(e.Bot.Policy.AgentSLAMinutes) * time.Minute
+	if v := str(fc.Slack.ReminderAfter, "SLACK_REMINDER_AFTER"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return e, fmt.Errorf("slack.reminder_after (SLACK_REMINDER_AFTER): %q is not a positive duration", v)
+		}
+		e.Slack.ReminderAfter = d
+	}
 	if e.Slack.BotToken != "" {
 		if e.Slack.Channel == "" {
 			return e, errors.New("slack.channel (SLACK_CHANNEL): required with SLACK_BOT_TOKEN: the escalation channel's id")

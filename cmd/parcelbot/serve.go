@@ -70,7 +70,7 @@ To try the bot without Telegram, run: parcelbot chat`)
 		sdesk, err = slackdesk.New(slackdesk.Config{
 			BotToken: a.env.Slack.BotToken, Channel: a.env.Slack.Channel, AppToken: a.env.Slack.AppToken,
 			SigningSecret: a.env.Slack.SigningSecret, APIURL: a.env.Slack.APIURL, UserGroup: a.env.Slack.UserGroup,
-			Prefix: a.env.RedisPrefix, SLA: time.Duration(a.env.Bot.Policy.AgentSLAMinutes) * time.Minute, Logger: log,
+			Prefix: a.env.RedisPrefix, SLA: a.env.Slack.ReminderAfter, Logger: log,
 			HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: met.Transport("slack", nil)},
 		}, rdb, be.Records)
 		if err != nil {

@@ -362,6 +362,10 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	s.fake.Text(1111, "en", "/human")
 	s.expect(t, 1111, 3, "support team")
 	code, metrics := getURL(t, "http://"+s.addr+"/metrics")
+	for deadline := time.Now().Add(3 * time.Second); !strings.Contains(metrics, "parcelbot_escalations_total") && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond) // the escalation runs just after the reply
+		code, metrics = getURL(t, "http://"+s.addr+"/metrics")
+	}
 	for _, want := range []string{
 		`parcelbot_turns_total{journey="track",lang="en",outcome="ok"}`,
 		`parcelbot_journeys_total{event="started",journey="track",lang="en"} 1`,

@@ -69,8 +69,8 @@ type Server struct {
 
 // EnforceLimits makes sendMessage answer 429 (retry_after 1) as Telegram
 // does: more than perSecond sends in any second overall, or two sends to
-// one chat less than half of chatEvery apart (network jitter between two
-// well-spaced sends is tolerated).
+// one chat less than a quarter of chatEvery apart (network jitter between
+// two well-spaced sends is tolerated, as Telegram tolerates short bursts).
 func (s *Server) EnforceLimits(perSecond float64, chatEvery time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -283,8 +283,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			i++
 		}
 		s.window = s.window[i:]
-		tooSoon := float64(len(s.window)) >= s.perSecond
-		if last, ok := s.lastChat[chat]; ok && now.Sub(last) < s.limitChat/2 {
+		tooSoon := float64(len(s.window)) >= s.perSecond+1
+		if last, ok := s.lastChat[chat]; ok && now.Sub(last) < s.limitChat/4 {
 			tooSoon = true
 		}
 		if tooSoon {
