@@ -223,10 +223,38 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Connect returns a client for url ("redis://host:6379/0", "rediss://...",
-// or a comma-separated list of host:port for Cluster), or, when url is
-// empty, a client of an in-process miniredis that close stops.
+// Connect returns a client for url, or, when url is empty, a client of an
+// in-process miniredis that close stops:
+//
+//	redis://[:password@]host:6379/0        one server (rediss:// for TLS)
+//	redis-sentinel://h1:26379,h2:26379/mymaster[?db=0&password=...]   Sentinel
+//	h1:6379,h2:6379,h3:6379               Cluster
 func Connect(url string) (rdb goredis.UniversalClient, close func(), err error) {
+	if rest, ok := strings.CutPrefix(url, "redis-sentinel://"); ok {
+		hosts, tail, _ := strings.Cut(rest, "/")
+		master, query, _ := strings.Cut(tail, "?")
+		if hosts == "" || master == "" {
+			return nil, nil, errors.New("REDIS_URL: redis-sentinel://host:26379,host:26379/<master name>")
+		}
+		opts := &goredis.UniversalOptions{Addrs: strings.Split(hosts, ","), MasterName: master}
+		for _, kv := range strings.Split(query, "&") {
+			k, v, _ := strings.Cut(kv, "=")
+			switch k {
+			case "db":
+				opts.DB, _ = strconv.Atoi(v)
+			case "password":
+				opts.Password = v
+			case "sentinel_password":
+				opts.SentinelPassword = v
+			}
+		}
+		c := goredis.NewUniversalClient(opts)
+		return c, func() { c.Close() }, nil
+	}
+	return connect(url)
+}
+
+func connect(url string) (rdb goredis.UniversalClient, close func(), err error) {
 	if url == "" {
 		mr := miniredis.NewMiniRedis()
 		if err := mr.Start(); err != nil {

@@ -130,3 +130,27 @@ func TestMarkDoneBatch(t *testing.T) {
 		t.Error("b: a mark for another input cleared the work")
 	}
 }
+
+func TestConnectURLs(t *testing.T) {
+	for _, u := range []string{"redis-sentinel://", "redis-sentinel://h:26379", "redis-sentinel:///master", "redis://[bad"} {
+		if _, _, err := Connect(u); err == nil {
+			t.Errorf("Connect(%q) accepted", u)
+		}
+	}
+	c, closeFn, err := Connect("redis-sentinel://127.0.0.1:1,127.0.0.1:2/mymaster?db=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeFn()
+	if _, ok := c.(*goredis.Client); !ok { // a failover client is a *Client
+		t.Errorf("sentinel URL gave %T", c)
+	}
+	cl, closeCl, err := Connect("127.0.0.1:7000,127.0.0.1:7001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeCl()
+	if _, ok := cl.(*goredis.ClusterClient); !ok {
+		t.Errorf("a host list gave %T, want a cluster client", cl)
+	}
+}

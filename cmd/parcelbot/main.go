@@ -36,6 +36,7 @@ commands:
   intent     read utterances from stdin, print one intent per line
   link       mint a one-time deep-link token that links a chat to a customer
   loadtest   simulated customers through the real service and Redis store; prints figures
+  health     exit 0 when a running serve answers /healthz (for container health checks)
   config     print the effective configuration (file, environment), secrets redacted
 
 Run 'parcelbot <command> -h' for a command's flags.
@@ -72,6 +73,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return a.link(args[1:])
 	case "loadtest":
 		return a.loadtest(ctx, args[1:])
+	case "health":
+		return a.health(args[1:])
 	case "config":
 		env.print(stdout)
 		return 0

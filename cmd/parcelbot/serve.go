@@ -225,3 +225,34 @@ func waitOrDeadline(ctx context.Context, wg *sync.WaitGroup) {
 	case <-ctx.Done():
 	}
 }
+
+// health asks a running serve's /healthz (or /readyz with -ready) on
+// PARCELBOT_ADDR and exits 0 when it answers 200.
+func (a *app) health(args []string) int {
+	fl := flag.NewFlagSet("health", flag.ContinueOnError)
+	fl.SetOutput(a.stderr)
+	ready := fl.Bool("ready", false, "ask /readyz instead of /healthz")
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	addr := a.env.Addr
+	if host, port, err := net.SplitHostPort(addr); err == nil && (host == "" || host == "0.0.0.0" || host == "::") {
+		addr = net.JoinHostPort("127.0.0.1", port)
+	}
+	path := "/healthz"
+	if *ready {
+		path = "/readyz"
+	}
+	c := &http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get("http://" + addr + path)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "parcelbot health: %v\n", err)
+		return 1
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(a.stderr, "parcelbot health: %s answered %d\n", path, resp.StatusCode)
+		return 1
+	}
+	return 0
+}
