@@ -741,20 +741,27 @@ func (j *journeys) lockerAlternatives(ctx context.Context, c *dialog.Call) (stri
 	if err != nil {
 		return "", fmt.Errorf("places: %w", err)
 	}
-	var list []byte
-	for _, kind := range []domain.PlaceKind{domain.KindLocker, domain.KindPickup} {
-		max := 3
-		if kind == domain.KindPickup {
-			max = 2
-		}
-		for _, r := range domain.RankLockers(places, kind, l.Lat, l.Lon, l.ID, max) {
-			list = j.appendPlace(c, list, r)
-			c.Choice(c.TWith("locker.choice", "name", r.Name, "km", km(r.KM)), r.ID)
-		}
-	}
+	list := j.appendNearby(c, nil, places, l.Lat, l.Lon, l.ID, true)
 	c.Choice(c.T("locker.choice_home"), "home")
 	c.Var("list", string(list))
 	return "ok", nil
+}
+
+// appendNearby lists the nearest places that take a parcel now: up to 3
+// lockers, then up to 2 pickup points; with choices each becomes a button.
+func (j *journeys) appendNearby(c *dialog.Call, list []byte, places []domain.Locker, lat, lon float64, exclude string, choices bool) []byte {
+	for _, k := range []struct {
+		kind domain.PlaceKind
+		max  int
+	}{{domain.KindLocker, 3}, {domain.KindPickup, 2}} {
+		for _, r := range domain.RankLockers(places, k.kind, lat, lon, exclude, k.max) {
+			list = j.appendPlace(c, list, r)
+			if choices {
+				c.Choice(c.TWith("locker.choice", "name", r.Name, "km", km(r.KM)), r.ID)
+			}
+		}
+	}
+	return list
 }
 
 func km(x float64) string { return dialog.NumberValue(int64(x*10 + 0.5)) }
@@ -896,16 +903,7 @@ func (j *journeys) lockerFind(ctx context.Context, c *dialog.Call) (string, erro
 	if err != nil {
 		return "", fmt.Errorf("places: %w", err)
 	}
-	var list []byte
-	for _, kind := range []domain.PlaceKind{domain.KindLocker, domain.KindPickup} {
-		max := 3
-		if kind == domain.KindPickup {
-			max = 2
-		}
-		for _, r := range domain.RankLockers(places, kind, lat, lon, "", max) {
-			list = j.appendPlace(c, list, r)
-		}
-	}
+	list := j.appendNearby(c, nil, places, lat, lon, "", false)
 	if len(list) == 0 {
 		return "none", nil
 	}

@@ -46,21 +46,32 @@ func (r *redisServer) stop() {
 	_ = r.cmd.Wait()
 }
 
-// TestRedisStoppedMidConversation stops a real redis-server in the middle of
-// a conversation: the customer is told in their language, nothing half is
-// written, and after the restart the conversation continues where it was.
-func TestRedisStoppedMidConversation(t *testing.T) {
+// startRedisServer starts a real redis-server on a free loopback port (the
+// test is skipped where none is installed; .ci/run installs one) and stops
+// it when the test ends.
+func startRedisServer(t *testing.T) *redisServer {
+	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skip("redis-server is not installed (.ci/run installs it); the miniredis outage test in bot covers the logic")
+		t.Skip("redis-server is not installed (.ci/run installs it)")
 	}
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	rs := &redisServer{t: t, port: port, dir: t.TempDir()}
 	rs.start()
-	defer rs.stop()
+	t.Cleanup(rs.stop)
+	return rs
+}
 
-	rdb, closeFn, err := redis.Connect(fmt.Sprintf("redis://127.0.0.1:%d/0", port))
+// TestRedisStoppedMidConversation stops a real redis-server in the middle of
+// a conversation: the customer is told in their language, nothing half is
+// written, and after the restart the conversation continues where it was.
+func TestRedisStoppedMidConversation(t *testing.T) {
+	rs := startRedisServer(t)
+	rdb, closeFn, err := redis.Connect(fmt.Sprintf("redis://127.0.0.1:%d/0", rs.port))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -26,15 +24,7 @@ import (
 // any of them at random: each update is handled once and in order per chat,
 // the Slack outbox is consumed once, and SLA reminders fire once.
 func TestThreeReplicasShareOneRedis(t *testing.T) {
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skip("redis-server is not installed (.ci/run installs it)")
-	}
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	rs := &redisServer{t: t, port: port, dir: t.TempDir()}
-	rs.start()
-	defer rs.stop()
+	port := startRedisServer(t).port
 	redisURL := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
 
 	tg := telegramtest.New(testToken)
