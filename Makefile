@@ -25,7 +25,7 @@ validate:
 ## bench: benchmarks (engine turn per journey, intent matcher, locales, session store),
 ## then the load generator against a real redis-server when one is installed
 bench:
-	./.ci/with-redis $(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	./.ci/with-redis $(GO) test -p 1 -run '^$$' -bench . -benchmem $(PKGS)
 	$(GO) build -o bin/parcelbot ./cmd/parcelbot
 	./.ci/with-redis ./bin/parcelbot loadtest -conversations 1000 -duration 10s
 	./.ci/with-redis ./bin/parcelbot loadtest -conversations 1000 -duration 10s -rate 15000
