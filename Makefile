@@ -3,7 +3,7 @@ GO      ?= go
 PKGS    := ./...
 FUZZTIME ?= 10s
 
-.PHONY: run test test-short bench lint build fuzz convo validate
+.PHONY: run test bench lint build fuzz convo validate
 
 ## run: chat with the bot in this terminal (embedded demo data, in-process Redis)
 run:
