@@ -136,11 +136,12 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 					if d := time.Until(next); d > 0 {
 						time.Sleep(d)
 					}
-					// a customer who got a late answer writes later; they do
-					// not send the messages they "missed" in a burst
+					// a customer who got a late answer writes at their next
+					// slot: no burst of "missed" messages, and customers keep
+					// their spread (resetting to now would bunch them)
 					next = next.Add(every)
-					if now := time.Now(); next.Before(now) {
-						next = now.Add(every / 2)
+					for now := time.Now(); next.Before(now); {
+						next = next.Add(every)
 					}
 				}
 				if ctx.Err() != nil || time.Now().After(deadline) || (*maxTurns > 0 && turns.Load() >= int64(*maxTurns)) {
