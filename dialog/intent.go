@@ -51,6 +51,7 @@ type Matcher struct {
 	byFirst map[int32][]int32 // first word id → phrase ids
 	phrases []phrase
 	pool    sync.Pool
+	topic   map[int32]bool // words that say "this is about an order or a parcel"
 }
 
 type phrase struct {
@@ -67,6 +68,7 @@ func NewMatcherFS(fsys fs.FS, dir string) (*Matcher, error) {
 		words:   map[string]int32{},
 		deletes: map[string][]int32{},
 		byFirst: map[int32][]int32{},
+		topic:   map[int32]bool{},
 	}
 	for _, lang := range Languages {
 		name := dir + "/" + lang + ".yaml"
@@ -79,6 +81,14 @@ func NewMatcherFS(fsys fs.FS, dir string) (*Matcher, error) {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		for intent, list := range lex {
+			if intent == "topic" {
+				for _, w := range list {
+					for _, f := range strings.Fields(Fold(w)) {
+						m.topic[m.word(f)] = true
+					}
+				}
+				continue
+			}
 			idx := priority(intent)
 			if idx < 0 {
 				return nil, fmt.Errorf("%s: unknown intent %q", name, intent)
@@ -201,9 +211,29 @@ func (m *Matcher) Match(text string) (string, int) {
 		}
 	}
 	if best < 0 {
+		// nothing specific, but about an order or a parcel (a topic word,
+		// or a long number): the commonest question is where it is
+		if m.aboutParcel(s, n) {
+			return IntentTrack, 1
+		}
 		return IntentUnknown, 0
 	}
 	return intentPriority[best], bestScore
+}
+
+func (m *Matcher) aboutParcel(s *scratch, n int) bool {
+	for t := 0; t < n; t++ {
+		tok := s.buf[s.spans[t][0]:s.spans[t][1]]
+		if len(tok) >= 7 && allDigits(string(tok)) {
+			return true
+		}
+		for c := 0; c < s.ncand[t]; c++ {
+			if m.topic[s.cands[t][c]] {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (m *Matcher) phraseAt(s *scratch, t int, ph *phrase) bool {
