@@ -290,7 +290,7 @@ func (s *Service) carryOut(ctx context.Context, m Message, st *dialog.State, rep
 				case <-ctx.Done():
 				}
 			}
-		} else if err := s.store.MarkDone(ctx, m.Conversation, m.ID); err != nil {
+		} else if err := s.store.MarkDone(context.WithoutCancel(ctx), m.Conversation, m.ID); err != nil { // the replies are out: record it even when stopping
 			log.Warn("could not mark a turn done; a redelivery would repeat its replies", "err", err)
 		}
 	}

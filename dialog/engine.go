@@ -481,7 +481,7 @@ func (t *turn) typed(text string) error {
 			return t.pressIndex(s, idx)
 		}
 	}
-	intent, _ := t.e.matcher.Match(text)
+	intent, _ := t.e.matcher.MatchIn(t.st.Lang, text)
 	if s != nil && (intent == IntentYes || intent == IntentNo) {
 		for i := range s.Buttons {
 			if s.Buttons[i].Intent == intent {
@@ -553,14 +553,14 @@ func (t *turn) validate(s *Step, text string) (string, bool) {
 		if v := FindPostcode(text, t.e.orders); v != "" {
 			return v, true
 		}
-		if intent, _ := t.e.matcher.Match(text); intent != IntentUnknown && intent != IntentLocker {
+		if intent, _ := t.e.matcher.MatchIn(t.st.Lang, text); intent != IntentUnknown && intent != IntentLocker {
 			return "", false
 		}
 		if len(text) >= 2 && len(text) <= 60 {
 			return text, true
 		}
 	case "yesno":
-		switch intent, _ := t.e.matcher.Match(text); intent {
+		switch intent, _ := t.e.matcher.MatchIn(t.st.Lang, text); intent {
 		case IntentYes:
 			return "yes", true
 		case IntentNo:

@@ -52,6 +52,7 @@ type Matcher struct {
 	phrases []phrase
 	pool    sync.Pool
 	topic   map[int32]bool // words that say "this is about an order or a parcel"
+	langs   []uint8        // per word: bit i set when Languages[i]'s lexicon has it
 }
 
 type phrase struct {
@@ -70,7 +71,7 @@ func NewMatcherFS(fsys fs.FS, dir string) (*Matcher, error) {
 		byFirst: map[int32][]int32{},
 		topic:   map[int32]bool{},
 	}
-	for _, lang := range Languages {
+	for li, lang := range Languages {
 		name := dir + "/" + lang + ".yaml"
 		data, err := fs.ReadFile(fsys, name)
 		if err != nil {
@@ -84,7 +85,9 @@ func NewMatcherFS(fsys fs.FS, dir string) (*Matcher, error) {
 			if intent == "topic" {
 				for _, w := range list {
 					for _, f := range strings.Fields(Fold(w)) {
-						m.topic[m.word(f)] = true
+						id := m.word(f)
+						m.topic[id] = true
+						m.langs[id] |= 1 << li
 					}
 				}
 				continue
@@ -94,7 +97,7 @@ func NewMatcherFS(fsys fs.FS, dir string) (*Matcher, error) {
 				return nil, fmt.Errorf("%s: unknown intent %q", name, intent)
 			}
 			for _, p := range list {
-				if err := m.add(idx, p); err != nil {
+				if err := m.add(idx, p, uint8(1)<<li); err != nil {
 					return nil, fmt.Errorf("%s: %s: %w", name, intent, err)
 				}
 			}
@@ -113,14 +116,16 @@ func priority(intent string) int {
 	return -1
 }
 
-func (m *Matcher) add(intent int, p string) error {
+func (m *Matcher) add(intent int, p string, lang uint8) error {
 	f := Fold(p)
 	if f == "" {
 		return fmt.Errorf("empty phrase %q", p)
 	}
 	ph := phrase{intent: intent}
 	for _, w := range strings.Fields(f) {
-		ph.words = append(ph.words, m.word(w))
+		id := m.word(w)
+		m.langs[id] |= lang
+		ph.words = append(ph.words, id)
 	}
 	id := int32(len(m.phrases))
 	m.phrases = append(m.phrases, ph)
@@ -135,6 +140,7 @@ func (m *Matcher) word(w string) int32 {
 	id := int32(len(m.wordStr))
 	m.words[w] = id
 	m.wordStr = append(m.wordStr, w)
+	m.langs = append(m.langs, 0)
 	if len(w) >= 4 {
 		for i := 0; i < len(w); i++ {
 			d := w[:i] + w[i+1:]
@@ -161,6 +167,7 @@ const (
 )
 
 type scratch struct {
+	fuzzy uint8 // languages whose words may match with a typo
 	buf   []byte
 	del   []byte
 	spans [maxTokens][2]int
@@ -169,10 +176,26 @@ type scratch struct {
 	score [16]int
 }
 
-// Match returns the intent of text and its score (0 for IntentUnknown).
-func (m *Matcher) Match(text string) (string, int) {
+// Match returns the intent of text and its score (0 for IntentUnknown),
+// forgiving typos against every language's words.
+func (m *Matcher) Match(text string) (string, int) { return m.match(0xff, text) }
+
+// MatchIn is Match for a customer of lang: words of any language match
+// exactly, but a typo is forgiven only against lang's own words (so the
+// German "lange" is not the French "langue").
+func (m *Matcher) MatchIn(lang, text string) (string, int) {
+	for i, l := range Languages {
+		if l == lang {
+			return m.match(1<<i, text)
+		}
+	}
+	return m.match(0xff, text)
+}
+
+func (m *Matcher) match(fuzzy uint8, text string) (string, int) {
 	s := m.pool.Get().(*scratch)
 	defer m.pool.Put(s)
+	s.fuzzy = fuzzy
 	s.buf = fold(s.buf[:0], text)
 	n := 0
 	for i := 0; i < len(s.buf) && n < maxTokens; {
@@ -264,6 +287,14 @@ func (m *Matcher) push(s *scratch, t int, id int32) {
 	}
 }
 
+// pushFuzzy adds a typo match if the word belongs to a language whose
+// typos are forgiven.
+func (m *Matcher) pushFuzzy(s *scratch, t int, id int32) {
+	if m.langs[id]&s.fuzzy != 0 {
+		m.push(s, t, id)
+	}
+}
+
 // candidates collects the lexicon words within one edit of tok.
 func (m *Matcher) candidates(s *scratch, t int, tok []byte) {
 	if id, ok := m.words[string(tok)]; ok {
@@ -274,7 +305,7 @@ func (m *Matcher) candidates(s *scratch, t int, tok []byte) {
 	}
 	// tok has one letter too few: tok is a deletion of a lexicon word.
 	for _, id := range m.deletes[string(tok)] {
-		m.push(s, t, id)
+		m.pushFuzzy(s, t, id)
 	}
 	if len(tok) < 5 {
 		// a four-letter word forgives only a missing letter: "come" must not
@@ -285,12 +316,12 @@ func (m *Matcher) candidates(s *scratch, t int, tok []byte) {
 		s.del = append(append(s.del[:0], tok[:i]...), tok[i+1:]...)
 		// one letter too many
 		if id, ok := m.words[string(s.del)]; ok {
-			m.push(s, t, id)
+			m.pushFuzzy(s, t, id)
 		}
 		// one letter replaced or two swapped: verify the distance
 		for _, id := range m.deletes[string(s.del)] {
 			if osa1(tok, m.wordStr[id]) {
-				m.push(s, t, id)
+				m.pushFuzzy(s, t, id)
 			}
 		}
 	}

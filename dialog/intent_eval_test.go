@@ -46,7 +46,7 @@ func evalIntents(t *testing.T, dir string, minLines int, floor float64) {
 				t.Fatalf("%s.tsv: bad line %q", lang, line)
 			}
 			total++
-			if got, _ := m.Match(text); got == want {
+			if got, _ := m.MatchIn(lang, text); got == want {
 				right++
 			} else {
 				t.Logf("%s: %q = %s, want %s", lang, text, got, want)

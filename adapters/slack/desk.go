@@ -222,11 +222,15 @@ func (d *Desk) postCard(ctx context.Context, e *bot.Escalation) error {
 	if err != nil {
 		return fmt.Errorf("post card %s: %w", e.Case, err)
 	}
+	// Slack has the card: record it even if we are being stopped, or the
+	// next deliverer would post it again
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
 	pipe := d.rdb.TxPipeline()
-	pipe.HSet(ctx, d.key("card", e.Case), "channel", ch, "ts", ts)
-	pipe.Set(ctx, d.key("thread", ts), e.Case, 0)
-	pipe.ZAdd(ctx, d.key("sla"), goredis.Z{Score: float64(d.cfg.Now().Add(d.cfg.SLA).Unix()), Member: e.Case})
-	if _, err := pipe.Exec(ctx); err != nil {
+	pipe.HSet(bctx, d.key("card", e.Case), "channel", ch, "ts", ts)
+	pipe.Set(bctx, d.key("thread", ts), e.Case, 0)
+	pipe.ZAdd(bctx, d.key("sla"), goredis.Z{Score: float64(d.cfg.Now().Add(d.cfg.SLA).Unix()), Member: e.Case})
+	if _, err := pipe.Exec(bctx); err != nil {
 		return err
 	}
 	return nil

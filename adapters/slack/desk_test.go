@@ -126,7 +126,8 @@ func TestOutboxSurvivesOutageAndRestart(t *testing.T) {
 	if !slackfake.Wait(10*time.Second, func() bool {
 		var ok bool
 		card, ok = sf.Card("PB-BBBBBB")
-		return ok && len(sf.Thread(card.TS)) == 3
+		n, _ := d2.out.len(ctx)
+		return ok && len(sf.Thread(card.TS)) == 3 && n == 0
 	}) {
 		t.Fatalf("not everything delivered: %+v", sf.Posts("chat.postMessage"))
 	}

@@ -146,10 +146,14 @@ func (o *outbox) deliverOne(ctx context.Context, m goredis.XMessage) bool {
 	for attempt := 1; ; attempt++ {
 		err := o.deliver(ctx, str("kind"), str("case"), str("data"))
 		if err == nil {
+			// delivered: acknowledge even if we are being stopped
+			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			pipe := o.rdb.TxPipeline()
-			pipe.XAck(ctx, o.stream, group, m.ID)
-			pipe.XDel(ctx, o.stream, m.ID)
-			if _, err := pipe.Exec(ctx); err != nil {
+			pipe.XAck(actx, o.stream, group, m.ID)
+			pipe.XDel(actx, o.stream, m.ID)
+			_, err := pipe.Exec(actx)
+			cancel()
+			if err != nil {
 				o.log.Warn("acknowledging an outbox entry failed; it may be delivered again", "err", err)
 			}
 			return true

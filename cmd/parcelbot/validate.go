@@ -48,7 +48,7 @@ func (a *app) validate(args []string) int {
 func (a *app) intent(args []string) int {
 	fl := flag.NewFlagSet("intent", flag.ContinueOnError)
 	fl.SetOutput(a.stderr)
-	lang := fl.String("lang", "en", "the customer's language (en, de, fr, it); all four are understood")
+	lang := fl.String("lang", "en", "the customer's language (en, de, fr, it): all four are understood, typos are forgiven in this one")
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
@@ -66,7 +66,7 @@ func (a *app) intent(args []string) int {
 	w := bufio.NewWriter(a.stdout)
 	defer w.Flush()
 	for sc.Scan() {
-		intent, _ := m.Match(sc.Text())
+		intent, _ := m.MatchIn(*lang, sc.Text())
 		fmt.Fprintln(w, intent)
 	}
 	if err := sc.Err(); err != nil {
