@@ -222,7 +222,7 @@ func (j *journeys) identifyOrder(ctx context.Context, c *dialog.Call) (string, e
 		}
 		return "ask", nil
 	}
-	o, err := j.Shop.Order(ctx, number)
+	o, err := j.loadOrder(ctx, c, number)
 	if err != nil && domain.ErrorCode(err) != domain.ENOTFOUND {
 		return "", fmt.Errorf("identify order: %w", err)
 	}
@@ -258,17 +258,51 @@ func (j *journeys) identifyOrder(ctx context.Context, c *dialog.Call) (string, e
 
 func full(c *dialog.Call) bool { return c.Slot("access") == "full" }
 
+// verifiedBy tells the agent how the customer proved the order is theirs.
+func verifiedBy(c *dialog.Call) string {
+	if full(c) {
+		return "linked account"
+	}
+	return "order number + postcode"
+}
+
 func (j *journeys) window() time.Duration {
 	return time.Duration(j.cfg.Policy.LookupWindowMinutes) * time.Minute
 }
 
 // order loads the identified order.
 func (j *journeys) order(ctx context.Context, c *dialog.Call) (*domain.Order, error) {
-	o, err := j.Shop.Order(ctx, c.Slot("order"))
+	o, err := j.loadOrder(ctx, c, c.Slot("order"))
 	if err != nil {
 		return nil, fmt.Errorf("load order: %w", err)
 	}
 	return o, nil
+}
+
+// loadOrder, loadCustomer and loadPlace read the shop once per turn: the
+// actions of one turn share what an earlier one loaded (dialog.Call.Recall).
+func (j *journeys) loadOrder(ctx context.Context, c *dialog.Call, number string) (*domain.Order, error) {
+	return once(ctx, c, "order", number, j.Shop.Order)
+}
+
+func (j *journeys) loadCustomer(ctx context.Context, c *dialog.Call, id string) (*domain.Customer, error) {
+	return once(ctx, c, "customer", id, j.Shop.Customer)
+}
+
+func (j *journeys) loadPlace(ctx context.Context, c *dialog.Call, id string) (*domain.Locker, error) {
+	return once(ctx, c, "place", id, j.Shop.Place)
+}
+
+func once[T any](ctx context.Context, c *dialog.Call, kind, id string, load func(context.Context, string) (T, error)) (T, error) {
+	if v, ok := c.Recall(kind, id); ok {
+		return v.(T), nil
+	}
+	v, err := load(ctx, id)
+	if err != nil {
+		return v, err
+	}
+	c.Remember(kind, id, v)
+	return v, nil
 }
 
 // --- journey 1: late parcel ---
@@ -368,7 +402,7 @@ func (j *journeys) orderAndCustomer(ctx context.Context, c *dialog.Call) (*domai
 	if err != nil {
 		return nil, nil, err
 	}
-	cust, err := j.Shop.Customer(ctx, o.CustomerID)
+	cust, err := j.loadCustomer(ctx, c, o.CustomerID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("load customer: %w", err)
 	}
@@ -703,7 +737,7 @@ func (j *journeys) orderLocker(ctx context.Context, c *dialog.Call) (*domain.Ord
 	if o.Shipment.LockerID == "" {
 		return o, nil, nil
 	}
-	l, err := j.Shop.Place(ctx, o.Shipment.LockerID)
+	l, err := j.loadPlace(ctx, c, o.Shipment.LockerID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("load locker: %w", err)
 	}
@@ -932,12 +966,12 @@ func (j *journeys) handToAgent(ctx context.Context, c *dialog.Call, id, reason s
 	args := []dialog.Slot{{Name: "case", Value: id}, {Name: "journey", Value: journey}, {Name: "reason", Value: reason}}
 	if on := c.Slot("order"); on != "" {
 		args = append(args, dialog.Slot{Name: "order", Value: on})
-		if o, err := j.Shop.Order(ctx, on); err == nil {
+		if o, err := j.loadOrder(ctx, c, on); err == nil {
 			args = append(args,
 				dialog.Slot{Name: "fact.order value", Value: fmt.Sprintf("%d.%02d %s", o.Total.Minor/100, o.Total.Minor%100, o.Total.Currency)},
 				dialog.Slot{Name: "fact.shipment", Value: string(o.Shipment.Status)},
 				dialog.Slot{Name: "fact.delivery area", Value: o.Address.Postcode + " " + o.Address.City + " " + o.Address.Country},
-				dialog.Slot{Name: "fact.customer verified", Value: map[bool]string{true: "linked account", false: "order number + postcode"}[full(c)]},
+				dialog.Slot{Name: "fact.customer verified", Value: verifiedBy(c)},
 			)
 			if days := domain.DaysLate(o, c.Now); days > 0 && domain.IsLate(o, c.Now) {
 				args = append(args, dialog.Slot{Name: "fact.days late", Value: strconv.Itoa(days)})

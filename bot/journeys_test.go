@@ -334,3 +334,40 @@ func TestSharedLocationsOutOfRange(t *testing.T) {
 		t.Fatalf("a real location: %s", got)
 	}
 }
+
+// countingShop counts the reads that reach the shop.
+type countingShop struct {
+	bot.Shop
+	orders, customers int
+}
+
+func (s *countingShop) Order(ctx context.Context, n string) (*domain.Order, error) {
+	s.orders++
+	return s.Shop.Order(ctx, n)
+}
+
+func (s *countingShop) Customer(ctx context.Context, id string) (*domain.Customer, error) {
+	s.customers++
+	return s.Shop.Customer(ctx, id)
+}
+
+// One turn identifies the order, tracks it, checks the compensation and
+// offers the options: the shop (an HTTP API in production) is asked once
+// for the order and once for the customer.
+func TestOneTurnReadsTheOrderOnce(t *testing.T) {
+	d, err := demo.Default(testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shop := &countingShop{Shop: d}
+	f := newFixture(t, nil, shop)
+	if err := f.svc.Handle(context.Background(), bot.Message{Conversation: "t:1", ID: "u1", LinkCustomer: "C-1001", Input: dialog.Input{Text: "where is 302-1004444-4031108"}}); err != nil {
+		t.Fatal(err)
+	}
+	if rs := f.rec.Take("1"); !strings.Contains(texts(rs), "one month of membership free") {
+		t.Fatalf("no offer: %s", texts(rs))
+	}
+	if shop.orders != 1 || shop.customers != 1 {
+		t.Fatalf("one turn read the order %d times and the customer %d times, want 1 and 1", shop.orders, shop.customers)
+	}
+}

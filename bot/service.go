@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parcelbot/parcelbot/dialog"
@@ -44,7 +45,7 @@ type Service struct {
 	told   map[string]time.Time // conversation → when it was last told we are unavailable
 
 	cache   *sessionCache
-	batcher *doneBatcher // set by Run when the store batches
+	batcher atomic.Pointer[doneBatcher] // set by Run when the store batches
 	obs     Observer
 }
 
@@ -108,13 +109,9 @@ func (s *Service) Run(ctx context.Context) {
 		return
 	}
 	b := newDoneBatcher(bd, s.log, 2*time.Millisecond)
-	s.toldMu.Lock()
-	s.batcher = b
-	s.toldMu.Unlock()
+	s.batcher.Store(b)
 	b.run(ctx)
-	s.toldMu.Lock()
-	s.batcher = nil
-	s.toldMu.Unlock()
+	s.batcher.Store(nil)
 }
 
 // AddChannel registers a channel for the conversations it owns. Call it
@@ -142,10 +139,9 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 	defer mu.Unlock()
 	tb := s.pool.Get().(*turnBuf)
 	defer s.pool.Put(tb)
-	log := s.log.With("conv", m.Conversation)
 	defer func() {
 		if p := recover(); p != nil {
-			log.Error("turn panicked", "panic", p, "stack", string(debug.Stack()))
+			s.log.Error("turn panicked", "conv", m.Conversation, "panic", p, "stack", string(debug.Stack()))
 			s.tell(ctx, m, tb.st.Lang, "error.turn_failed")
 			err = fmt.Errorf("handle %s: panic: %v", m.Conversation, p)
 		}
@@ -161,7 +157,7 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 			fromCache = false
 			sess, err = s.store.Load(ctx, m.Conversation, m.ID)
 			if err != nil {
-				log.Error("load session", "err", err)
+				s.log.Error("load session", "conv", m.Conversation, "err", err)
 				s.tellUnavailable(ctx, m, "")
 				return fmt.Errorf("load session %s: %w", m.Conversation, err)
 			}
@@ -169,17 +165,17 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 		if sess.Seen {
 			if len(sess.Pending) > 0 {
 				// stored but not carried out: a crash came in between
-				log.Info("carrying out a redelivered input's pending work", "input", m.ID)
+				s.log.Info("carrying out a redelivered input's pending work", "conv", m.Conversation, "input", m.ID)
 				return s.redo(ctx, m, sess.Pending)
 			}
-			log.Debug("duplicate input dropped", "input", m.ID)
+			s.log.Debug("duplicate input dropped", "conv", m.Conversation, "input", m.ID)
 			return nil
 		}
 		tb.st = dialog.State{Slots: tb.st.Slots[:0], Choices: tb.st.Choices[:0]}
 		if sess.Data != nil {
 			if err := tb.st.UnmarshalBinary(sess.Data); err != nil {
 				// A state we cannot read is not the customer's fault: start afresh.
-				log.Warn("unreadable session reset", "err", err)
+				s.log.Warn("unreadable session reset", "conv", m.Conversation, "err", err)
 				tb.st = dialog.State{}
 			}
 		}
@@ -193,7 +189,7 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 			if ctx.Err() != nil {
 				return fmt.Errorf("turn %s: %w", m.Conversation, err)
 			}
-			log.Error("turn failed", "err", err)
+			s.log.Error("turn failed", "conv", m.Conversation, "err", err)
 			key := domain.ErrorKey(err)
 			if key == "error.internal" {
 				key = "error.turn_failed"
@@ -227,7 +223,7 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 			continue
 		default:
 			s.cache.drop(m.Conversation)
-			log.Error("save session", "err", err)
+			s.log.Error("save session", "conv", m.Conversation, "err", err)
 			s.tellUnavailable(ctx, m, tb.st.Lang)
 			return fmt.Errorf("save session %s: %w", m.Conversation, err)
 		}
@@ -264,25 +260,21 @@ func (s *Service) observe(before string, st *dialog.State, took time.Duration) {
 // carryOut sends a stored turn's replies and runs its effects, then marks
 // the turn's pending work done.
 func (s *Service) carryOut(ctx context.Context, m Message, st *dialog.State, replies []dialog.Reply, effects []dialog.Effect, pending bool) error {
-	log := s.log.With("conv", m.Conversation)
 	if len(replies) > 0 {
 		if err := s.send(ctx, m.Conversation, st.Lang, replies); err != nil {
 			// not marked done: a redelivery of this input sends again
-			log.Error("send replies", "err", err)
+			s.log.Error("send replies", "conv", m.Conversation, "err", err)
 			return fmt.Errorf("send replies %s: %w", m.Conversation, err)
 		}
 	}
 	for i := range effects {
 		if err := s.effect(ctx, m.Conversation, st, &effects[i]); err != nil {
-			log.Error("effect failed", "effect", effects[i].Kind, "err", err)
+			s.log.Error("effect failed", "conv", m.Conversation, "effect", effects[i].Kind, "err", err)
 			return fmt.Errorf("effect %s %s: %w", effects[i].Kind, m.Conversation, err)
 		}
 	}
 	if pending {
-		s.toldMu.Lock()
-		b := s.batcher
-		s.toldMu.Unlock()
-		if b != nil {
+		if b := s.batcher.Load(); b != nil {
 			written := b.add(Done{Conv: m.Conversation, InputID: m.ID})
 			if m.Durable {
 				select {
@@ -291,7 +283,7 @@ func (s *Service) carryOut(ctx context.Context, m Message, st *dialog.State, rep
 				}
 			}
 		} else if err := s.store.MarkDone(context.WithoutCancel(ctx), m.Conversation, m.ID); err != nil { // the replies are out: record it even when stopping
-			log.Warn("could not mark a turn done; a redelivery would repeat its replies", "err", err)
+			s.log.Warn("could not mark a turn done; a redelivery would repeat its replies", "conv", m.Conversation, "err", err)
 		}
 	}
 	return nil
@@ -328,10 +320,7 @@ func encodePending(st *dialog.State, res *dialog.Result) ([]byte, error) {
 // redo carries out a stored turn's pending work, unless this process did
 // it already and has only not yet written the mark.
 func (s *Service) redo(ctx context.Context, m Message, data []byte) error {
-	s.toldMu.Lock()
-	b := s.batcher
-	s.toldMu.Unlock()
-	if b != nil && b.has(Done{Conv: m.Conversation, InputID: m.ID}) {
+	if b := s.batcher.Load(); b != nil && b.has(Done{Conv: m.Conversation, InputID: m.ID}) {
 		return nil
 	}
 	var p pendingWork
@@ -470,7 +459,7 @@ func (s *Service) escalate(ctx context.Context, conv string, st *dialog.State, e
 		if domain.ErrorCode(err) == domain.ENOTFOUND {
 			cs = &domain.Case{ID: e.Case, Kind: domain.CaseKind(e.Journey), Order: e.Order, CustomerID: st.Customer,
 				Conversation: conv, Lang: st.Lang, Created: now}
-			if !validKind(cs.Kind) {
+			if !cs.Kind.Valid() {
 				cs.Kind = domain.CaseHuman
 			}
 			err = nil
@@ -487,14 +476,6 @@ func (s *Service) escalate(ctx context.Context, conv string, st *dialog.State, e
 	}
 	s.obs.Escalation(e.Reason)
 	return s.desk.Escalate(ctx, e)
-}
-
-func validKind(k domain.CaseKind) bool {
-	switch k {
-	case domain.CaseLate, domain.CaseMissing, domain.CaseLocker, domain.CasePassword, domain.CaseHuman:
-		return true
-	}
-	return false
 }
 
 // Forget deletes a conversation's state and transcript.

@@ -3,7 +3,6 @@ package dialog
 import (
 	"fmt"
 	"io/fs"
-	"path"
 	"slices"
 	"sort"
 	"strconv"
@@ -557,9 +556,6 @@ func (t *langTable) appendAmount(buf []byte, minor int64) []byte {
 	buf = append(buf, t.decimal...)
 	return append(buf, byte('0'+cents/10), byte('0'+cents%10))
 }
-
-// locFile is used in error messages of flow validation.
-func locFile(lang string) string { return path.Join("locales", lang+".yaml") }
 
 // AppendValue renders one typed value (a date, a money amount, plain text)
 // in lang onto buf.

@@ -261,6 +261,14 @@ type turn struct {
 	choiceLabels []string // dynamic buttons collected by actions this turn
 	choiceValues []string
 	tbuf         []byte // scratch for actions' renderings
+
+	memo    []memoEntry // records actions loaded this turn (see Call.Recall)
+	memoBuf [4]memoEntry
+}
+
+type memoEntry struct {
+	kind, id string
+	v        any
 }
 
 // Lookup implements Args: turn variables, then slots, then globals.
@@ -820,6 +828,32 @@ func (c *Call) InputID() string { return c.t.in.ID }
 // Effect asks the service to do something after the turn is stored.
 func (c *Call) Effect(kind string, args ...Slot) {
 	c.t.res.Effects = append(c.t.res.Effects, Effect{Kind: kind, Args: args})
+}
+
+// Recall returns what an earlier action of this turn kept with Remember
+// under kind and id, so that several actions of one turn (track, then
+// check compensation, then offer options) load an order once.
+func (c *Call) Recall(kind, id string) (any, bool) {
+	for _, m := range c.t.memo {
+		if m.kind == kind && m.id == id {
+			return m.v, true
+		}
+	}
+	return nil, false
+}
+
+// Remember keeps v for the rest of this turn; it is gone at the next one.
+func (c *Call) Remember(kind, id string, v any) {
+	if c.t.memo == nil {
+		c.t.memo = c.t.memoBuf[:0]
+	}
+	for i := range c.t.memo {
+		if c.t.memo[i].kind == kind && c.t.memo[i].id == id {
+			c.t.memo[i].v = v
+			return
+		}
+	}
+	c.t.memo = append(c.t.memo, memoEntry{kind, id, v})
 }
 
 // Engine returns the engine, for actions that need the catalog.

@@ -16,6 +16,15 @@ const (
 	CaseHuman    CaseKind = "human"
 )
 
+// Valid reports whether k is one of the case kinds.
+func (k CaseKind) Valid() bool {
+	switch k {
+	case CaseLate, CaseMissing, CaseLocker, CasePassword, CaseHuman:
+		return true
+	}
+	return false
+}
+
 // CaseStatus is where a case is.
 type CaseStatus string
 

@@ -10,6 +10,7 @@ import (
 	"github.com/parcelbot/parcelbot/adapters/telegram"
 	"github.com/parcelbot/parcelbot/adapters/telegram/telegramtest"
 	"github.com/parcelbot/parcelbot/dialog"
+	"github.com/parcelbot/parcelbot/locales"
 )
 
 // burstResult is what a Telegram burst measured.
@@ -26,7 +27,7 @@ func telegramBurst(ctx context.Context, chats, each int, rate float64, chatEvery
 	fake := telegramtest.New("1:BURST")
 	defer fake.Close()
 	fake.EnforceLimits(rate, chatEvery)
-	cat, err := dialog.LoadCatalog(localesFS())
+	cat, err := dialog.LoadCatalog(locales.FS)
 	if err != nil {
 		return burstResult{}, err
 	}

@@ -52,12 +52,11 @@ To try the bot without Telegram, run: parcelbot chat`)
 	if *redisURL == "" {
 		log.Warn("REDIS_URL is empty: conversations live in an in-process Redis and are lost at exit")
 	}
-	be, closeBackend, err := a.backendsFor(rdb, met)
+	be, err := a.backendsFor(rdb, met)
 	if err != nil {
 		fmt.Fprintf(a.stderr, "parcelbot serve: %v\n", err)
 		return 2
 	}
-	defer closeBackend()
 	be.Observer = met
 	eng, err := a.engine(be, "", "")
 	if err != nil {
@@ -79,7 +78,8 @@ To try the bot without Telegram, run: parcelbot chat`)
 		}
 		desk = sdesk
 	}
-	svc := bot.NewService(bot.Options{Engine: eng, Store: a.store(rdb), Desk: desk, Backends: be, Logger: log, Observer: met})
+	store := a.store(rdb)
+	svc := bot.NewService(bot.Options{Engine: eng, Store: store, Desk: desk, Backends: be, Logger: log, Observer: met})
 	tg, err := telegram.New(telegram.Config{
 		Token: a.env.Telegram.Token, APIURL: a.env.Telegram.APIURL,
 		WebhookURL: a.env.Telegram.WebhookURL, WebhookSecret: a.env.Telegram.WebhookSecret,
@@ -93,7 +93,6 @@ To try the bot without Telegram, run: parcelbot chat`)
 	svc.AddChannel(tg)
 
 	// readiness: Redis reachable, channels connected
-	store := a.store(rdb)
 	checks := map[string]func(context.Context) error{
 		"redis":    store.Ping,
 		"telegram": func(context.Context) error { return tg.Ready() },

@@ -115,7 +115,7 @@ func (a *app) engine(b bot.Backends, flows, locs string) (*dialog.Engine, error)
 
 // backendsFor returns the configured shop backend (the demo data, or the
 // shop's API) with parcelbot's records in Redis.
-func (a *app) backendsFor(rdb goredis.UniversalClient, met *metrics.Metrics) (bot.Backends, func(), error) {
+func (a *app) backendsFor(rdb goredis.UniversalClient, met *metrics.Metrics) (bot.Backends, error) {
 	if a.env.Backend == "shopapi" {
 		var tr http.RoundTripper
 		if met != nil {
@@ -123,15 +123,15 @@ func (a *app) backendsFor(rdb goredis.UniversalClient, met *metrics.Metrics) (bo
 		}
 		c, err := shopapi.New(shopapi.Config{URL: a.env.ShopURL, Token: domain.Secret(a.env.ShopToken), Transport: tr})
 		if err != nil {
-			return bot.Backends{}, nil, err
+			return bot.Backends{}, err
 		}
-		return bot.Backends{Shop: c, Writer: c, Records: redis.NewRecords(rdb, a.env.RedisPrefix, 0)}, func() {}, nil
+		return bot.Backends{Shop: c, Writer: c, Records: redis.NewRecords(rdb, a.env.RedisPrefix, 0)}, nil
 	}
 	data, err := a.loadData("", time.Now())
 	if err != nil {
-		return bot.Backends{}, nil, err
+		return bot.Backends{}, err
 	}
-	return a.backends(data, rdb), func() {}, nil
+	return a.backends(data, rdb), nil
 }
 
 // backends are the demo data (shop and its writes) and parcelbot's records
@@ -143,6 +143,3 @@ func (a *app) backends(data *demo.Data, rdb goredis.UniversalClient) bot.Backend
 func (a *app) store(rdb goredis.UniversalClient) *redis.Store {
 	return redis.NewStore(rdb, redis.Options{Prefix: a.env.RedisPrefix, IdleTTL: a.env.SessionTTL, TranscriptTTL: a.env.TranscriptTTL})
 }
-
-// localesFS returns the locale files in use (PARCELBOT_LOCALES or embedded).
-func localesFS() fs.FS { return locales.FS }
