@@ -83,17 +83,47 @@ func NewEngineFrom(cfg Config, b Backends, flows, locs fs.FS) (*dialog.Engine, e
 	}
 	j := &journeys{cfg: cfg, Backends: b}
 	return dialog.New(dialog.Config{
-		Flows:       flows,
-		Catalog:     cat,
-		Matcher:     m,
-		OrderFormat: of,
-		Globals:     map[string]string{"shop": cfg.ShopName, "minutes": strconv.Itoa(cfg.Policy.AgentSLAMinutes)},
-		Menu:        "menu.start",
-		Again:       "menu.again",
-		OfferHuman:  "human.offer",
-		Slots:       []string{"journey", "case", "comp", "resolution"},
-		Actions:     j.actions(),
+		Flows:      flows,
+		Catalog:    cat,
+		Matcher:    m,
+		Types:      slotTypes(of),
+		Globals:    map[string]string{"shop": cfg.ShopName, "minutes": strconv.Itoa(cfg.Policy.AgentSLAMinutes)},
+		Menu:       "menu.start",
+		Again:      "menu.again",
+		Resume:     "menu.resume",
+		OfferHuman: "human.offer",
+		Slots:      []string{"journey", "case", "comp", "resolution"},
+		Actions:    j.actions(),
 	})
+}
+
+// slotTypes are the business's slot types that flows name: an order
+// number in the shop's format, a delivery postcode, and a place to search
+// lockers near (a postcode, a city name or a shared location).
+func slotTypes(of dialog.OrderFormat) map[string]dialog.SlotType {
+	find := func(f func(string) string) func(string) (string, bool) {
+		return func(text string) (string, bool) {
+			v := f(text)
+			return v, v != ""
+		}
+	}
+	postcode := func(text string) string { return dialog.FindPostcode(text, of) }
+	return map[string]dialog.SlotType{
+		"order_number": {Find: of.Find, Accept: find(of.Find)},
+		"postcode":     {Find: postcode, Accept: find(postcode)},
+		"place": {
+			Find: postcode,
+			Accept: func(text string) (string, bool) {
+				if v := postcode(text); v != "" {
+					return v, true
+				}
+				// a city name: the search decides whether it knows it
+				return text, len(text) >= 2 && len(text) <= 60
+			},
+			Loose:    true,
+			Location: true,
+		},
+	}
 }
 
 // journeys holds the actions of parcelbot's flows. Actions that change
@@ -203,8 +233,8 @@ func samePostcode(a, b string) bool {
 // exists. The calling journey is remembered for the agent.
 func (j *journeys) identifyOrder(ctx context.Context, c *dialog.Call) (string, error) {
 	st := c.State
-	if journey, _, ok := strings.Cut(st.Return, "."); ok {
-		c.SetSlot("journey", journey)
+	if st.Journey != "" && st.Journey != "identify" {
+		c.SetSlot("journey", st.Journey)
 	}
 	number := c.Slot("order")
 	if number == "" {
@@ -477,12 +507,12 @@ func (j *journeys) lateOptions(ctx context.Context, c *dialog.Call) (string, err
 	if !j.cfg.Policy.RefundOrReplacementDue(o, c.Now) {
 		return "wait", nil
 	}
-	c.Choice(c.T("late.opt_wait"), "wait")
+	c.ChoiceOf("late.opt_wait", "wait")
 	if o.AllInStock() {
-		c.Choice(c.T("late.opt_replacement"), "replacement")
+		c.ChoiceOf("late.opt_replacement", "replacement")
 	}
-	c.Choice(c.T("late.opt_refund"), "refund")
-	c.Choice(c.T("late.opt_missing"), "missing")
+	c.ChoiceOf("late.opt_refund", "refund")
+	c.ChoiceOf("late.opt_missing", "missing")
 	return "options", nil
 }
 

@@ -171,7 +171,7 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 			s.log.Debug("duplicate input dropped", "conv", m.Conversation, "input", m.ID)
 			return nil
 		}
-		tb.st = dialog.State{Slots: tb.st.Slots[:0], Choices: tb.st.Choices[:0]}
+		tb.st = dialog.State{Slots: tb.st.Slots[:0], Facts: tb.st.Facts[:0], Choices: tb.st.Choices[:0], Stack: tb.st.Stack[:0]}
 		if sess.Data != nil {
 			if err := tb.st.UnmarshalBinary(sess.Data); err != nil {
 				// A state we cannot read is not the customer's fault: start afresh.
@@ -234,10 +234,8 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 // journeyOf returns the journey a state is in: inside a called flow
 // (identify, claim) it is the caller.
 func journeyOf(st *dialog.State) string {
-	if st.Flow == "identify" || st.Flow == "claim" {
-		if f, _, ok := strings.Cut(st.Return, "."); ok {
-			return f
-		}
+	if st.Journey != "" {
+		return st.Journey
 	}
 	return st.Flow
 }

@@ -38,6 +38,8 @@ func NormalizeLang(code string) string {
 type Catalog struct {
 	langs map[string]*langTable
 	keys  []string // sorted keys, the same in every language
+	// syn: per language, label key → its synonyms as folded words
+	syn map[string]map[string][][]string
 }
 
 type langTable struct {
@@ -90,7 +92,31 @@ func LoadCatalog(fsys fs.FS) (*Catalog, error) {
 	if err := c.checkParity(); err != nil {
 		return nil, err
 	}
+	c.syn = map[string]map[string][][]string{}
+	for lang, t := range c.langs {
+		c.syn[lang] = map[string][][]string{}
+		for key, m := range t.msgs {
+			label, ok := strings.CutPrefix(key, "synonyms.")
+			if !ok {
+				continue
+			}
+			if _, known := t.msgs[label]; !known {
+				return nil, fmt.Errorf("%s.yaml:%d: %s: synonyms of a key that does not exist", lang, m.line, key)
+			}
+			for _, s := range m.list {
+				if f := strings.Fields(Fold(s)); len(f) > 0 {
+					c.syn[lang][label] = append(c.syn[lang][label], f)
+				}
+			}
+		}
+	}
 	return c, nil
+}
+
+// synonyms returns the folded synonyms of a button label key in lang: other
+// ways a customer may type that choice (locale files, synonyms.<key>).
+func (c *Catalog) synonyms(lang, key string) [][]string {
+	return c.syn[lang][key]
 }
 
 func parseLocale(file, lang string, data []byte) (*langTable, error) {

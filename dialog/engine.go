@@ -33,8 +33,10 @@ type Config struct {
 	Actions map[string]ActionSpec
 	// Slots that actions set, in addition to those flows declare.
 	Slots []string
-	// OrderFormat for extracting order numbers from free text.
-	OrderFormat OrderFormat
+	// Types are the slot types flows may name besides the engine's own
+	// (text, yesno, choice, location): how a value is found in a message
+	// and accepted as an answer.
+	Types map[string]SlotType
 	// Globals are placeholder values available to every message ("shop").
 	Globals map[string]string
 	// Menu is where a journey goes when it starts over ("menu").
@@ -45,8 +47,33 @@ type Config struct {
 	// OfferHuman is where the engine goes after MaxMisses turns in a row it
 	// did not understand ("human.offer").
 	OfferHuman string
+	// Resume is the step that offers to go back to an interrupted journey
+	// ("menu.resume"); none: interrupted journeys are not offered again.
+	Resume string
 	// MaxMisses defaults to 2.
 	MaxMisses int
+}
+
+// SlotType is a kind of value a slot holds, declared by whoever knows the
+// business (an order number, a postcode).
+type SlotType struct {
+	// Find returns a value of this type stated anywhere in a message, or
+	// "" (used to fill slots a flow declares with 'fill').
+	Find func(text string) string
+	// Accept takes a message that answers a question for this type.
+	Accept func(text string) (string, bool)
+	// Loose types accept almost any text; a message that starts another
+	// journey is then not taken as an answer.
+	Loose bool
+	// Location: a shared map point answers it too.
+	Location bool
+}
+
+// slotSpec is a slot a flow declares with a type.
+type slotSpec struct {
+	Name   string
+	Type   SlotType
+	Resets []string // slots that depend on it: forgotten when it changes
 }
 
 // ActionSpec registers an action.
@@ -63,14 +90,42 @@ type Engine struct {
 	commands    map[string]*Flow
 	intentFlows map[string]*Flow
 	slots       map[string]bool
+	sharedSlots map[string]bool // kept when the customer changes journey
+	types       map[string]SlotType
+	fillAny     []slotSpec // filled from any message of a journey
+	fillFirst   []slotSpec // filled from the message that starts one
 	cat         *Catalog
 	matcher     *Matcher
-	orders      OrderFormat
 	globals     map[string]string
 	menu        *Step
 	again       *Step
+	resume      *Step
 	offerHuman  *Step
-	maxMisses   int
+	// locationFlow starts when a location is shared outside a question.
+	locationFlow *Flow
+	maxMisses    int
+}
+
+// shared reports whether a slot survives a change of journey.
+func (e *Engine) shared(name string) bool { return e.sharedSlots[name] }
+
+// loose reports whether an ask step takes almost any text (free text, a
+// place name): its buttons are then matched before the text is taken.
+func (e *Engine) loose(s *Step) bool {
+	if s.Validate == "text" {
+		return true
+	}
+	st, ok := e.types[s.Validate]
+	return ok && st.Loose
+}
+
+// acceptsLocation reports whether an ask step takes a shared location.
+func (e *Engine) acceptsLocation(s *Step) bool {
+	if s.Validate == "location" {
+		return true
+	}
+	st, ok := e.types[s.Validate]
+	return ok && st.Location
 }
 
 // New compiles the flows and checks them against the catalog and actions:
@@ -86,9 +141,10 @@ func New(cfg Config) (*Engine, error) {
 		commands:    map[string]*Flow{},
 		intentFlows: map[string]*Flow{},
 		slots:       map[string]bool{"lang": true},
+		sharedSlots: map[string]bool{},
+		types:       map[string]SlotType{},
 		cat:         cfg.Catalog,
 		matcher:     cfg.Matcher,
-		orders:      cfg.OrderFormat,
 		globals:     cfg.Globals,
 		maxMisses:   cfg.MaxMisses,
 	}
@@ -97,6 +153,15 @@ func New(cfg Config) (*Engine, error) {
 	}
 	for _, s := range cfg.Slots {
 		e.slots[s] = true
+	}
+	for name, st := range cfg.Types {
+		if builtinType(name) {
+			return nil, fmt.Errorf("dialog: slot type %s is the engine's own", name)
+		}
+		if st.Accept == nil || st.Find == nil {
+			return nil, fmt.Errorf("dialog: slot type %s needs Find and Accept", name)
+		}
+		e.types[name] = st
 	}
 	e.actions["set_language"] = &actionDef{"set_language", []string{"ok"}, setLanguage}
 	for name, a := range cfg.Actions {
@@ -125,6 +190,11 @@ func New(cfg Config) (*Engine, error) {
 			return nil, fmt.Errorf("dialog: again target %q is not a step", cfg.Again)
 		}
 	}
+	if cfg.Resume != "" {
+		if e.resume = e.resolve(nil, cfg.Resume); e.resume == nil || !e.resume.waits() {
+			return nil, fmt.Errorf("dialog: resume target %q is not a step that waits", cfg.Resume)
+		}
+	}
 	if cfg.OfferHuman != "" {
 		if e.offerHuman = e.resolve(nil, cfg.OfferHuman); e.offerHuman == nil {
 			return nil, fmt.Errorf("dialog: offer-human target %q is not a step", cfg.OfferHuman)
@@ -138,9 +208,6 @@ func (e *Engine) Catalog() *Catalog { return e.cat }
 
 // Matcher returns the engine's intent matcher.
 func (e *Engine) Matcher() *Matcher { return e.matcher }
-
-// OrderFormat returns the order number format.
-func (e *Engine) OrderFormat() OrderFormat { return e.orders }
 
 func setLanguage(_ context.Context, c *Call) (string, error) {
 	if l := c.Slot("lang"); l != "" {
@@ -241,7 +308,7 @@ const maxStepsPerTurn = 48
 // engineKeys are the locale keys the engine says by itself.
 var engineKeys = []string{
 	"error.not_understood", "error.empty", "error.stale_button", "error.unknown_command", "error.bad_location",
-	"error.internal", "agent.claimed", "agent.message", "agent.handback", "agent.sla",
+	"error.internal", "error.not_a_choice", "agent.still", "agent.claimed", "agent.message", "agent.handback", "agent.sla",
 	"agent.resolved.refund", "agent.resolved.replacement", "agent.resolved.answered",
 }
 
@@ -258,9 +325,9 @@ type turn struct {
 	buf  []byte
 	pend []Button // buttons for the message being built
 
-	choiceLabels []string // dynamic buttons collected by actions this turn
-	choiceValues []string
-	tbuf         []byte // scratch for actions' renderings
+	choices    []Choice // dynamic buttons collected by actions this turn
+	tbuf       []byte   // scratch for actions' renderings
+	lastAction *Step    // the last action step run this turn
 
 	memo    []memoEntry // records actions loaded this turn (see Call.Recall)
 	memoBuf [4]memoEntry
@@ -308,13 +375,12 @@ func (e *Engine) Turn(ctx context.Context, st *State, in *Input, now time.Time, 
 	if in.Agent != nil {
 		return t.agent(in.Agent)
 	}
-	if st.Mode == ModeAgent && st.Flow != "forget" {
+	if st.Mode == ModeAgent && !t.forBot() {
 		// while an agent owns the case the bot relays and stays silent;
-		// only /forget is still the bot's
-		if f, ok := t.e.commands[strings.ToLower(strings.TrimSpace(in.Text))]; !ok || f.Name != "forget" {
-			t.relay()
-			return ctx.Err()
-		}
+		// commands that work at any step are still the bot's
+		t.st.Flow, t.st.Step = "", ""
+		t.relay()
+		return ctx.Err()
 	}
 	var err error
 	switch {
@@ -329,6 +395,44 @@ func (e *Engine) Turn(ctx context.Context, st *State, in *Input, now time.Time, 
 		return err
 	}
 	return ctx.Err()
+}
+
+// forBot reports whether an input during a hand-over is the bot's: a
+// command of a flow marked 'anytime' (or its words, when they are all the
+// message says), or an answer to the step such a flow is waiting at.
+func (t *turn) forBot() bool {
+	if s := t.current(); s != nil && s.Flow.Anytime {
+		if t.in.Button != "" {
+			return true
+		}
+		text := Clean(t.in.Text)
+		if _, ok := t.answer(s, text); ok {
+			return true
+		}
+	}
+	text := Clean(t.in.Text)
+	if text == "" || t.in.Button != "" {
+		return false
+	}
+	if text[0] == '/' {
+		name, _, _ := strings.Cut(strings.ToLower(text), " ")
+		if at := strings.IndexByte(name, '@'); at > 0 {
+			name = name[:at]
+		}
+		f, ok := t.e.commands[name]
+		return ok && f.Anytime
+	}
+	if words(text) > 4 {
+		return false
+	}
+	intent, _ := t.e.matcher.MatchIn(t.st.Lang, text)
+	f, ok := t.e.intentFlows[intent]
+	return ok && f.Anytime
+}
+
+// words counts the words of text.
+func words(text string) int {
+	return len(strings.Fields(text))
 }
 
 // relay passes the customer's message to the agent; the bot says nothing.
@@ -442,31 +546,44 @@ func (t *turn) pressIndex(s *Step, idx int) error {
 		}
 		return t.enter(next)
 	}
-	t.st.Set(s.Ask, t.st.Choices[idx-len(s.Buttons)])
+	t.st.Set(s.Ask, t.st.Choices[idx-len(s.Buttons)].Value)
 	return t.enter(s.Next)
 }
 
 func (t *turn) location(loc Location) error {
 	s := t.current()
-	if s != nil && s.Ask != "" && (s.Validate == "location" || s.Validate == "place") {
+	if s != nil && s.Ask != "" && t.e.acceptsLocation(s) {
 		if !domain.ValidCoordinates(loc.Lat, loc.Lon) {
 			t.say("error.bad_location")
 			return t.reprompt()
 		}
-		t.st.Set(s.Ask, strconv.FormatFloat(loc.Lat, 'f', 5, 64)+","+strconv.FormatFloat(loc.Lon, 'f', 5, 64))
+		t.st.Set(s.Ask, FormatLocation(loc))
 		t.st.Misses = 0
 		return t.enter(s.Next)
 	}
-	if f, ok := t.e.intentFlows[IntentLocker]; ok && domain.ValidCoordinates(loc.Lat, loc.Lon) {
-		t.st.Reset()
-		t.st.Set("location", strconv.FormatFloat(loc.Lat, 'f', 5, 64)+","+strconv.FormatFloat(loc.Lon, 'f', 5, 64))
+	if f := t.e.locationFlow; f != nil && domain.ValidCoordinates(loc.Lat, loc.Lon) {
+		if err := t.switchTo(f, ""); err != nil {
+			return err
+		}
+		t.st.Set(f.LocationSlot, FormatLocation(loc))
 		return t.enter(f.Start)
+	}
+	if f := t.e.locationFlow; f != nil {
+		t.say("error.bad_location")
+		return t.reprompt()
 	}
 	return t.notUnderstood()
 }
 
-// typed handles typed text: a command, an answer to the question asked, a
-// button's label, an intent, or something not understood.
+// FormatLocation is how a shared location is kept in a slot: "lat,lon".
+func FormatLocation(loc Location) string {
+	return strconv.FormatFloat(loc.Lat, 'f', 5, 64) + "," + strconv.FormatFloat(loc.Lon, 'f', 5, 64)
+}
+
+// typed handles typed text: a command, a correction of what the journey
+// knows, an answer to the question asked, a button by its label, number,
+// ordinal or synonym, an intent (taken with the journey's facts kept), or
+// something not understood.
 func (t *turn) typed(text string) error {
 	t.text = text
 	if text == "" {
@@ -478,6 +595,14 @@ func (t *turn) typed(text string) error {
 	}
 	s := t.current()
 	if s != nil {
+		if done, err := t.correct(s, text); done || err != nil {
+			return err
+		}
+		if s.Ask != "" && t.e.loose(s) {
+			if idx, ok := t.answer(s, text); ok {
+				return t.pressIndex(s, idx)
+			}
+		}
 		if s.Ask != "" {
 			if v, ok := t.validate(s, text); ok {
 				t.st.Set(s.Ask, v)
@@ -485,22 +610,71 @@ func (t *turn) typed(text string) error {
 				return t.enter(s.Next)
 			}
 		}
-		if idx, ok := t.matchButton(s, text); ok {
+		if idx, ok := t.answer(s, text); ok {
+			// a typed answer may state facts too ("where is my parcel 302-…")
+			t.fill(text, t.st.Journey == "")
 			return t.pressIndex(s, idx)
 		}
 	}
 	intent, _ := t.e.matcher.MatchIn(t.st.Lang, text)
-	if s != nil && (intent == IntentYes || intent == IntentNo) {
-		for i := range s.Buttons {
-			if s.Buttons[i].Intent == intent {
-				return t.pressIndex(s, i)
-			}
-		}
-	}
 	if f, ok := t.e.intentFlows[intent]; ok {
 		return t.startFlow(f, intent)
 	}
 	return t.notUnderstood()
+}
+
+// correct follows a changed fact: a message that names another value for a
+// slot the journey fills from any message ("I meant 206-…") replaces it,
+// forgets what depended on it and runs the journey again. It does nothing
+// at a step that asks for that very slot (the answer is taken there).
+func (t *turn) correct(s *Step, text string) (bool, error) {
+	if t.st.Journey == "" {
+		return false, nil
+	}
+	f := t.e.flows[t.st.Journey]
+	if f == nil {
+		return false, nil
+	}
+	for _, sp := range t.e.fillAny {
+		if sp.Name == s.Ask {
+			continue
+		}
+		v := sp.Type.Find(text)
+		if v == "" || v == t.st.Get(sp.Name) {
+			continue
+		}
+		journey := f
+		t.st.Keep(t.e.shared)
+		for _, r := range sp.Resets {
+			t.st.Set(r, "")
+		}
+		t.st.Set(sp.Name, v)
+		t.st.Journey = journey.Name
+		t.fill(text, false)
+		return true, t.enter(journey.Start)
+	}
+	return false, nil
+}
+
+// fill sets the slots the customer's message states ("my parcel 302-… was
+// stolen": the order); first is true for the message that starts a journey.
+func (t *turn) fill(text string, first bool) {
+	for _, sp := range t.e.fillAny {
+		if v := sp.Type.Find(text); v != "" {
+			t.st.Set(sp.Name, v)
+		}
+	}
+	if !first {
+		return
+	}
+	for _, sp := range t.e.fillFirst {
+		if t.st.Get(sp.Name) != "" {
+			continue
+		}
+		if v := sp.Type.Find(text); v != "" {
+			t.st.Set(sp.Name, v)
+		}
+	}
 }
 
 // command starts the flow of a /command; "/start abc" puts "abc" in the
@@ -514,118 +688,230 @@ func (t *turn) command(text string) error {
 	f, ok := t.e.commands[name]
 	if !ok {
 		t.say("error.unknown_command")
-		return t.enter(t.e.menu)
+		return t.reprompt()
 	}
-	t.restart(f)
+	if f.Name == t.st.Journey && t.st.Mode == ModeBot {
+		// the command of the journey the customer is in: start it afresh
+		t.st.Reset()
+	}
+	if err := t.switchTo(f, ""); err != nil {
+		return err
+	}
 	t.vars = append(t.vars, Slot{"arg", strings.TrimSpace(arg)})
 	return t.enter(f.Start)
 }
 
-// restart leaves the current journey for flow f: its slots are forgotten
-// unless f keeps them (a person should not ask again what the bot learned).
-func (t *turn) restart(f *Flow) {
-	if f.Keep {
-		t.st.Return, t.st.Misses = "", 0
-		return
+// switchTo leaves the current step for flow f. A journey the customer was
+// in the middle of is kept on the stack (a digression) when f is another
+// journey, so that it can be offered again when f ends; what the journey
+// learned that every journey shares (the order) is kept, the rest is not.
+// A flow that 'keeps' keeps every slot; a flow that 'resets' forgets all
+// interrupted journeys.
+func (t *turn) switchTo(f *Flow, intent string) error {
+	if t.st.Mode == ModeAgent {
+		// a command during a hand-over: answer it, keep the case
+		t.st.Flow, t.st.Step = "", ""
+		t.st.Journey = f.Name
+		return nil
 	}
-	t.st.Reset()
-}
-
-func (t *turn) startFlow(f *Flow, intent string) error {
-	t.restart(f)
+	cur := t.current()
+	t.dropOffered()
+	switch {
+	case f.Resets:
+		t.st.Keep(t.e.shared)
+		t.st.Stack = t.st.Stack[:0]
+	case f.Keep:
+		t.st.dropCalls()
+		t.st.Misses = 0
+	default:
+		if cur != nil && t.st.Journey != f.Name {
+			if j := t.e.flows[t.st.Journey]; j != nil && j.Title != "" {
+				t.st.push(Frame{
+					Kind: FrameDigression, Flow: t.st.Flow, Step: t.st.Step, Journey: t.st.Journey, Origin: t.st.Origin,
+					Slots:   append([]Slot(nil), t.st.Slots...),
+					Facts:   append([]Slot(nil), t.st.Facts...),
+					Choices: append([]Choice(nil), t.st.Choices...),
+				})
+			}
+		}
+		stack := t.st.Stack
+		t.st.Keep(t.e.shared)
+		t.st.Stack = stack
+	}
+	t.st.Journey = f.Name
 	for _, sl := range f.Intents[intent] {
 		t.st.Set(sl.Name, sl.Value)
 	}
+	return nil
+}
+
+// dropOffered forgets interrupted journeys already offered once: the
+// customer chose something else.
+func (t *turn) dropOffered() {
+	for n := len(t.st.Stack); n > 0 && t.st.Stack[n-1].Kind == FrameOffered; n = len(t.st.Stack) {
+		t.st.Stack = t.st.Stack[:n-1]
+	}
+}
+
+// startFlow starts the journey an intent names. The same journey again
+// ("someone stole it" in the missing-parcel journey) keeps everything it
+// knows and takes what the intent adds; another journey is a digression.
+func (t *turn) startFlow(f *Flow, intent string) error {
+	if f.Name == t.st.Journey && t.st.Mode == ModeBot {
+		t.dropOffered()
+		t.st.dropCalls()
+		t.st.Misses = 0
+		for _, sl := range f.Intents[intent] {
+			t.st.Set(sl.Name, sl.Value)
+		}
+		t.fill(t.text, true)
+		return t.enter(f.Start)
+	}
+	if err := t.switchTo(f, intent); err != nil {
+		return err
+	}
 	// what the customer already said is not asked again
-	if on := t.e.orders.Find(t.text); on != "" && t.e.slots["order"] {
-		t.st.Set("order", on)
-	}
-	if pc := FindPostcode(t.text, t.e.orders); pc != "" && t.e.slots["postcode"] {
-		t.st.Set("postcode", pc)
-	}
+	t.fill(t.text, true)
 	return t.enter(f.Start)
 }
 
-// validate checks typed text against an ask step's validator and returns the
-// value to store.
+// validate checks typed text against an ask step's slot type and returns
+// the value to store.
 func (t *turn) validate(s *Step, text string) (string, bool) {
 	switch s.Validate {
-	case "order_number":
-		v := t.e.orders.Find(text)
-		return v, v != ""
-	case "postcode":
-		v := FindPostcode(text, t.e.orders)
-		return v, v != ""
-	case "place":
-		// a postcode or a city name: the action decides whether it knows it
-		if v := FindPostcode(text, t.e.orders); v != "" {
+	case "yesno":
+		if v, ok := t.yesNo(text); ok {
 			return v, true
 		}
-		if intent, _ := t.e.matcher.MatchIn(t.st.Lang, text); intent != IntentUnknown && intent != IntentLocker {
-			return "", false
-		}
-		if len(text) >= 2 && len(text) <= 60 {
-			return text, true
-		}
-	case "yesno":
-		switch intent, _ := t.e.matcher.MatchIn(t.st.Lang, text); intent {
-		case IntentYes:
-			return "yes", true
-		case IntentNo:
-			return "no", true
-		}
+		return "", false
+	case "choice", "location":
+		return "", false
 	case "text":
 		if n := len(text); n >= 1 && n <= 500 {
 			return text, true
 		}
+		return "", false
+	}
+	st, ok := t.e.types[s.Validate]
+	if !ok {
+		return "", false
+	}
+	if st.Loose {
+		// a type that takes almost any text does not take a message that
+		// asks for another journey
+		if intent, _ := t.e.matcher.MatchIn(t.st.Lang, text); intent != IntentUnknown {
+			if f, ok := t.e.intentFlows[intent]; ok && f.Name != s.Flow.Name && f.Name != t.st.Journey {
+				return "", false
+			}
+		}
+	}
+	return st.Accept(text)
+}
+
+// yesNo reads a yes or a no: only a short message that is one, never a
+// sentence that happens to contain "sure" or "no".
+func (t *turn) yesNo(text string) (string, bool) {
+	if words(text) > 6 {
+		return "", false
+	}
+	switch intent, _ := t.e.matcher.MatchIn(t.st.Lang, text); intent {
+	case IntentYes:
+		return "yes", true
+	case IntentNo:
+		return "no", true
 	}
 	return "", false
 }
 
-// matchButton finds a button by its number ("2") or its label, folded.
-func (t *turn) matchButton(s *Step, text string) (int, bool) {
-	// numbers count buttons as shown: dynamic choices first, then static
-	d := 0
-	if s.Choices {
-		d = len(t.st.Choices)
-	}
-	if n, err := strconv.Atoi(text); err == nil && n >= 1 && n <= d+len(s.Buttons) {
-		if n <= d {
-			return len(s.Buttons) + n - 1, true
-		}
-		return n - d - 1, true
-	}
-	ft := fold(t.buf[:0], text)
-	t.buf = ft
-	for i := range s.Buttons {
-		label := t.e.cat.Append(nil, t.st.Lang, s.Buttons[i].Label, t)
-		if string(fold(label[:0], string(label))) == string(ft) {
-			return i, true
-		}
-	}
-	return 0, false
-}
-
 func (t *turn) notUnderstood() error {
 	t.st.Misses++
-	if t.st.Misses >= uint8(t.e.maxMisses) && t.e.offerHuman != nil {
+	if t.st.Misses >= uint8(t.e.maxMisses) && t.e.offerHuman != nil && t.st.Mode == ModeBot {
 		t.st.Misses = 0
+		if err := t.switchTo(t.e.offerHuman.Flow, ""); err != nil {
+			return err
+		}
 		return t.enter(t.e.offerHuman)
 	}
 	key := "error.not_understood"
-	if s := t.current(); s != nil && s.Invalid != "" {
-		key = s.Invalid
+	if s := t.current(); s != nil {
+		switch {
+		case s.Invalid != "":
+			key = s.Invalid
+		case len(s.Buttons) > 0 || s.Choices:
+			key = "error.not_a_choice"
+		}
 	}
 	t.say(key)
 	return t.reprompt()
 }
 
-// reprompt offers the current step again (or the menu).
+// reprompt offers the current step again, exactly as it was shown: the
+// same facts and the same buttons (or the menu when nothing waits).
 func (t *turn) reprompt() error {
-	if s := t.current(); s != nil {
-		return t.enter(s)
+	s := t.current()
+	if s == nil {
+		return t.enter(t.e.menu)
 	}
-	return t.enter(t.e.menu)
+	if t.st.Origin != "" {
+		// it showed a secret, which is never stored: render it afresh
+		if o := t.e.resolve(nil, t.st.Origin); o != nil && o.Action != nil {
+			return t.enter(o)
+		}
+	}
+	t.vars = append(t.vars, t.st.Facts...)
+	t.choices = append(t.choices[:0], t.st.Choices...)
+	return t.enter(s)
+}
+
+// restAt decides where a journey that has come to rest goes: back to a
+// journey it interrupted (offered once), or nowhere more (nil).
+func (t *turn) restAt() *Step {
+	if t.st.Mode == ModeAgent {
+		t.st.Stack = t.st.Stack[:0]
+		return nil
+	}
+	t.st.dropCalls()
+	t.dropOffered()
+	if t.e.resume == nil {
+		return nil
+	}
+	fr, ok := t.st.Interrupted()
+	if !ok {
+		return nil
+	}
+	j := t.e.flows[fr.Journey]
+	if j == nil || j.Title == "" {
+		t.st.popDigression()
+		return nil
+	}
+	t.st.Stack[len(t.st.Stack)-1].Kind = FrameOffered
+	t.vars = append(t.vars, Slot{"journey", t.e.cat.Text(t.st.Lang, j.Title, t)})
+	return t.e.resume
+}
+
+// resumeJourney goes back to the innermost interrupted journey, exactly
+// where it waited.
+func (t *turn) resumeJourney() *Step {
+	fr, ok := t.st.popDigression()
+	if !ok {
+		return t.e.again
+	}
+	f := t.e.flows[fr.Flow]
+	if f == nil || f.Steps[fr.Step] == nil {
+		return t.e.again
+	}
+	t.st.Journey, t.st.Flow, t.st.Step, t.st.Origin = fr.Journey, fr.Flow, fr.Step, fr.Origin
+	t.st.Slots = append(t.st.Slots[:0], fr.Slots...)
+	t.st.Facts = append(t.st.Facts[:0], fr.Facts...)
+	t.st.Choices = append(t.st.Choices[:0], fr.Choices...)
+	if t.st.Origin != "" {
+		if o := t.e.resolve(nil, t.st.Origin); o != nil && o.Action != nil {
+			return o
+		}
+	}
+	t.vars = append(t.vars, t.st.Facts...)
+	t.choices = append(t.choices[:0], t.st.Choices...)
+	return f.Steps[fr.Step]
 }
 
 // enter runs steps from s until one waits for the customer.
@@ -634,8 +920,29 @@ func (t *turn) enter(s *Step) error {
 		if n == maxStepsPerTurn {
 			return fmt.Errorf("dialog: flow loop at %s:%d (step %s.%s)", s.File, s.Line, s.Flow.Name, s.Name)
 		}
+		if s == t.e.again && t.st.Mode == ModeAgent {
+			// a command answered during a hand-over: the agent is still there
+			t.st.Flow, t.st.Step = "", ""
+			t.say("agent.still")
+			return nil
+		}
+		switch {
+		case s == t.e.menu:
+			// the main menu leaves every journey
+			t.st.Stack = t.st.Stack[:0]
+		case s == t.e.again:
+			if r := t.restAt(); r != nil {
+				s = r
+			}
+		}
+		if s.Flow == t.e.menu.Flow {
+			t.st.Journey = ""
+		} else if t.st.Journey == "" {
+			t.st.Journey = s.Flow.Name
+		}
 		t.st.Flow, t.st.Step = s.Flow.Name, s.Name
 		if s.Action != nil {
+			t.lastAction = s
 			c := Call{t: t, State: t.st, Now: t.now, Text: t.text}
 			out, err := s.Action.fn(t.ctx, &c)
 			if err != nil {
@@ -657,47 +964,95 @@ func (t *turn) enter(s *Step) error {
 			s = next
 			continue
 		}
+		if next := s.skip(t.st); next != nil {
+			s = next
+			continue
+		}
 		if s.Ask != "" && !s.Reask && t.st.Get(s.Ask) != "" {
 			// already known: never ask twice
 			s = s.Next
 			continue
 		}
 		if s.waits() {
-			t.st.Seq++
-			t.st.Choices = t.st.Choices[:0]
-			if s.Choices {
-				for j, label := range t.choiceLabels {
-					t.st.Choices = append(t.st.Choices, t.choiceValues[j])
-					t.pend = append(t.pend, Button{Label: label, Data: buttonData(t.st.Seq, len(s.Buttons)+j)})
-				}
-			}
-			t.choiceLabels, t.choiceValues = t.choiceLabels[:0], t.choiceValues[:0]
-			for i := range s.Buttons {
-				t.pend = append(t.pend, Button{Label: t.e.cat.Text(t.st.Lang, s.Buttons[i].Label, t), Data: buttonData(t.st.Seq, i)})
-			}
-			t.sayStep(s)
+			t.wait(s)
 			return nil
 		}
 		t.sayStep(s)
 		switch {
 		case s.Call != nil:
-			t.st.Return = s.Next.Flow.Name + "." + s.Next.Name
+			t.st.push(Frame{Kind: FrameCall, Flow: s.Next.Flow.Name, Step: s.Next.Name})
 			s = s.Call.Start
 		case s.End:
-			t.st.Flow, t.st.Step, t.st.Return = "", "", ""
+			t.st.Flow, t.st.Step = "", ""
+			if r := t.restAt(); r != nil {
+				s = r
+				continue
+			}
+			t.st.Journey = ""
 			return nil
 		case s.Return:
-			ret := t.e.resolve(nil, t.st.Return)
-			t.st.Return = ""
-			if ret == nil {
-				ret = t.e.menu
+			fr, ok := t.st.popCall()
+			ret := t.e.again
+			if ok {
+				if r := t.e.resolve(nil, fr.Flow+"."+fr.Step); r != nil {
+					ret = r
+				}
 			}
 			s = ret
+		case s.Resume:
+			s = t.resumeJourney()
 		default:
 			s = s.Goto
 		}
 	}
 	return nil
+}
+
+// wait renders step s, which waits for the customer, and keeps what it was
+// rendered with, so that asking again shows the same message and buttons.
+func (t *turn) wait(s *Step) {
+	t.st.Seq++
+	t.st.Choices = t.st.Choices[:0]
+	if s.Choices {
+		for j, c := range t.choices {
+			t.st.Choices = append(t.st.Choices, c)
+			t.pend = append(t.pend, Button{Label: c.Label, Data: buttonData(t.st.Seq, len(s.Buttons)+j)})
+		}
+	}
+	t.choices = t.choices[:0]
+	for i := range s.Buttons {
+		t.pend = append(t.pend, Button{Label: t.e.cat.Text(t.st.Lang, s.Buttons[i].Label, t), Data: buttonData(t.st.Seq, i)})
+	}
+	t.sayStep(s)
+	t.keepFacts()
+}
+
+// keepFacts stores the turn's values (never a secret) for re-rendering the
+// waiting step; a step that showed a secret is rendered again from the
+// action that found it instead.
+func (t *turn) keepFacts() {
+	t.st.Facts = t.st.Facts[:0]
+	t.st.Origin = ""
+	if len(t.res.Secrets) > 0 && t.lastAction != nil {
+		t.st.Origin = t.lastAction.Flow.Name + "." + t.lastAction.Name
+		return
+	}
+	for i := len(t.vars) - 1; i >= 0; i-- {
+		v := t.vars[i]
+		if v.Name == "arg" || v.Value == "" {
+			continue
+		}
+		dup := false
+		for _, f := range t.st.Facts {
+			if f.Name == v.Name {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			t.st.Facts = append(t.st.Facts, v)
+		}
+	}
 }
 
 // sayStep renders the step's keys into one message carrying pending buttons.
@@ -800,12 +1155,17 @@ func (c *Call) AppendT(buf []byte, key string, kv ...string) []byte {
 // Choice adds a dynamic button to the next step that waits with 'choices':
 // pressing it sets that step's slot to value.
 // Dynamic buttons come before the step's static ones. At most 16.
-func (c *Call) Choice(label, value string) {
-	if len(c.t.choiceValues) >= 16 {
+func (c *Call) Choice(label, value string) { c.choice(label, value, "") }
+
+// ChoiceOf adds a dynamic button labelled with the locale key's text; a
+// typed answer may also name it by the key's synonyms (see Catalog.Synonyms).
+func (c *Call) ChoiceOf(key, value string) { c.choice(c.T(key), value, key) }
+
+func (c *Call) choice(label, value, key string) {
+	if len(c.t.choices) >= 16 {
 		return
 	}
-	c.t.choiceLabels = append(c.t.choiceLabels, label)
-	c.t.choiceValues = append(c.t.choiceValues, value)
+	c.t.choices = append(c.t.choices, Choice{Label: label, Value: value, Key: key})
 }
 
 // Secret sets a placeholder value for this turn that must never be stored,

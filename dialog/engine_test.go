@@ -2,6 +2,7 @@ package dialog_test
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -34,7 +35,10 @@ steps:
 	"track.yaml": `
 flow: track
 intents: [track]
-slots: [order, picked]
+title: journey.track
+slots:
+  order: {type: order_number, fill: any, shared: true}
+  picked: {}
 start: ask
 steps:
   ask:
@@ -127,8 +131,9 @@ func build(flows map[string]string) (*dialog.Engine, error) {
 		return nil, err
 	}
 	of, _ := dialog.ParseOrderFormat("NNN-NNNNNNN-NNNNNNN")
+	orderType := dialog.SlotType{Find: of.Find, Accept: func(s string) (string, bool) { v := of.Find(s); return v, v != "" }}
 	return dialog.New(dialog.Config{
-		Flows: fsys, Catalog: cat, Matcher: m, OrderFormat: of,
+		Flows: fsys, Catalog: cat, Matcher: m, Types: map[string]dialog.SlotType{"order_number": orderType},
 		Globals: map[string]string{"shop": "Testshop"}, OfferHuman: "human.offer",
 		Actions: map[string]dialog.ActionSpec{
 			"lookup": {Outcomes: []string{"ok", "missing"}, Fn: func(_ context.Context, c *dialog.Call) (string, error) {
@@ -297,16 +302,22 @@ func TestInvalidFlowsNameFileAndLine(t *testing.T) {
 	tests := []struct {
 		name, file, from, to, want string
 	}{
-		{"unknown step", "track.yaml", "next: done", "next: nowhere", "track.yaml:25: unknown step \"nowhere\""},
-		{"unknown action", "track.yaml", "action: lookup", "action: lokup", "track.yaml:18: step lookup: unknown action \"lokup\""},
-		{"unknown outcome", "track.yaml", "on: {ok: pick, missing: ask}", "on: {ok: pick, missing: ask, gone: ask}", "track.yaml:19: step lookup: action lookup has no outcome \"gone\""},
+		{"unknown step", "track.yaml", "next: done", "next: nowhere", "track.yaml:28: unknown step \"nowhere\""},
+		{"unknown action", "track.yaml", "action: lookup", "action: lokup", "track.yaml:21: step lookup: unknown action \"lokup\""},
+		{"unknown outcome", "track.yaml", "on: {ok: pick, missing: ask}", "on: {ok: pick, missing: ask, gone: ask}", "track.yaml:22: step lookup: action lookup has no outcome \"gone\""},
 		{"outcome goes nowhere", "track.yaml", "on: {ok: pick, missing: ask}", "on: {ok: pick}", "outcome \"missing\" of action lookup goes nowhere"},
-		{"unknown slot", "track.yaml", "ask: picked", "ask: pickd", "track.yaml:22: step pick: unknown slot \"pickd\""},
+		{"unknown slot", "track.yaml", "ask: picked", "ask: pickd", "track.yaml:25: step pick: unknown slot \"pickd\""},
 		{"unknown locale key", "menu.yaml", "say: menu.again", "say: menu.agian", "menu.yaml:12: step again: unknown locale key \"menu.agian\""},
-		{"unknown validator", "track.yaml", "validate: order_number", "validate: ordernum", "track.yaml:9: step ask: validate must be one of"},
+		{"unknown validator", "track.yaml", "validate: order_number", "validate: ordernum", "track.yaml:12: step ask: validate must be one of"},
 		{"dead end", "sub.yaml", "    return: true", "    say: menu.again", "sub.yaml:9: step back: a dead end"},
 		{"unknown field", "sub.yaml", "return: true", "retrun: true", "sub.yaml:10: step back: unknown field \"retrun\""},
 		{"bad yaml", "menu.yaml", "steps:", "steps: [", "menu.yaml:"},
+		{"call that cannot return", "sub.yaml", "    return: true", "    goto: menu", "track.yaml:17: step sub calls flow sub, which never returns"},
+		{"call cycle", "sub.yaml", "  back:\n    return: true", "  back:\n    call: sub\n    next: again\n  again:\n    return: true", "calls flow sub, which calls back into itself"},
+		{"skip on an action step", "track.yaml", "  lookup:\n", "  lookup:\n    skip: {picked: pick}\n", "step lookup: an action step only has 'action' and 'on'"},
+		{"skip of unknown slot", "track.yaml", "  pick:\n", "  pick:\n    skip: {nothing: done}\n", "track.yaml:24: step pick: skip: unknown slot \"nothing\""},
+		{"fill without a type", "track.yaml", "type: order_number, fill: any", "type: ordernum, fill: any", "slot order: fill needs a type that finds values in text"},
+		{"unknown title key", "track.yaml", "title: journey.track", "title: journey.trakc", "title: unknown locale key \"journey.trakc\""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -327,15 +338,18 @@ func TestInvalidFlowsNameFileAndLine(t *testing.T) {
 }
 
 func TestStateRoundTrip(t *testing.T) {
-	st := dialog.State{Lang: "fr", LangFixed: true, Customer: "C-1", Flow: "track", Step: "ask", Return: "x.y",
-		Seq: 65535, Misses: 1, Mode: dialog.ModeAgent, Case: "PB-ABCDEF", Updated: now.Unix(),
-		Slots: []dialog.Slot{{"order", "123"}, {"postcode", "75011"}}, Choices: []string{"a", "b"}}
+	st := dialog.State{Lang: "fr", LangFixed: true, Customer: "C-1", Journey: "track", Flow: "track", Step: "ask",
+		Stack: []dialog.Frame{{Kind: dialog.FrameCall, Flow: "x", Step: "y"}, {Kind: dialog.FrameDigression, Flow: "a", Step: "b", Journey: "a",
+			Slots: []dialog.Slot{{"k", "v"}}, Facts: []dialog.Slot{{"f", "g"}}, Choices: []dialog.Choice{{"L", "V", "K"}}}},
+		Seq: 65535, Misses: 1, Mode: dialog.ModeAgent, Case: "PB-ABCDEF", Updated: now.Unix(), Origin: "p.q",
+		Facts: []dialog.Slot{{"status", "in transit"}},
+		Slots: []dialog.Slot{{"order", "123"}, {"postcode", "75011"}}, Choices: []dialog.Choice{{"A", "a", ""}, {"B", "b", "k.b"}}}
 	var got dialog.State
 	if err := got.UnmarshalBinary(st.AppendBinary(nil)); err != nil {
 		t.Fatal(err)
 	}
-	if got.Lang != st.Lang || got.Customer != st.Customer || got.Seq != st.Seq || got.Mode != st.Mode ||
-		got.Get("postcode") != "75011" || len(got.Choices) != 2 || !got.LangFixed || got.Case != st.Case || got.Updated != st.Updated {
+	got.Version = st.Version
+	if !reflect.DeepEqual(got, st) {
 		t.Fatalf("got %+v\nwant %+v", got, st)
 	}
 	if n := len(st.AppendBinary(nil)); n > 200 {
@@ -376,7 +390,8 @@ func FuzzButtonData(f *testing.F) {
 }
 
 func FuzzStateDecode(f *testing.F) {
-	st := dialog.State{Lang: "de", Flow: "track", Step: "ask", Slots: []dialog.Slot{{"order", "1"}}, Choices: []string{"x"}}
+	st := dialog.State{Lang: "de", Flow: "track", Step: "ask", Slots: []dialog.Slot{{"order", "1"}}, Choices: []dialog.Choice{{"x", "x", ""}},
+		Stack: []dialog.Frame{{Kind: dialog.FrameDigression, Flow: "a", Step: "b", Facts: []dialog.Slot{{"f", "g"}}}}}
 	f.Add(st.AppendBinary(nil))
 	f.Add([]byte("P\x01"))
 	f.Fuzz(func(t *testing.T, b []byte) {

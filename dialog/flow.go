@@ -17,7 +17,10 @@ import (
 //	flow: track                  # the flow's name
 //	commands: [/track]           # commands that start it at any step
 //	intents: [track]             # free-text intents that start it at any step
-//	slots: [order]               # slots it asks for or sets
+//	title: journey.track         # "Shall we go back to {journey}?": makes it resumable
+//	slots:                       # slots it asks for or sets, with their types
+//	  order: {type: order_number, fill: any, shared: true, resets: [postcode]}
+//	  option: {}                 # (or a plain list of names)
 //	start: identify              # first step
 //	steps:
 //	  identify: {call: identify, next: lookup}
@@ -35,8 +38,12 @@ type flowFile struct {
 	Flow     string              `yaml:"flow"`
 	Commands []string            `yaml:"commands"`
 	Intents  intentStarts        `yaml:"intents"`
-	Slots    []string            `yaml:"slots"`
+	Slots    slotDecls           `yaml:"slots"`
 	Keep     bool                `yaml:"keep"`
+	Title    string              `yaml:"title"`
+	Anytime  bool                `yaml:"anytime"`
+	Resets   bool                `yaml:"resets"`
+	Location string              `yaml:"location"`
 	Start    string              `yaml:"start"`
 	Steps    map[string]stepSpec `yaml:"steps"`
 	order    []string            // step names in file order
@@ -67,6 +74,45 @@ func (is *intentStarts) UnmarshalYAML(n *yaml.Node) error {
 		return nil
 	}
 	return fmt.Errorf("line %d: intents must be a list or a map", n.Line)
+}
+
+// slotDecl is a slot as a flow declares it.
+type slotDecl struct {
+	Type   string   `yaml:"type"`
+	Fill   string   `yaml:"fill"` // any: from any message of a journey; first: from the one that starts it
+	Shared bool     `yaml:"shared"`
+	Resets []string `yaml:"resets"`
+}
+
+// slotDecls reads either a list of names or a map name → declaration, in
+// file order.
+type slotDecls struct {
+	names []string
+	decl  map[string]slotDecl
+	line  int
+}
+
+func (sd *slotDecls) UnmarshalYAML(n *yaml.Node) error {
+	sd.decl = map[string]slotDecl{}
+	sd.line = n.Line
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return n.Decode(&sd.names)
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			var d slotDecl
+			if n.Content[i+1].Kind == yaml.MappingNode {
+				if err := decodeStrict(n.Content[i+1], &d); err != nil {
+					return err
+				}
+			}
+			name := n.Content[i].Value
+			sd.names = append(sd.names, name)
+			sd.decl[name] = d
+		}
+		return nil
+	}
+	return fmt.Errorf("line %d: slots must be a list or a map", n.Line)
 }
 
 type stringList []string
@@ -100,6 +146,8 @@ type stepSpec struct {
 	Reask    bool              `yaml:"reask"`
 	End      bool              `yaml:"end"`
 	Separate bool              `yaml:"separate"`
+	Resume   bool              `yaml:"resume"`
+	Skip     map[string]string `yaml:"skip"`
 	line     int
 	lines    map[string]int // field → line
 }
@@ -193,8 +241,27 @@ type Step struct {
 	Reask    bool
 	End      bool // the journey rests here: the next message starts afresh
 	Separate bool // its message stands alone (channels must not merge it)
+	Resume   bool // goes back to the journey the customer interrupted
+	Skips    []SkipRule
 	File     string
 	Line     int
+}
+
+// SkipRule: when Slot is known, the step is passed over for Goto (what
+// the customer already said is not asked again).
+type SkipRule struct {
+	Slot string
+	Goto *Step
+}
+
+// skip returns where to go instead of s, or nil.
+func (s *Step) skip(st *State) *Step {
+	for _, r := range s.Skips {
+		if st.Get(r.Slot) != "" {
+			return r.Goto
+		}
+	}
+	return nil
 }
 
 // waits reports whether the step waits for the customer.
@@ -211,15 +278,38 @@ type ButtonDef struct {
 // Flow is a compiled flow.
 type Flow struct {
 	Name    string
-	Keep    bool // started by a command or intent, it keeps what the journey learned
-	Start   *Step
-	Steps   map[string]*Step
-	Intents map[string][]Slot
-	File    string
+	Keep    bool   // started by a command or intent, it keeps what the journey learned
+	Title   string // locale key naming the journey when it is offered again
+	Anytime bool   // its command works during a hand-over too
+	Resets  bool   // starting it forgets interrupted journeys
+	// LocationSlot: a location shared outside a question starts this flow
+	// with the location in this slot.
+	LocationSlot string
+	Start        *Step
+	Steps        map[string]*Step
+	Intents      map[string][]Slot
+	File         string
 }
 
-// Validators an ask step may use.
-var validators = []string{"order_number", "postcode", "yesno", "choice", "text", "location", "place"}
+// builtinTypes are the slot types the engine knows itself.
+var builtinTypes = []string{"yesno", "choice", "text", "location"}
+
+func builtinType(name string) bool { return containsStr(builtinTypes, name) }
+
+// validType reports whether an ask step may name the type.
+func (e *Engine) validType(name string) bool {
+	_, ok := e.types[name]
+	return ok || builtinType(name)
+}
+
+func (e *Engine) typeNames() []string {
+	names := append([]string(nil), builtinTypes...)
+	for n := range e.types {
+		names = append(names, n)
+	}
+	sort.Strings(names[len(builtinTypes):])
+	return names
+}
 
 // loadFlows parses and compiles every *.yaml file in fsys's root.
 func (e *Engine) loadFlows(fsys fs.FS) error {
@@ -256,7 +346,8 @@ func (e *Engine) loadFlows(fsys fs.FS) error {
 		if _, dup := e.flows[ff.Flow]; dup {
 			return fmt.Errorf("%s:1: flow %q is defined twice", file, ff.Flow)
 		}
-		f := &Flow{Name: ff.Flow, Steps: map[string]*Step{}, File: file, Intents: map[string][]Slot{}, Keep: ff.Keep}
+		f := &Flow{Name: ff.Flow, Steps: map[string]*Step{}, File: file, Intents: map[string][]Slot{}, Keep: ff.Keep,
+			Title: ff.Title, Anytime: ff.Anytime, Resets: ff.Resets, LocationSlot: ff.Location}
 		e.flows[ff.Flow] = f
 		for _, name := range ff.order {
 			sp := ff.Steps[name]
@@ -265,7 +356,7 @@ func (e *Engine) loadFlows(fsys fs.FS) error {
 			}
 			f.Steps[name] = &Step{Flow: f, Name: name, File: file, Line: sp.line}
 		}
-		for _, s := range ff.Slots {
+		for _, s := range ff.Slots.names {
 			e.slots[s] = true
 		}
 		if ff.Start == "" {
@@ -276,11 +367,147 @@ func (e *Engine) loadFlows(fsys fs.FS) error {
 		}
 	}
 	for i, ff := range files {
+		if err := e.declareSlots(names[i], ff); err != nil {
+			return err
+		}
+	}
+	for i, ff := range files {
 		if err := e.compileFlow(names[i], ff); err != nil {
 			return err
 		}
 	}
+	return e.checkCalls()
+}
+
+// declareSlots takes a flow's slot declarations: types, filling, sharing.
+func (e *Engine) declareSlots(file string, ff *flowFile) error {
+	line := ff.Slots.line
+	for _, name := range ff.Slots.names {
+		d := ff.Slots.decl[name]
+		if d.Shared {
+			e.sharedSlots[name] = true
+		}
+		for _, r := range d.Resets {
+			if !e.slots[r] {
+				return fmt.Errorf("%s:%d: slot %s resets unknown slot %q", file, line, name, r)
+			}
+		}
+		switch d.Fill {
+		case "":
+			if d.Type != "" && !e.validType(d.Type) {
+				return fmt.Errorf("%s:%d: slot %s: unknown type %q (one of %v)", file, line, name, d.Type, e.typeNames())
+			}
+			continue
+		case "any", "first":
+		default:
+			return fmt.Errorf("%s:%d: slot %s: fill must be any or first", file, line, name)
+		}
+		t, ok := e.types[d.Type]
+		if !ok {
+			return fmt.Errorf("%s:%d: slot %s: fill needs a type that finds values in text (one of %v)", file, line, name, e.typeNames()[len(builtinTypes):])
+		}
+		sp := slotSpec{Name: name, Type: t, Resets: d.Resets}
+		if d.Fill == "any" {
+			e.fillAny = append(e.fillAny, sp)
+		} else {
+			e.fillFirst = append(e.fillFirst, sp)
+		}
+	}
+	if ff.Location != "" {
+		if !e.slots[ff.Location] {
+			return fmt.Errorf("%s:1: location: unknown slot %q", file, ff.Location)
+		}
+		if e.locationFlow != nil {
+			return fmt.Errorf("%s:1: flow %s already starts on a shared location", file, e.locationFlow.Name)
+		}
+		e.locationFlow = e.flows[ff.Flow]
+	}
 	return nil
+}
+
+// checkCalls refuses a flow graph whose calls cannot return: a called flow
+// must reach a 'return' step from its start, and no flow may call itself,
+// directly or through others (the stack would only grow).
+func (e *Engine) checkCalls() error {
+	names := make([]string, 0, len(e.flows))
+	for n := range e.flows {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	calls := map[string][]*Step{} // flow → its call steps
+	for _, n := range names {
+		f := e.flows[n]
+		for _, s := range f.Steps {
+			if s.Call != nil {
+				calls[n] = append(calls[n], s)
+			}
+		}
+	}
+	for _, n := range names {
+		for _, s := range calls[n] {
+			if !reachesReturn(s.Call) {
+				return fmt.Errorf("%s:%d: step %s calls flow %s, which never returns (no 'return' step reachable from its start)", s.File, s.Line, s.Name, s.Call.Name)
+			}
+		}
+	}
+	// a call cycle: flow a calls b ... calls a
+	state := map[string]int{} // 1 visiting, 2 done
+	var visit func(n string, via *Step) error
+	visit = func(n string, via *Step) error {
+		switch state[n] {
+		case 1:
+			return fmt.Errorf("%s:%d: step %s calls flow %s, which calls back into itself", via.File, via.Line, via.Name, n)
+		case 2:
+			return nil
+		}
+		state[n] = 1
+		for _, s := range calls[n] {
+			if err := visit(s.Call.Name, s); err != nil {
+				return err
+			}
+		}
+		state[n] = 2
+		return nil
+	}
+	for _, n := range names {
+		if err := visit(n, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reachesReturn reports whether a 'return' step is reachable from f's start
+// without leaving f.
+func reachesReturn(f *Flow) bool {
+	seen := map[*Step]bool{}
+	var walk func(s *Step) bool
+	walk = func(s *Step) bool {
+		if s == nil || s.Flow != f || seen[s] {
+			return false
+		}
+		seen[s] = true
+		if s.Return {
+			return true
+		}
+		next := []*Step{s.Next, s.Goto}
+		for _, t := range s.On {
+			next = append(next, t)
+		}
+		for _, b := range s.Buttons {
+			next = append(next, b.Goto)
+		}
+		for _, r := range s.Skips {
+			next = append(next, r.Goto)
+		}
+		for _, t := range next {
+			if walk(t) {
+				return true
+			}
+		}
+		return false
+	}
+	return walk(f.Start)
 }
 
 func parseFlowFile(file string, data []byte) (*flowFile, error) {
@@ -308,6 +535,15 @@ func parseFlowFile(file string, data []byte) (*flowFile, error) {
 			err = v.Decode(&ff.Slots)
 		case "keep":
 			err = v.Decode(&ff.Keep)
+		case "title":
+			err = v.Decode(&ff.Title)
+			ff.lines["title"] = v.Line
+		case "anytime":
+			err = v.Decode(&ff.Anytime)
+		case "resets":
+			err = v.Decode(&ff.Resets)
+		case "location":
+			err = v.Decode(&ff.Location)
 		case "start":
 			err = v.Decode(&ff.Start)
 			ff.lines["start"] = v.Line
@@ -384,6 +620,9 @@ func (e *Engine) compileFlow(file string, ff *flowFile) error {
 		return s, nil
 	}
 	var err error
+	if ff.Title != "" && !e.cat.Has(ff.Title) {
+		return errf(ff.lines["title"], "title: unknown locale key %q", ff.Title)
+	}
 	for _, c := range ff.Commands {
 		if !strings.HasPrefix(c, "/") || strings.ContainsAny(c, " \t") {
 			return errf(1, "command %q must be /word", c)
@@ -424,13 +663,31 @@ func (e *Engine) compileFlow(file string, ff *flowFile) error {
 		if sp.Invalid != "" && !e.cat.Has(sp.Invalid) {
 			return errf(sp.at("invalid"), "step %s: unknown locale key %q", name, sp.Invalid)
 		}
-		s.Invalid, s.Ask, s.Validate, s.Choices, s.Return, s.Reask, s.End, s.Separate = sp.Invalid, sp.Ask, sp.Validate, sp.Choices, sp.Return, sp.Reask, sp.End, sp.Separate
+		s.Invalid, s.Ask, s.Validate, s.Choices, s.Return, s.Reask, s.End, s.Separate, s.Resume = sp.Invalid, sp.Ask, sp.Validate, sp.Choices, sp.Return, sp.Reask, sp.End, sp.Separate, sp.Resume
+		skipSlots := make([]string, 0, len(sp.Skip))
+		for k := range sp.Skip {
+			skipSlots = append(skipSlots, k)
+		}
+		sort.Strings(skipSlots)
+		for _, k := range skipSlots {
+			if !e.slots[k] {
+				return errf(sp.at("skip"), "step %s: skip: unknown slot %q", name, k)
+			}
+			to, err := target(sp.at("skip"), sp.Skip[k])
+			if err != nil {
+				return err
+			}
+			if to == s {
+				return errf(sp.at("skip"), "step %s: skip: a step cannot skip to itself", name)
+			}
+			s.Skips = append(s.Skips, SkipRule{Slot: k, Goto: to})
+		}
 		if sp.Action != "" {
 			a, ok := e.actions[sp.Action]
 			if !ok {
 				return errf(sp.at("action"), "step %s: unknown action %q", name, sp.Action)
 			}
-			if len(sp.Say) > 0 || sp.Ask != "" || len(sp.Buttons) > 0 || sp.Goto != "" || sp.Call != "" || sp.Return || sp.End {
+			if len(sp.Say) > 0 || sp.Ask != "" || len(sp.Buttons) > 0 || sp.Goto != "" || sp.Call != "" || sp.Return || sp.End || sp.Resume || len(sp.Skip) > 0 {
 				return errf(line, "step %s: an action step only has 'action' and 'on'", name)
 			}
 			s.Action = a
@@ -459,8 +716,14 @@ func (e *Engine) compileFlow(file string, ff *flowFile) error {
 			if !e.slots[sp.Ask] {
 				return errf(sp.at("ask"), "step %s: unknown slot %q (declare it under slots:)", name, sp.Ask)
 			}
-			if !containsStr(validators, sp.Validate) {
-				return errf(sp.at("validate"), "step %s: validate must be one of %v", name, validators)
+			if sp.Validate == "" {
+				if d, ok := ff.Slots.decl[sp.Ask]; ok {
+					sp.Validate = d.Type
+					s.Validate = d.Type
+				}
+			}
+			if !e.validType(sp.Validate) {
+				return errf(sp.at("validate"), "step %s: validate must be one of %v", name, e.typeNames())
 			}
 			if sp.Next == "" {
 				return errf(line, "step %s: an ask step needs 'next'", name)
@@ -511,16 +774,16 @@ func (e *Engine) compileFlow(file string, ff *flowFile) error {
 			s.Buttons = append(s.Buttons, bd)
 		}
 		moves := 0
-		for _, m := range []bool{s.waits(), s.Call != nil, s.Return, s.Goto != nil, s.End} {
+		for _, m := range []bool{s.waits(), s.Call != nil, s.Return, s.Goto != nil, s.End, s.Resume} {
 			if m {
 				moves++
 			}
 		}
 		if moves == 0 {
-			return errf(line, "step %s: a dead end: it must wait (ask, buttons), call, return, goto or end", name)
+			return errf(line, "step %s: a dead end: it must wait (ask, buttons), call, return, resume, goto or end", name)
 		}
 		if moves > 1 {
-			return errf(line, "step %s: only one of ask/buttons, call, return, goto and end", name)
+			return errf(line, "step %s: only one of ask/buttons, call, return, resume, goto and end", name)
 		}
 		if (s.waits() || s.End) && len(s.Say) == 0 {
 			return errf(line, "step %s: a step that waits must say something", name)

@@ -22,6 +22,9 @@ const (
 	IntentHuman    = "human"
 	IntentCases    = "cases"
 	IntentLanguage = "language"
+	IntentThanks   = "thanks"
+	IntentBye      = "bye"
+	IntentSmall    = "smalltalk"
 	IntentYes      = "yes"
 	IntentNo       = "no"
 	IntentUnknown  = "unknown"
@@ -30,12 +33,12 @@ const (
 // intentPriority breaks ties: the more specific problem wins.
 var intentPriority = []string{
 	IntentStolen, IntentPassword, IntentLocker, IntentMissing, IntentTrack,
-	IntentHuman, IntentCases, IntentLanguage, IntentHelp, IntentNo, IntentYes,
+	IntentHuman, IntentCases, IntentLanguage, IntentHelp, IntentSmall, IntentBye, IntentThanks, IntentNo, IntentYes,
 }
 
 // intentWeight (by intentPriority index): a specific problem outweighs the
 // generic "where is my parcel" that often comes with it.
-var intentWeight = [...]int{3, 3, 2, 2, 1, 2, 2, 2, 1, 1, 1}
+var intentWeight = [...]int{3, 3, 2, 2, 1, 2, 2, 2, 1, 1, 1, 1, 1, 1}
 
 //go:embed lexicon/*.yaml
 var lexiconFS embed.FS
@@ -53,6 +56,10 @@ type Matcher struct {
 	pool    sync.Pool
 	topic   map[int32]bool // words that say "this is about an order or a parcel"
 	langs   []uint8        // per word: bit i set when Languages[i]'s lexicon has it
+	// ordinals per language: folded word → position (1-based, -1 the last);
+	// fillers: words that carry no choice ("the", "one", "bitte").
+	ordinals map[string]map[string]int
+	fillers  map[string]map[string]bool
 }
 
 type phrase struct {
@@ -66,10 +73,12 @@ func NewMatcher() (*Matcher, error) { return NewMatcherFS(lexiconFS, "lexicon") 
 // NewMatcherFS builds a matcher from <dir>/<lang>.yaml files in fsys.
 func NewMatcherFS(fsys fs.FS, dir string) (*Matcher, error) {
 	m := &Matcher{
-		words:   map[string]int32{},
-		deletes: map[string][]int32{},
-		byFirst: map[int32][]int32{},
-		topic:   map[int32]bool{},
+		words:    map[string]int32{},
+		deletes:  map[string][]int32{},
+		byFirst:  map[int32][]int32{},
+		topic:    map[int32]bool{},
+		ordinals: map[string]map[string]int{},
+		fillers:  map[string]map[string]bool{},
 	}
 	for li, lang := range Languages {
 		name := dir + "/" + lang + ".yaml"
@@ -81,7 +90,29 @@ func NewMatcherFS(fsys fs.FS, dir string) (*Matcher, error) {
 		if err := yaml.Unmarshal(data, &lex); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
+		m.ordinals[lang] = map[string]int{}
+		m.fillers[lang] = map[string]bool{}
 		for intent, list := range lex {
+			if pos, ok := strings.CutPrefix(intent, "ordinal."); ok {
+				n := -1
+				if pos != "last" {
+					if _, err := fmt.Sscanf(pos, "%d", &n); err != nil || n < 1 || n > 16 {
+						return nil, fmt.Errorf("%s: %s: ordinals are ordinal.1 … ordinal.16 or ordinal.last", name, intent)
+					}
+				}
+				for _, w := range list {
+					m.ordinals[lang][Fold(w)] = n
+				}
+				continue
+			}
+			if intent == "filler" {
+				for _, w := range list {
+					for _, f := range strings.Fields(Fold(w)) {
+						m.fillers[lang][f] = true
+					}
+				}
+				continue
+			}
 			if intent == "topic" {
 				for _, w := range list {
 					for _, f := range strings.Fields(Fold(w)) {
@@ -360,4 +391,63 @@ func Intents() []string {
 	out := append([]string{IntentUnknown}, intentPriority...)
 	sort.Strings(out)
 	return out
+}
+
+// Ordinal reads a folded message that names a position: "the second one",
+// "das zweite bitte", "le dernier", "2nd", "3º". It returns the position
+// (1-based; -1 for the last). Ordinal words of every language count, filler
+// words of the customer's language and English are ignored; anything else
+// in the message means it is not an ordinal.
+func (m *Matcher) Ordinal(lang, folded string) (int, bool) {
+	pos, found := 0, false
+	for _, w := range strings.Fields(folded) {
+		if m.fillers[lang][w] || m.fillers["en"][w] {
+			continue
+		}
+		n, ok := m.ordinalWord(lang, w)
+		if !ok || found {
+			return 0, false
+		}
+		pos, found = n, true
+	}
+	return pos, found
+}
+
+func (m *Matcher) ordinalWord(lang, w string) (int, bool) {
+	if n, ok := m.ordinals[lang][w]; ok {
+		return n, true
+	}
+	for _, l := range Languages {
+		if n, ok := m.ordinals[l][w]; ok {
+			return n, true
+		}
+	}
+	// digits with an ordinal ending: 2nd, 3rd, 2e, 2eme, 2o, 2a, 2te
+	i := 0
+	for i < len(w) && w[i] >= '0' && w[i] <= '9' {
+		i++
+	}
+	if i == 0 || i > 2 {
+		return 0, false
+	}
+	switch w[i:] {
+	case "st", "nd", "rd", "th", "e", "er", "re", "ere", "eme", "o", "a", "te", "ter", "ten":
+		n := 0
+		for _, c := range w[:i] {
+			n = n*10 + int(c-'0')
+		}
+		return n, n > 0
+	}
+	return 0, false
+}
+
+// contentWords counts the words of a folded message that are not filler.
+func (m *Matcher) contentWords(lang string, toks []string) int {
+	n := 0
+	for _, w := range toks {
+		if !m.fillers[lang][w] && !m.fillers["en"][w] {
+			n++
+		}
+	}
+	return n
 }

@@ -51,7 +51,7 @@ func TestMatcherExamples(t *testing.T) {
 
 func TestIntentsAreTheDocumentedSet(t *testing.T) {
 	got := strings.Join(dialog.Intents(), " ")
-	want := "cases help human language locker missing no password stolen track unknown yes"
+	want := "bye cases help human language locker missing no password smalltalk stolen thanks track unknown yes"
 	if got != want {
 		t.Fatalf("intents %q, want %q", got, want)
 	}
