@@ -109,6 +109,10 @@ func slotTypes(of dialog.OrderFormat) map[string]dialog.SlotType {
 	}
 	postcode := func(text string) string { return dialog.FindPostcode(text, of) }
 	return map[string]dialog.SlotType{
+		// a police report or other reference: it has a digit, and is short
+		"reference": {Accept: func(text string) (string, bool) {
+			return text, len(text) <= 60 && strings.ContainsAny(text, "0123456789")
+		}},
 		"order_number": {Find: of.Find, Accept: find(of.Find)},
 		"postcode":     {Find: postcode, Accept: find(postcode)},
 		"place": {

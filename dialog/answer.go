@@ -129,9 +129,10 @@ func uniqueBest(n int, score func(int) int) (int, bool) {
 	return best, best >= 0 && !tie
 }
 
-// typoScore is 1 when text is label with one typo (two for labels of 12
-// letters or more), else 0. Labels shorter than 4 letters need an exact
-// match.
+// typoScore scores text as label with a typo: one edit (two for labels of
+// 12 letters or more); the fewer edits, the higher, so that of "Berlin 1"
+// and "Berlin 3" the nearer wins. 0: not the label. Labels shorter than 4
+// letters need an exact match.
 func typoScore(label, text string) int {
 	if len(label) < 4 {
 		return 0
@@ -141,7 +142,7 @@ func typoScore(label, text string) int {
 		max = 2
 	}
 	if d := editDistance(label, text, max); d >= 1 && d <= max {
-		return 1
+		return max + 1 - d
 	}
 	return 0
 }

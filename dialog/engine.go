@@ -58,7 +58,8 @@ type Config struct {
 // business (an order number, a postcode).
 type SlotType struct {
 	// Find returns a value of this type stated anywhere in a message, or
-	// "" (used to fill slots a flow declares with 'fill').
+	// "" (used to fill slots a flow declares with 'fill'); nil: values of
+	// this type are only taken as answers.
 	Find func(text string) string
 	// Accept takes a message that answers a question for this type.
 	Accept func(text string) (string, bool)
@@ -158,8 +159,8 @@ func New(cfg Config) (*Engine, error) {
 		if builtinType(name) {
 			return nil, fmt.Errorf("dialog: slot type %s is the engine's own", name)
 		}
-		if st.Accept == nil || st.Find == nil {
-			return nil, fmt.Errorf("dialog: slot type %s needs Find and Accept", name)
+		if st.Accept == nil {
+			return nil, fmt.Errorf("dialog: slot type %s needs Accept", name)
 		}
 		e.types[name] = st
 	}
@@ -884,9 +885,28 @@ func (t *turn) restAt() *Step {
 		t.st.popDigression()
 		return nil
 	}
+	if f := t.e.flows[t.st.Journey]; f != nil && f.Aside {
+		// thanks or small talk in passing: straight back to the question
+		return t.resumeJourney()
+	}
 	t.st.Stack[len(t.st.Stack)-1].Kind = FrameOffered
 	t.vars = append(t.vars, Slot{"journey", t.e.cat.Text(t.st.Lang, j.Title, t)})
 	return t.e.resume
+}
+
+// rejoin notices a journey that leads back into the one it interrupted
+// (the missing-parcel journey finds the parcel is not delivered and goes on
+// to tracking): the interrupted one is no longer waiting, so it is not
+// offered again.
+func (t *turn) rejoin(f *Flow) {
+	n := len(t.st.Stack)
+	if n == 0 || t.st.Stack[n-1].Kind == FrameCall {
+		return
+	}
+	if fr := t.st.Stack[n-1]; fr.Journey == f.Name && t.st.Journey != f.Name {
+		t.st.Stack = t.st.Stack[:n-1]
+		t.st.Journey = f.Name
+	}
 }
 
 // resumeJourney goes back to the innermost interrupted journey, exactly
@@ -937,8 +957,11 @@ func (t *turn) enter(s *Step) error {
 		}
 		if s.Flow == t.e.menu.Flow {
 			t.st.Journey = ""
-		} else if t.st.Journey == "" {
-			t.st.Journey = s.Flow.Name
+		} else {
+			t.rejoin(s.Flow)
+			if t.st.Journey == "" {
+				t.st.Journey = s.Flow.Name
+			}
 		}
 		t.st.Flow, t.st.Step = s.Flow.Name, s.Name
 		if s.Action != nil {
@@ -974,6 +997,14 @@ func (t *turn) enter(s *Step) error {
 			continue
 		}
 		if s.waits() {
+			if t.st.Mode == ModeAgent && s.leavesFlow() {
+				// during a hand-over a step that only offers a way out
+				// (the menu, a person) is an answer: the agent is still there
+				t.sayStep(s)
+				t.st.Flow, t.st.Step = "", ""
+				t.say("agent.still")
+				return nil
+			}
 			t.wait(s)
 			return nil
 		}

@@ -43,6 +43,7 @@ type flowFile struct {
 	Title    string              `yaml:"title"`
 	Anytime  bool                `yaml:"anytime"`
 	Resets   bool                `yaml:"resets"`
+	Aside    bool                `yaml:"aside"`
 	Location string              `yaml:"location"`
 	Start    string              `yaml:"start"`
 	Steps    map[string]stepSpec `yaml:"steps"`
@@ -264,6 +265,20 @@ func (s *Step) skip(st *State) *Step {
 	return nil
 }
 
+// leavesFlow reports whether a step waits only with buttons that lead out
+// of its flow (to the menu, to a person): it asks nothing of its own.
+func (s *Step) leavesFlow() bool {
+	if s.Ask != "" || s.Choices || len(s.Buttons) == 0 {
+		return false
+	}
+	for _, b := range s.Buttons {
+		if b.Goto == nil || b.Goto.Flow == s.Flow {
+			return false
+		}
+	}
+	return true
+}
+
 // waits reports whether the step waits for the customer.
 func (s *Step) waits() bool { return s.Ask != "" || len(s.Buttons) > 0 || s.Choices }
 
@@ -282,6 +297,7 @@ type Flow struct {
 	Title   string // locale key naming the journey when it is offered again
 	Anytime bool   // its command works during a hand-over too
 	Resets  bool   // starting it forgets interrupted journeys
+	Aside   bool   // said in passing: the journey it interrupted goes on at once
 	// LocationSlot: a location shared outside a question starts this flow
 	// with the location in this slot.
 	LocationSlot string
@@ -347,7 +363,7 @@ func (e *Engine) loadFlows(fsys fs.FS) error {
 			return fmt.Errorf("%s:1: flow %q is defined twice", file, ff.Flow)
 		}
 		f := &Flow{Name: ff.Flow, Steps: map[string]*Step{}, File: file, Intents: map[string][]Slot{}, Keep: ff.Keep,
-			Title: ff.Title, Anytime: ff.Anytime, Resets: ff.Resets, LocationSlot: ff.Location}
+			Title: ff.Title, Anytime: ff.Anytime, Resets: ff.Resets, Aside: ff.Aside, LocationSlot: ff.Location}
 		e.flows[ff.Flow] = f
 		for _, name := range ff.order {
 			sp := ff.Steps[name]
@@ -403,7 +419,7 @@ func (e *Engine) declareSlots(file string, ff *flowFile) error {
 			return fmt.Errorf("%s:%d: slot %s: fill must be any or first", file, line, name)
 		}
 		t, ok := e.types[d.Type]
-		if !ok {
+		if !ok || t.Find == nil {
 			return fmt.Errorf("%s:%d: slot %s: fill needs a type that finds values in text (one of %v)", file, line, name, e.typeNames()[len(builtinTypes):])
 		}
 		sp := slotSpec{Name: name, Type: t, Resets: d.Resets}
@@ -542,6 +558,8 @@ func parseFlowFile(file string, data []byte) (*flowFile, error) {
 			err = v.Decode(&ff.Anytime)
 		case "resets":
 			err = v.Decode(&ff.Resets)
+		case "aside":
+			err = v.Decode(&ff.Aside)
 		case "location":
 			err = v.Decode(&ff.Location)
 		case "start":
