@@ -47,13 +47,17 @@ func (t *turn) answer(s *Step, text string) (int, bool) {
 	if ft == "" {
 		return 0, false
 	}
-	labels := make([]string, shown)
-	keys := make([]string, shown)
+	var lbuf, kbuf [24]string
+	labels, keys := lbuf[:0], kbuf[:0]
+	if shown > len(lbuf) {
+		labels, keys = make([]string, 0, shown), make([]string, 0, shown)
+	}
+	labels, keys = labels[:shown], keys[:shown]
 	for p := 0; p < shown; p++ {
 		i := shownIdx(p)
 		if i < len(s.Buttons) {
 			keys[p] = s.Buttons[i].Label
-			labels[p] = Fold(t.e.cat.Text(t.st.Lang, keys[p], t))
+			labels[p] = t.e.cat.foldedText(t.st.Lang, keys[p], t)
 		} else {
 			c := t.st.Choices[i-len(s.Buttons)]
 			keys[p] = c.Key

@@ -40,6 +40,9 @@ type Catalog struct {
 	keys  []string // sorted keys, the same in every language
 	// syn: per language, label key → its synonyms as folded words
 	syn map[string]map[string][][]string
+	// folded: per language, key → its text folded, for messages without
+	// placeholders (button labels are matched against typed text)
+	folded map[string]map[string]string
 }
 
 type langTable struct {
@@ -93,8 +96,15 @@ func LoadCatalog(fsys fs.FS) (*Catalog, error) {
 		return nil, err
 	}
 	c.syn = map[string]map[string][][]string{}
+	c.folded = map[string]map[string]string{}
 	for lang, t := range c.langs {
 		c.syn[lang] = map[string][][]string{}
+		c.folded[lang] = map[string]string{}
+		for key, m := range t.msgs {
+			if !m.plural && len(m.other) <= 1 && (len(m.other) == 0 || m.other[0].arg == "") {
+				c.folded[lang][key] = Fold(literal(m.other))
+			}
+		}
 		for key, m := range t.msgs {
 			label, ok := strings.CutPrefix(key, "synonyms.")
 			if !ok {
@@ -111,6 +121,15 @@ func LoadCatalog(fsys fs.FS) (*Catalog, error) {
 		}
 	}
 	return c, nil
+}
+
+// foldedText returns key's text in lang folded (see Fold), rendering it
+// only when it has placeholders.
+func (c *Catalog) foldedText(lang, key string, args Args) string {
+	if f, ok := c.folded[lang][key]; ok {
+		return f
+	}
+	return Fold(c.Text(lang, key, args))
 }
 
 // synonyms returns the folded synonyms of a button label key in lang: other

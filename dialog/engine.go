@@ -327,6 +327,8 @@ type turn struct {
 	pend []Button // buttons for the message being built
 
 	choices    []Choice // dynamic buttons collected by actions this turn
+	intent     string   // the typed text's intent, once matched (see matched)
+	intentFor  string
 	tbuf       []byte   // scratch for actions' renderings
 	lastAction *Step    // the last action step run this turn
 
@@ -426,9 +428,19 @@ func (t *turn) forBot() bool {
 	if words(text) > 4 {
 		return false
 	}
-	intent, _ := t.e.matcher.MatchIn(t.st.Lang, text)
+	intent := t.matched(text)
 	f, ok := t.e.intentFlows[intent]
 	return ok && f.Anytime
+}
+
+// matched returns the intent of text in the customer's language, matching
+// each text once per turn.
+func (t *turn) matched(text string) string {
+	if t.intent == "" || t.intentFor != text {
+		t.intent, _ = t.e.matcher.MatchIn(t.st.Lang, text)
+		t.intentFor = text
+	}
+	return t.intent
 }
 
 // words counts the words of text.
@@ -617,7 +629,7 @@ func (t *turn) typed(text string) error {
 			return t.pressIndex(s, idx)
 		}
 	}
-	intent, _ := t.e.matcher.MatchIn(t.st.Lang, text)
+	intent := t.matched(text)
 	if f, ok := t.e.intentFlows[intent]; ok {
 		return t.startFlow(f, intent)
 	}
@@ -800,7 +812,7 @@ func (t *turn) validate(s *Step, text string) (string, bool) {
 	if st.Loose {
 		// a type that takes almost any text does not take a message that
 		// asks for another journey
-		if intent, _ := t.e.matcher.MatchIn(t.st.Lang, text); intent != IntentUnknown {
+		if intent := t.matched(text); intent != IntentUnknown {
 			if f, ok := t.e.intentFlows[intent]; ok && f.Name != s.Flow.Name && f.Name != t.st.Journey {
 				return "", false
 			}
@@ -815,7 +827,7 @@ func (t *turn) yesNo(text string) (string, bool) {
 	if words(text) > 6 {
 		return "", false
 	}
-	switch intent, _ := t.e.matcher.MatchIn(t.st.Lang, text); intent {
+	switch intent := t.matched(text); intent {
 	case IntentYes:
 		return "yes", true
 	case IntentNo:
