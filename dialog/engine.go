@@ -329,8 +329,8 @@ type turn struct {
 	choices    []Choice // dynamic buttons collected by actions this turn
 	intent     string   // the typed text's intent, once matched (see matched)
 	intentFor  string
-	tbuf       []byte   // scratch for actions' renderings
-	lastAction *Step    // the last action step run this turn
+	tbuf       []byte // scratch for actions' renderings
+	lastAction *Step  // the last action step run this turn
 
 	memo    []memoEntry // records actions loaded this turn (see Call.Recall)
 	memoBuf [4]memoEntry
