@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -425,4 +426,83 @@ var ErrNoConvos = errors.New("no *.convo.txt files found")
 // ParseConvoBytes is ParseConvo on a byte slice.
 func ParseConvoBytes(file string, b []byte) (*Convo, error) {
 	return ParseConvo(file, bytes.NewReader(b))
+}
+
+// caseIDs are replaced by "PB-*" in recorded convos: a case id is derived
+// from what the case is about and would tie a test to one data file.
+var caseIDs = regexp.MustCompile(`\bPB-[0-9A-Z]{6}\b`)
+
+// RecordConvo runs c's #me and #agent sections, ignoring its #bot sections,
+// and returns the convo file with a #bot section for every message the bot
+// sent (text and buttons, NOREPLY when it said nothing). header is the
+// file's text before its first section (name and #begin settings), kept as
+// it is. A CX team writes what the customer says, records, reads what the
+// bot answered, and keeps it as the test (`parcelbot test -record`).
+func RecordConvo(c *Convo, header string, drive ConvoDriver) (string, error) {
+	s, err := drive(c)
+	if err != nil {
+		return "", fmt.Errorf("%s: start: %w", c.File, err)
+	}
+	defer s.Close()
+	var b strings.Builder
+	b.WriteString(strings.TrimRight(header, "\n"))
+	b.WriteString("\n")
+	var last []Button
+	for _, st := range c.Steps {
+		var rs []Reply
+		switch st.Kind {
+		case "me":
+			in := Input{Text: st.Text, Location: st.Location, LangHint: c.Settings.Lang}
+			b.WriteString("\n#me\n")
+			switch {
+			case st.Button != "":
+				data, ok := findButton(last, st.Button)
+				if !ok {
+					return "", fmt.Errorf("%s:%d: no button %q (buttons %s)", c.File, st.Line, st.Button, labelsOf(last))
+				}
+				in = Input{Button: data, LangHint: c.Settings.Lang}
+				b.WriteString("BUTTON " + st.Button + "\n")
+			case st.Location != nil:
+				fmt.Fprintf(&b, "LOCATION %v,%v\n", st.Location.Lat, st.Location.Lon)
+			default:
+				b.WriteString(st.Text + "\n")
+			}
+			if rs, err = s.Send(in); err != nil {
+				return "", fmt.Errorf("%s:%d: %w", c.File, st.Line, err)
+			}
+		case "agent":
+			b.WriteString("\n#agent\n" + strings.TrimSpace(st.Command+" "+st.Arg) + "\n")
+			if rs, err = s.Agent(st.Command, st.Arg); err != nil {
+				return "", fmt.Errorf("%s:%d: agent %s: %w", c.File, st.Line, st.Command, err)
+			}
+		default:
+			continue
+		}
+		if len(rs) == 0 {
+			b.WriteString("\n#bot\nNOREPLY\n")
+		}
+		for _, r := range rs {
+			b.WriteString("\n#bot\n")
+			b.WriteString(caseIDs.ReplaceAllString(strings.ReplaceAll(r.Text, "*", "?"), "PB-*") + "\n")
+			if len(r.Buttons) > 0 {
+				b.WriteString("BUTTONS " + labelsOf(r.Buttons) + "\n")
+				last = r.Buttons
+			}
+		}
+	}
+	return b.String(), nil
+}
+
+// ConvoHeader returns the part of a convo file before its first section.
+func ConvoHeader(src []byte) string {
+	lines := strings.SplitAfter(string(src), "\n")
+	var b strings.Builder
+	for _, l := range lines {
+		switch strings.TrimSpace(l) {
+		case "#me", "#bot", "#agent":
+			return b.String()
+		}
+		b.WriteString(l)
+	}
+	return b.String()
 }

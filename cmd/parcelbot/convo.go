@@ -31,18 +31,29 @@ func (a *app) test(ctx context.Context, args []string) int {
 	fl := flag.NewFlagSet("test", flag.ContinueOnError)
 	fl.SetOutput(a.stderr)
 	verbose := fl.Bool("v", false, "print every test, not only failures")
+	record := fl.Bool("record", false, "run each file's #me and #agent sections and rewrite its #bot sections with what the bot answered")
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
 	paths := fl.Args()
 	if len(paths) == 0 {
-		fmt.Fprintln(a.stderr, "usage: parcelbot test PATH... (convo files or directories)")
+		fmt.Fprintln(a.stderr, "usage: parcelbot test [-v] [-record] PATH... (convo files or directories)")
 		return 2
 	}
 	files, err := findConvos(paths)
 	if err != nil {
 		fmt.Fprintf(a.stderr, "parcelbot test: %v\n", err)
 		return 2
+	}
+	if *record {
+		for _, f := range files {
+			if err := a.recordConvoFile(ctx, f); err != nil {
+				fmt.Fprintf(a.stderr, "parcelbot test -record: %v\n", err)
+				return 1
+			}
+			fmt.Fprintf(a.stdout, "recorded %s\n", f)
+		}
+		return 0
 	}
 	passed, failed := 0, 0
 	for _, f := range files {
@@ -95,6 +106,23 @@ func findConvos(paths []string) ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// recordConvoFile rewrites a convo file's #bot sections from a run.
+func (a *app) recordConvoFile(ctx context.Context, path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	c, err := dialog.ParseConvoBytes(path, b)
+	if err != nil {
+		return err
+	}
+	out, err := dialog.RecordConvo(c, dialog.ConvoHeader(b), a.convoDriver(ctx))
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(out), 0o644)
 }
 
 func (a *app) runConvoFile(ctx context.Context, path string) (string, error) {
