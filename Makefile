@@ -38,6 +38,7 @@ fuzz:
 		echo "fuzz dialog $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./dialog; done
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./adapters/demo
 	$(GO) test -run '^$$' -fuzz '^FuzzParseLinkToken$$' -fuzztime $(FUZZTIME) ./domain
+	$(GO) test -run '^$$' -fuzz '^FuzzEntities$$' -fuzztime $(FUZZTIME) ./bot
 
 ## lint: gofmt and go vet
 lint:

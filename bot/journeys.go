@@ -29,6 +29,9 @@ type Config struct {
 	SupportHours map[string]domain.SupportHours // per language market; missing: always open
 	RecentOrders int                            // how many recent orders a linked chat picks from
 	SearchKM     float64                        // radius of a locker search
+	// Strict: a turn fails when an action uses a slot the manifest does not
+	// declare for it (tests).
+	Strict bool
 }
 
 // DefaultConfig returns the documented defaults.
@@ -60,15 +63,11 @@ func NewEngineFrom(cfg Config, b Backends, flows, locs fs.FS) (*dialog.Engine, e
 	if b.Shop == nil || b.Writer == nil || b.Records == nil {
 		return nil, errors.New("journeys need a shop, a shop writer and records")
 	}
-	of, err := dialog.ParseOrderFormat(cfg.OrderFormat)
+	of, err := ParseOrderFormat(cfg.OrderFormat)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	cat, err := dialog.LoadCatalog(locs)
-	if err != nil {
-		return nil, err
-	}
-	m, err := dialog.NewMatcher()
 	if err != nil {
 		return nil, err
 	}
@@ -85,14 +84,13 @@ func NewEngineFrom(cfg Config, b Backends, flows, locs fs.FS) (*dialog.Engine, e
 	return dialog.New(dialog.Config{
 		Flows:      flows,
 		Catalog:    cat,
-		Matcher:    m,
 		Types:      slotTypes(of),
 		Globals:    map[string]string{"shop": cfg.ShopName, "minutes": strconv.Itoa(cfg.Policy.AgentSLAMinutes)},
 		Menu:       "menu.start",
 		Again:      "menu.again",
 		Resume:     "menu.resume",
 		OfferHuman: "human.offer",
-		Slots:      []string{"journey", "case", "comp", "resolution"},
+		Strict:     cfg.Strict,
 		Actions:    j.actions(),
 	})
 }
@@ -100,14 +98,14 @@ func NewEngineFrom(cfg Config, b Backends, flows, locs fs.FS) (*dialog.Engine, e
 // slotTypes are the business's slot types that flows name: an order
 // number in the shop's format, a delivery postcode, and a place to search
 // lockers near (a postcode, a city name or a shared location).
-func slotTypes(of dialog.OrderFormat) map[string]dialog.SlotType {
+func slotTypes(of OrderFormat) map[string]dialog.SlotType {
 	find := func(f func(string) string) func(string) (string, bool) {
 		return func(text string) (string, bool) {
 			v := f(text)
 			return v, v != ""
 		}
 	}
-	postcode := func(text string) string { return dialog.FindPostcode(text, of) }
+	postcode := func(text string) string { return FindPostcode(text, of) }
 	return map[string]dialog.SlotType{
 		// a police report or other reference: it has a digit, and is short
 		"reference": {Accept: func(text string) (string, bool) {
@@ -139,34 +137,31 @@ type journeys struct {
 	cfg Config
 }
 
-func (j *journeys) actions() map[string]dialog.ActionSpec {
-	a := func(fn dialog.Action, outcomes ...string) dialog.ActionSpec {
-		return dialog.ActionSpec{Outcomes: outcomes, Fn: fn}
-	}
-	return map[string]dialog.ActionSpec{
-		"link_account":        a(j.linkAccount, "none", "linked", "expired", "invalid", "limited"),
-		"identify_order":      a(j.identifyOrder, "found", "ask", "pick", "need_postcode", "not_found", "limited"),
-		"track_order":         a(j.trackOrder, "not_shipped", "on_time", "due_today", "late", "exception", "delivered", "returned"),
-		"check_compensation":  a(j.checkCompensation, "offer", "already", "trial_used", "year_limit", "none"),
-		"grant_compensation":  a(j.grantCompensation, "granted", "already", "trial_used", "year_limit"),
-		"late_options":        a(j.lateOptions, "options", "wait"),
-		"route_option":        a(j.routeOption, "wait", "resolve", "missing"),
-		"missing_check":       a(j.missingCheck, "not_delivered", "recent", "delivered"),
-		"theft_check":         a(j.theftCheck, "theft", "plain"),
-		"create_claim":        a(j.createClaim, "exists", "approved", "agent"),
-		"claim_options":       a(j.claimOptions, "ask", "resolve"),
-		"resolve_claim":       a(j.resolveClaim, "refund", "replacement"),
-		"escalate_claim":      a(j.escalateClaim, "open", "closed"),
-		"password_check":      a(j.passwordCheck, "not_linked", "not_required", "not_shipped", "valid", "rescheduled", "expired", "delivered"),
-		"password_forward":    a(j.passwordForward, "ok", "gone"),
-		"locker_status":       a(j.lockerStatus, "blocked", "works", "no_locker"),
-		"locker_alternatives": a(j.lockerAlternatives, "ok"),
-		"locker_redirect":     a(j.lockerRedirect, "ok"),
-		"locker_stuck":        a(j.lockerStuck, "inside", "inside_closed", "reported", "no_locker"),
-		"locker_find":         a(j.lockerFind, "found", "none", "unknown"),
-		"escalate":            a(j.escalate, "open", "closed"),
-		"list_cases":          a(j.listCases, "none", "some"),
-		"forget":              a(j.forget, "ok"),
+func (j *journeys) actions() map[string]dialog.Action {
+	return map[string]dialog.Action{
+		"link_account":        j.linkAccount,
+		"identify_order":      j.identifyOrder,
+		"track_order":         j.trackOrder,
+		"check_compensation":  j.checkCompensation,
+		"grant_compensation":  j.grantCompensation,
+		"late_options":        j.lateOptions,
+		"route_option":        j.routeOption,
+		"missing_check":       j.missingCheck,
+		"theft_check":         j.theftCheck,
+		"create_claim":        j.createClaim,
+		"claim_options":       j.claimOptions,
+		"resolve_claim":       j.resolveClaim,
+		"escalate_claim":      j.escalateClaim,
+		"password_check":      j.passwordCheck,
+		"password_forward":    j.passwordForward,
+		"locker_status":       j.lockerStatus,
+		"locker_alternatives": j.lockerAlternatives,
+		"locker_redirect":     j.lockerRedirect,
+		"locker_stuck":        j.lockerStuck,
+		"locker_find":         j.lockerFind,
+		"escalate":            j.escalate,
+		"list_cases":          j.listCases,
+		"forget":              j.forget,
 	}
 }
 
@@ -174,22 +169,22 @@ func (j *journeys) actions() map[string]dialog.ActionSpec {
 
 // linkAccount handles /start <token>: a valid, unused token from the shop's
 // website links the chat to the customer.
-func (j *journeys) linkAccount(ctx context.Context, c *dialog.Call) (string, error) {
+func (j *journeys) linkAccount(ctx context.Context, c *dialog.Call) (dialog.Outcome, error) {
 	arg := c.Arg("arg")
 	if arg == "" {
-		return "none", nil
+		return outNone, nil
 	}
 	if len(j.cfg.LinkSecret) == 0 {
-		return "invalid", nil
+		return outInvalid, nil
 	}
 	key := "link:" + c.Conversation()
 	if n, err := j.Records.Failures(ctx, key); err != nil {
 		return "", err
 	} else if n >= j.cfg.Policy.LinkFailures {
 		c.Var("minutes", strconv.Itoa(j.cfg.Policy.LookupWindowMinutes))
-		return "limited", nil // no token is accepted now, not even a valid one
+		return outLimited, nil // no token is accepted now, not even a valid one
 	}
-	fail := func(out string) (string, error) {
+	fail := func(out dialog.Outcome) (dialog.Outcome, error) {
 		if _, err := j.Records.Fail(ctx, key, j.window()); err != nil {
 			return "", err
 		}
@@ -198,13 +193,13 @@ func (j *journeys) linkAccount(ctx context.Context, c *dialog.Call) (string, err
 	lt, err := domain.ParseLinkToken(j.cfg.LinkSecret, arg, c.Now)
 	switch {
 	case errors.Is(err, domain.ErrTokenExpired):
-		return fail("expired")
+		return fail(outExpired)
 	case err != nil:
-		return fail("invalid")
+		return fail(outInvalid)
 	}
 	cust, err := j.Shop.Customer(ctx, lt.Customer)
 	if domain.ErrorCode(err) == domain.ENOTFOUND {
-		return fail("invalid")
+		return fail(outInvalid)
 	}
 	if err != nil {
 		return "", fmt.Errorf("link: %w", err)
@@ -214,12 +209,12 @@ func (j *journeys) linkAccount(ctx context.Context, c *dialog.Call) (string, err
 		return "", err
 	}
 	if !first && c.State.Customer != cust.ID {
-		return fail("invalid") // used before (by this chat it is fine: a re-run)
+		return fail(outInvalid) // used before (by this chat it is fine: a re-run)
 	}
 	c.State.Customer = cust.ID
 	name, _, _ := strings.Cut(cust.Name, " ")
 	c.Var("name", name)
-	return "linked", nil
+	return outLinked, nil
 }
 
 // --- order identification ---
@@ -235,7 +230,7 @@ func samePostcode(a, b string) bool {
 // delivery postcode is asked before anything is said, so an unknown number
 // and a wrong postcode look the same and nobody learns whether an order
 // exists. The calling journey is remembered for the agent.
-func (j *journeys) identifyOrder(ctx context.Context, c *dialog.Call) (string, error) {
+func (j *journeys) identifyOrder(ctx context.Context, c *dialog.Call) (dialog.Outcome, error) {
 	st := c.State
 	if st.Journey != "" && st.Journey != "identify" {
 		c.SetSlot("journey", st.Journey)
@@ -251,10 +246,10 @@ func (j *journeys) identifyOrder(ctx context.Context, c *dialog.Call) (string, e
 				c.Choice(c.TWith("order.pick_item", "order", o.Number, "status", c.T("status."+string(o.Shipment.Status))), o.Number)
 			}
 			if len(orders) > 0 {
-				return "pick", nil
+				return outPick, nil
 			}
 		}
-		return "ask", nil
+		return outAsk, nil
 	}
 	o, err := j.loadOrder(ctx, c, number)
 	if err != nil && domain.ErrorCode(err) != domain.ENOTFOUND {
@@ -262,11 +257,11 @@ func (j *journeys) identifyOrder(ctx context.Context, c *dialog.Call) (string, e
 	}
 	if o != nil && st.Customer != "" && o.CustomerID == st.Customer {
 		c.SetSlot("access", "full")
-		return "found", nil
+		return outFound, nil
 	}
 	pc := c.Slot("postcode")
 	if pc == "" {
-		return "need_postcode", nil
+		return outNeedPostcode, nil
 	}
 	// guessing order numbers and postcodes is limited per chat
 	key := "lookup:" + c.Conversation()
@@ -276,7 +271,7 @@ func (j *journeys) identifyOrder(ctx context.Context, c *dialog.Call) (string, e
 		c.SetSlot("order", "")
 		c.SetSlot("postcode", "")
 		c.Var("minutes", strconv.Itoa(j.cfg.Policy.LookupWindowMinutes))
-		return "limited", nil
+		return outLimited, nil
 	}
 	if o == nil || !samePostcode(pc, o.Address.Postcode) {
 		c.SetSlot("order", "")
@@ -284,10 +279,10 @@ func (j *journeys) identifyOrder(ctx context.Context, c *dialog.Call) (string, e
 		if _, err := j.Records.Fail(ctx, key, j.window()); err != nil {
 			return "", err
 		}
-		return "not_found", nil
+		return outNotFound, nil
 	}
 	c.SetSlot("access", "tracking")
-	return "found", nil
+	return outFound, nil
 }
 
 func full(c *dialog.Call) bool { return c.Slot("access") == "full" }
@@ -344,7 +339,7 @@ func once[T any](ctx context.Context, c *dialog.Call, kind, id string, load func
 // trackOrder puts the tracking facts into words: status, last event, the
 // promised date and the carrier's estimate, judged in the delivery address's
 // time zone.
-func (j *journeys) trackOrder(ctx context.Context, c *dialog.Call) (string, error) {
+func (j *journeys) trackOrder(ctx context.Context, c *dialog.Call) (dialog.Outcome, error) {
 	o, err := j.order(ctx, c)
 	if err != nil {
 		return "", err
@@ -372,22 +367,22 @@ func (j *journeys) trackOrder(ctx context.Context, c *dialog.Call) (string, erro
 		if s.Delivery != nil {
 			c.Var("delivered", dialog.DateTimeValue(s.Delivery.At.In(loc)))
 		}
-		return "delivered", nil
+		return outDelivered, nil
 	case domain.Returned:
-		return "returned", nil
+		return outReturned, nil
 	case domain.Exception:
-		return "exception", nil
+		return outException, nil
 	case domain.LabelCreated:
-		return "not_shipped", nil
+		return outNotShipped, nil
 	}
 	switch late := domain.DaysLate(o, c.Now); {
 	case late > 0:
 		c.Var("count", strconv.Itoa(late))
-		return "late", nil
+		return outLate, nil
 	case late == 0:
-		return "due_today", nil
+		return outDueToday, nil
 	}
-	return "on_time", nil
+	return outOnTime, nil
 }
 
 // sameDay reports whether a and b fall on the same day in loc.
@@ -402,9 +397,9 @@ func compKey(order string) string { return "comp:" + order }
 
 // checkCompensation decides whether a late order earns a free month. Only a
 // chat linked to the order's customer hears about memberships.
-func (j *journeys) checkCompensation(ctx context.Context, c *dialog.Call) (string, error) {
+func (j *journeys) checkCompensation(ctx context.Context, c *dialog.Call) (dialog.Outcome, error) {
 	if !full(c) {
-		return "none", nil
+		return outNone, nil
 	}
 	o, cust, err := j.orderAndCustomer(ctx, c)
 	if err != nil {
@@ -415,20 +410,20 @@ func (j *journeys) checkCompensation(ctx context.Context, c *dialog.Call) (strin
 		return "", err
 	} else if ok {
 		c.Var("renewal", dialog.DateValue(grantedRenewal(stored, cust.Membership.Renewal).In(o.Address.Location())))
-		return "already", nil
+		return outAlready, nil
 	}
 	switch j.cfg.Policy.CompensationFor(o, cust.Membership, c.Now) {
 	case domain.CompOK:
-		return "offer", nil
+		return outOffer, nil
 	case domain.CompAlreadyGranted:
 		c.Var("renewal", dialog.DateValue(cust.Membership.Renewal.In(o.Address.Location())))
-		return "already", nil
+		return outAlready, nil
 	case domain.CompTrialUsed:
-		return "trial_used", nil
+		return outTrialUsed, nil
 	case domain.CompYearLimit:
-		return "year_limit", nil
+		return outYearLimit, nil
 	}
-	return "none", nil
+	return outNone, nil
 }
 
 func (j *journeys) orderAndCustomer(ctx context.Context, c *dialog.Call) (*domain.Order, *domain.Customer, error) {
@@ -446,7 +441,7 @@ func (j *journeys) orderAndCustomer(ctx context.Context, c *dialog.Call) (*domai
 // grantCompensation adds the free month once per order: the shop's
 // extension is idempotent by order, and the first grant is recorded so that
 // a re-run of this very turn still says "granted" with the same date.
-func (j *journeys) grantCompensation(ctx context.Context, c *dialog.Call) (string, error) {
+func (j *journeys) grantCompensation(ctx context.Context, c *dialog.Call) (dialog.Outcome, error) {
 	o, cust, err := j.orderAndCustomer(ctx, c)
 	if err != nil {
 		return "", err
@@ -466,12 +461,12 @@ func (j *journeys) grantCompensation(ctx context.Context, c *dialog.Call) (strin
 	switch decision {
 	case domain.CompOK:
 	case domain.CompTrialUsed:
-		return "trial_used", nil
+		return outTrialUsed, nil
 	case domain.CompYearLimit:
-		return "year_limit", nil
+		return outYearLimit, nil
 	default:
 		c.Var("renewal", dialog.DateValue(grantedRenewal(stored, cust.Membership.Renewal).In(o.Address.Location())))
-		return "already", nil
+		return outAlready, nil
 	}
 	renewal, err := j.Writer.ExtendMembership(ctx, cust.ID, o.Number, compKey(o.Number), c.Now)
 	if err != nil {
@@ -486,7 +481,7 @@ func (j *journeys) grantCompensation(ctx context.Context, c *dialog.Call) (strin
 	}
 	c.SetSlot("comp", "granted")
 	c.Var("renewal", dialog.DateValue(grantedRenewal(stored, renewal).In(o.Address.Location())))
-	return "granted", nil
+	return outGranted, nil
 }
 
 // grantedRenewal reads the renewal date from a grant record
@@ -503,13 +498,13 @@ func grantedRenewal(stored string, def time.Time) time.Time {
 // lateOptions offers, for a parcel late by the policy's days or held up by
 // the carrier: wait, a replacement (every item in stock), a refund, or
 // reporting it missing.
-func (j *journeys) lateOptions(ctx context.Context, c *dialog.Call) (string, error) {
+func (j *journeys) lateOptions(ctx context.Context, c *dialog.Call) (dialog.Outcome, error) {
 	o, err := j.order(ctx, c)
 	if err != nil {
 		return "", err
 	}
 	if !j.cfg.Policy.RefundOrReplacementDue(o, c.Now) {
-		return "wait", nil
+		return outWait, nil
 	}
 	c.ChoiceOf("late.opt_wait", "wait")
 	if o.AllInStock() {
@@ -517,32 +512,32 @@ func (j *journeys) lateOptions(ctx context.Context, c *dialog.Call) (string, err
 	}
 	c.ChoiceOf("late.opt_refund", "refund")
 	c.ChoiceOf("late.opt_missing", "missing")
-	return "options", nil
+	return outOptions, nil
 }
 
-func (j *journeys) routeOption(_ context.Context, c *dialog.Call) (string, error) {
+func (j *journeys) routeOption(_ context.Context, c *dialog.Call) (dialog.Outcome, error) {
 	switch opt := c.Slot("option"); opt {
 	case "replacement", "refund":
 		c.SetSlot("resolution", opt)
-		return "resolve", nil
+		return outResolve, nil
 	case "missing":
-		return "missing", nil
+		return outMissing, nil
 	}
-	return "wait", nil
+	return outWait, nil
 }
 
 // --- journey 2: missing or stolen parcel ---
 
 // missingCheck shows the delivery details of a delivered parcel; anything
 // not delivered yet is journey 1.
-func (j *journeys) missingCheck(ctx context.Context, c *dialog.Call) (string, error) {
+func (j *journeys) missingCheck(ctx context.Context, c *dialog.Call) (dialog.Outcome, error) {
 	o, err := j.order(ctx, c)
 	if err != nil {
 		return "", err
 	}
 	d := o.Shipment.Delivery
 	if o.Shipment.Status != domain.Delivered || d == nil {
-		return "not_delivered", nil
+		return outNotDelivered, nil
 	}
 	loc := o.Address.Location()
 	c.Var("delivered", dialog.DateTimeValue(d.At.In(loc)))
@@ -558,16 +553,16 @@ func (j *journeys) missingCheck(ctx context.Context, c *dialog.Call) (string, er
 	}
 	if j.cfg.Policy.DeliveredRecently(o, c.Now) {
 		c.Var("hours", strconv.Itoa(j.cfg.Policy.WaitHoursAfterDelivered))
-		return "recent", nil
+		return outRecent, nil
 	}
-	return "delivered", nil
+	return outDelivered, nil
 }
 
-func (j *journeys) theftCheck(_ context.Context, c *dialog.Call) (string, error) {
+func (j *journeys) theftCheck(_ context.Context, c *dialog.Call) (dialog.Outcome, error) {
 	if c.Slot("theft") == "yes" {
-		return "theft", nil
+		return outTheft, nil
 	}
-	return "plain", nil
+	return outPlain, nil
 }
 
 // claimCaseID is the one case id per order's claim.
@@ -576,7 +571,7 @@ func claimCaseID(order string) string { return domain.CaseID(order + "|claim") }
 // createClaim opens the case for a missing or very late parcel: one per
 // order. Auto-approval only within the order-total limit and the customer's
 // claims in the last 12 months; otherwise an agent approves.
-func (j *journeys) createClaim(ctx context.Context, c *dialog.Call) (string, error) {
+func (j *journeys) createClaim(ctx context.Context, c *dialog.Call) (dialog.Outcome, error) {
 	o, err := j.order(ctx, c)
 	if err != nil {
 		return "", err
@@ -594,9 +589,9 @@ func (j *journeys) createClaim(ctx context.Context, c *dialog.Call) (string, err
 	if err != nil {
 		return "", err
 	}
-	decision := "agent"
+	decision := string(outAgent)
 	if j.cfg.Policy.AutoApprove(o.Total, domain.ClaimsWithin(past, since)+recorded) {
-		decision = "approved"
+		decision = string(outApproved)
 	}
 	stored, first, err := j.Records.Once(ctx, "claim:"+o.Number, mine+"|"+decision)
 	if err != nil {
@@ -610,7 +605,7 @@ func (j *journeys) createClaim(ctx context.Context, c *dialog.Call) (string, err
 			} else {
 				c.Var("status", c.T("cases.status.open"))
 			}
-			return "exists", nil
+			return outExists, nil
 		}
 		decision = dec
 	}
@@ -619,7 +614,7 @@ func (j *journeys) createClaim(ctx context.Context, c *dialog.Call) (string, err
 		kind = domain.CaseLate
 	}
 	status := domain.CaseInvestigating
-	if decision == "agent" {
+	if decision == string(outAgent) {
 		status = domain.CaseAwaitingAgent
 	}
 	cs := &domain.Case{ID: id, Kind: kind, Status: status, Order: o.Number, CustomerID: o.CustomerID,
@@ -641,12 +636,12 @@ func (j *journeys) createClaim(ctx context.Context, c *dialog.Call) (string, err
 		}
 		c.Var("investigation", c.T("claim.investigation"))
 	}
-	return decision, nil
+	return dialog.Outcome(decision), nil // outApproved or outAgent
 }
 
 // claimOptions: replacement only when every item is in stock; when both are
 // possible and the customer has not chosen yet, they choose.
-func (j *journeys) claimOptions(ctx context.Context, c *dialog.Call) (string, error) {
+func (j *journeys) claimOptions(ctx context.Context, c *dialog.Call) (dialog.Outcome, error) {
 	o, err := j.order(ctx, c)
 	if err != nil {
 		return "", err
@@ -655,12 +650,12 @@ func (j *journeys) claimOptions(ctx context.Context, c *dialog.Call) (string, er
 	case !o.AllInStock():
 		c.SetSlot("resolution", "refund")
 	case c.Slot("resolution") == "":
-		return "ask", nil
+		return outAsk, nil
 	}
-	return "resolve", nil
+	return outResolve, nil
 }
 
-func (j *journeys) resolveClaim(ctx context.Context, c *dialog.Call) (string, error) {
+func (j *journeys) resolveClaim(ctx context.Context, c *dialog.Call) (dialog.Outcome, error) {
 	o, err := j.order(ctx, c)
 	if err != nil {
 		return "", err
@@ -671,7 +666,7 @@ func (j *journeys) resolveClaim(ctx context.Context, c *dialog.Call) (string, er
 	}
 	c.Var("case", c.Slot("case"))
 	c.Var("amount", dialog.MoneyValue(o.Total.Minor, o.Total.Currency))
-	return string(how), nil
+	return dialog.Outcome(how), nil // outRefund or outReplacement, as the resolution
 }
 
 // resolveCase refunds or replaces an order for a case through the same
@@ -704,7 +699,7 @@ func resolveCase(ctx context.Context, w ShopWriter, rec Records, caseID string, 
 }
 
 // escalateClaim hands the claim's case to an agent for approval.
-func (j *journeys) escalateClaim(ctx context.Context, c *dialog.Call) (string, error) {
+func (j *journeys) escalateClaim(ctx context.Context, c *dialog.Call) (dialog.Outcome, error) {
 	return j.handToAgent(ctx, c, c.Slot("case"), "approval")
 }
 
@@ -712,53 +707,53 @@ func (j *journeys) escalateClaim(ctx context.Context, c *dialog.Call) (string, e
 
 // passwordCheck shows the one-time password only to a chat linked to the
 // order's customer.
-func (j *journeys) passwordCheck(ctx context.Context, c *dialog.Call) (string, error) {
+func (j *journeys) passwordCheck(ctx context.Context, c *dialog.Call) (dialog.Outcome, error) {
 	o, err := j.order(ctx, c)
 	if err != nil {
 		return "", err
 	}
 	if !full(c) {
-		return "not_linked", nil
+		return outNotLinked, nil
 	}
 	return j.password(c, o), nil
 }
 
-func (j *journeys) password(c *dialog.Call, o *domain.Order) string {
+func (j *journeys) password(c *dialog.Call, o *domain.Order) dialog.Outcome {
 	st := domain.PasswordStatus(o, c.Now)
 	switch st {
 	case domain.PasswordValid:
 	case domain.PasswordNotRequired:
-		return "not_required"
+		return outNotRequired
 	case domain.PasswordNotShipped:
-		return "not_shipped"
+		return outNotShipped
 	case domain.PasswordDelivered:
-		return "delivered"
+		return outDelivered
 	default:
-		return "expired"
+		return outExpired
 	}
 	pw := o.Shipment.Password
 	c.Secret("password", pw.Code.Reveal())
 	c.Var("day", dialog.DateValue(pw.Day.In(o.Address.Location())))
 	for _, ev := range o.Shipment.Events {
 		if ev.Code == "delivery_failed" {
-			return "rescheduled"
+			return outRescheduled
 		}
 	}
-	return "valid"
+	return outValid
 }
 
-func (j *journeys) passwordForward(ctx context.Context, c *dialog.Call) (string, error) {
+func (j *journeys) passwordForward(ctx context.Context, c *dialog.Call) (dialog.Outcome, error) {
 	o, err := j.order(ctx, c)
 	if err != nil {
 		return "", err
 	}
 	if !full(c) {
-		return "gone", nil
+		return outGone, nil
 	}
-	if out := j.password(c, o); out != "valid" && out != "rescheduled" {
-		return "gone", nil
+	if out := j.password(c, o); out != outValid && out != outRescheduled {
+		return outGone, nil
 	}
-	return "ok", nil
+	return outOk, nil
 }
 
 // --- journey 4: lockers ---
@@ -779,24 +774,24 @@ func (j *journeys) orderLocker(ctx context.Context, c *dialog.Call) (*domain.Ord
 	return o, l, nil
 }
 
-func (j *journeys) lockerStatus(ctx context.Context, c *dialog.Call) (string, error) {
+func (j *journeys) lockerStatus(ctx context.Context, c *dialog.Call) (dialog.Outcome, error) {
 	_, l, err := j.orderLocker(ctx, c)
 	if err != nil {
 		return "", err
 	}
 	switch {
 	case l == nil:
-		return "no_locker", nil
+		return outNoLocker, nil
 	case l.Status != domain.Operational:
 		c.Var("why", c.T("locker.status."+string(l.Status)))
-		return "blocked", nil
+		return outBlocked, nil
 	}
-	return "works", nil
+	return outWorks, nil
 }
 
 // lockerAlternatives offers the nearest operational lockers with a free
 // compartment (up to 3), pickup points (up to 2) and home delivery.
-func (j *journeys) lockerAlternatives(ctx context.Context, c *dialog.Call) (string, error) {
+func (j *journeys) lockerAlternatives(ctx context.Context, c *dialog.Call) (dialog.Outcome, error) {
 	_, l, err := j.orderLocker(ctx, c)
 	if err != nil {
 		return "", err
@@ -812,7 +807,7 @@ func (j *journeys) lockerAlternatives(ctx context.Context, c *dialog.Call) (stri
 	list := j.appendNearby(c, nil, places, l.Lat, l.Lon, l.ID, true)
 	c.Choice(c.T("locker.choice_home"), "home")
 	c.Var("list", string(list))
-	return "ok", nil
+	return outOk, nil
 }
 
 // appendNearby lists the nearest places that take a parcel now: up to 3
@@ -886,7 +881,7 @@ func hoursText(c *dialog.Call, spec string) string {
 var dayNames = [...]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 
 // lockerRedirect records the customer's choice as a redirect of the order.
-func (j *journeys) lockerRedirect(ctx context.Context, c *dialog.Call) (string, error) {
+func (j *journeys) lockerRedirect(ctx context.Context, c *dialog.Call) (dialog.Outcome, error) {
 	o, err := j.order(ctx, c)
 	if err != nil {
 		return "", err
@@ -906,18 +901,18 @@ func (j *journeys) lockerRedirect(ctx context.Context, c *dialog.Call) (string, 
 	if err := j.Writer.Redirect(ctx, o.Number, target, "redirect:"+o.Number+":"+pick); err != nil {
 		return "", fmt.Errorf("redirect: %w", err)
 	}
-	return "ok", nil
+	return outOk, nil
 }
 
 // lockerStuck records a defect report and, with the customer's parcel
 // inside, hands the case to an agent.
-func (j *journeys) lockerStuck(ctx context.Context, c *dialog.Call) (string, error) {
+func (j *journeys) lockerStuck(ctx context.Context, c *dialog.Call) (dialog.Outcome, error) {
 	o, l, err := j.orderLocker(ctx, c)
 	if err != nil {
 		return "", err
 	}
 	if l == nil {
-		return "no_locker", nil
+		return outNoLocker, nil
 	}
 	key := "defect:" + c.Conversation() + "|" + c.InputID()
 	if err := j.Writer.ReportLockerDefect(ctx, l.ID, o.Number, "compartment will not open", key); err != nil {
@@ -925,7 +920,7 @@ func (j *journeys) lockerStuck(ctx context.Context, c *dialog.Call) (string, err
 	}
 	inside := o.Shipment.Status == domain.Delivered && o.Shipment.Delivery != nil && o.Shipment.Delivery.Place == domain.InLocker
 	if !inside {
-		return "reported", nil
+		return outReported, nil
 	}
 	id := domain.CaseID(o.Number + "|locker|" + l.ID)
 	cs := &domain.Case{ID: id, Kind: domain.CaseLocker, Status: domain.CaseAwaitingAgent, Order: o.Number, CustomerID: o.CustomerID,
@@ -935,15 +930,15 @@ func (j *journeys) lockerStuck(ctx context.Context, c *dialog.Call) (string, err
 		return "", err
 	}
 	out, err := j.handToAgent(ctx, c, id, "stuck_parcel")
-	if out == "closed" {
-		return "inside_closed", err
+	if out == outClosed {
+		return outInsideClosed, err
 	}
-	return "inside", err
+	return outInside, err
 }
 
 // lockerFind lists the lockers and pickup points near a postcode, a city or
 // a shared location, operational ones with free compartments only.
-func (j *journeys) lockerFind(ctx context.Context, c *dialog.Call) (string, error) {
+func (j *journeys) lockerFind(ctx context.Context, c *dialog.Call) (dialog.Outcome, error) {
 	place := c.Slot("place")
 	c.SetSlot("place", "")
 	var lat, lon float64
@@ -955,12 +950,12 @@ func (j *journeys) lockerFind(ctx context.Context, c *dialog.Call) (string, erro
 			ok = true
 		}
 		if !ok {
-			return "unknown", nil
+			return outUnknown, nil
 		}
 	} else {
 		la, lo, err := j.Shop.Locate(ctx, place)
 		if domain.ErrorCode(err) == domain.ENOTFOUND {
-			return "unknown", nil
+			return outUnknown, nil
 		}
 		if err != nil {
 			return "", fmt.Errorf("locate: %w", err)
@@ -973,16 +968,16 @@ func (j *journeys) lockerFind(ctx context.Context, c *dialog.Call) (string, erro
 	}
 	list := j.appendNearby(c, nil, places, lat, lon, "", false)
 	if len(list) == 0 {
-		return "none", nil
+		return outNone, nil
 	}
 	c.Var("list", string(list))
-	return "found", nil
+	return outFound, nil
 }
 
 // --- journey 5: a person ---
 
 // escalate hands the conversation to the agent desk at the customer's wish.
-func (j *journeys) escalate(ctx context.Context, c *dialog.Call) (string, error) {
+func (j *journeys) escalate(ctx context.Context, c *dialog.Call) (dialog.Outcome, error) {
 	id := domain.CaseID(c.Conversation() + "|" + c.InputID())
 	return j.handToAgent(ctx, c, id, "customer_asked")
 }
@@ -991,7 +986,7 @@ func (j *journeys) escalate(ctx context.Context, c *dialog.Call) (string, error)
 // service to escalate with what the bot learned. It returns "open" or,
 // outside the language market's support hours, "closed" (and when agents
 // are back).
-func (j *journeys) handToAgent(ctx context.Context, c *dialog.Call, id, reason string) (string, error) {
+func (j *journeys) handToAgent(ctx context.Context, c *dialog.Call, id, reason string) (dialog.Outcome, error) {
 	st := c.State
 	journey := c.Slot("journey")
 	if journey == "" {
@@ -1028,20 +1023,20 @@ func (j *journeys) handToAgent(ctx context.Context, c *dialog.Call, id, reason s
 	c.Var("case", id)
 	if h, ok := j.cfg.SupportHours[c.Lang()]; ok && !h.IsOpen(c.Now) {
 		c.Var("back", dialog.DateTimeValue(h.NextOpen(c.Now)))
-		return "closed", nil
+		return outClosed, nil
 	}
-	return "open", nil
+	return outOpen, nil
 }
 
 // --- always available ---
 
-func (j *journeys) listCases(ctx context.Context, c *dialog.Call) (string, error) {
+func (j *journeys) listCases(ctx context.Context, c *dialog.Call) (dialog.Outcome, error) {
 	cases, err := j.Records.Cases(ctx, c.State.Customer, c.Conversation())
 	if err != nil {
 		return "", err
 	}
 	if len(cases) == 0 {
-		return "none", nil
+		return outNone, nil
 	}
 	var lines []string
 	for _, cs := range cases {
@@ -1054,10 +1049,10 @@ func (j *journeys) listCases(ctx context.Context, c *dialog.Call) (string, error
 	}
 	c.Var("list", strings.Join(lines, "\n"))
 	c.Var("count", strconv.Itoa(len(cases)))
-	return "some", nil
+	return outSome, nil
 }
 
-func (j *journeys) forget(_ context.Context, c *dialog.Call) (string, error) {
+func (j *journeys) forget(_ context.Context, c *dialog.Call) (dialog.Outcome, error) {
 	c.Effect(effectForget)
-	return "ok", nil
+	return outOk, nil
 }

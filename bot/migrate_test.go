@@ -21,7 +21,7 @@ func TestSessionsOfTheFirstEncodingGoOn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := bot.NewEngine(bot.DefaultConfig(), bot.Backends{Shop: d, Writer: d, Records: bottest.NewRecords()})
+	eng, err := bot.NewEngine(strictConfig(), bot.Backends{Shop: d, Writer: d, Records: bottest.NewRecords()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,5 +28,3 @@ func (nopObserver) Escalation(string)                        {}
 func (nopObserver) Compensation()                            {}
 func (nopObserver) Agent(string, time.Duration)              {}
 
-// journeyFlows are the flows counted as journeys.
-var journeyFlows = map[string]bool{"track": true, "missing": true, "password": true, "locker": true, "human": true}

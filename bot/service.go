@@ -247,10 +247,10 @@ func (s *Service) observe(before string, st *dialog.State, took time.Duration) {
 	if before == after {
 		return
 	}
-	if journeyFlows[before] {
+	if s.engine.IsJourney(before) {
 		s.obs.Journey(before, st.Lang, "finished")
 	}
-	if journeyFlows[after] {
+	if s.engine.IsJourney(after) {
 		s.obs.Journey(after, st.Lang, "started")
 	}
 }

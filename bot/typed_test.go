@@ -48,7 +48,7 @@ func newLockstep(t *testing.T) *lockstep {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e, err := bot.NewEngine(bot.DefaultConfig(), bot.Backends{Shop: d, Writer: d, Records: bottest.NewRecords()})
+		e, err := bot.NewEngine(strictConfig(), bot.Backends{Shop: d, Writer: d, Records: bottest.NewRecords()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -197,4 +197,13 @@ func TestEveryStepUnderstandsTypedAnswers(t *testing.T) {
 			t.Logf("%d waiting steps checked", steps)
 		})
 	}
+}
+
+// strictConfig makes the engine fail a turn whose action uses a slot the
+// manifest does not declare for it: the walk over every step checks the
+// manifest against the code.
+func strictConfig() bot.Config {
+	c := bot.DefaultConfig()
+	c.Strict = true
+	return c
 }

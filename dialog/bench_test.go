@@ -9,10 +9,7 @@ import (
 )
 
 func BenchmarkMatch(b *testing.B) {
-	m, err := dialog.NewMatcher()
-	if err != nil {
-		b.Fatal(err)
-	}
+	m := newMatcher(b)
 	for _, s := range []string{"where is my order", "mein Paket wurde gestohlen, was nun?", "colis marqué livré mais rien reçu", "il locker non si apre"} {
 		b.Run(s[:8], func(b *testing.B) {
 			b.ReportAllocs()
@@ -42,4 +39,18 @@ func BenchmarkClean(b *testing.B) {
 	for b.Loop() {
 		dialog.Clean("wo bleibt mein Paket 302-1001111-4007777?")
 	}
+}
+
+// newMatcher builds the matcher for the embedded manifest and lexicon.
+func newMatcher(tb testing.TB) *dialog.Matcher {
+	tb.Helper()
+	mf, err := dialog.LoadManifest(dialog.Flows())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m, err := dialog.NewMatcher(mf)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m
 }

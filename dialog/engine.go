@@ -16,23 +16,26 @@ import (
 // through c and returns an outcome that the step's 'on' map routes by. An
 // error is told to the customer by its domain locale key (see
 // domain.ErrorKey) and the customer stays where they were.
-type Action func(ctx context.Context, c *Call) (outcome string, err error)
+type Action func(ctx context.Context, c *Call) (Outcome, error)
 
 type actionDef struct {
 	name     string
 	outcomes []string
 	fn       Action
+	decl     *actionDecl
 }
 
 // Config is what an Engine is built from.
 type Config struct {
-	Flows   fs.FS    // flow files (*.yaml at the root)
+	// Flows are the flow files (*.yaml at the root) and the manifest
+	// (manifest.yaml): intents, menu, journeys, actions.
+	Flows   fs.FS
 	Catalog *Catalog // locales
-	Matcher *Matcher // free-text intents
-	// Actions by name, each with the outcomes it may return.
-	Actions map[string]ActionSpec
-	// Slots that actions set, in addition to those flows declare.
-	Slots []string
+	// Lexicon: <lang>.yaml phrase files for the manifest's intents; nil:
+	// the embedded dialog/lexicon.
+	Lexicon fs.FS
+	// Actions by name: the functions the manifest's actions name.
+	Actions map[string]Action
 	// Types are the slot types flows may name besides the engine's own
 	// (text, yesno, choice, location): how a value is found in a message
 	// and accepted as an answer.
@@ -52,6 +55,9 @@ type Config struct {
 	Resume string
 	// MaxMisses defaults to 2.
 	MaxMisses int
+	// Strict makes a turn fail when an action reads or writes a slot the
+	// manifest does not declare for it (tests run this way).
+	Strict bool
 }
 
 // SlotType is a kind of value a slot holds, declared by whoever knows the
@@ -77,12 +83,6 @@ type slotSpec struct {
 	Resets []string // slots that depend on it: forgotten when it changes
 }
 
-// ActionSpec registers an action.
-type ActionSpec struct {
-	Outcomes []string
-	Fn       Action
-}
-
 // Engine runs conversation turns over compiled flows. It is immutable after
 // New and safe for concurrent use.
 type Engine struct {
@@ -92,11 +92,15 @@ type Engine struct {
 	intentFlows map[string]*Flow
 	slots       map[string]bool
 	sharedSlots map[string]bool // kept when the customer changes journey
+	written     map[string]bool // slots something writes (see checkManifest)
 	types       map[string]SlotType
 	fillAny     []slotSpec // filled from any message of a journey
 	fillFirst   []slotSpec // filled from the message that starts one
 	cat         *Catalog
 	matcher     *Matcher
+	manifest    *Manifest
+	journeys    map[string]bool
+	strict      bool
 	globals     map[string]string
 	menu        *Step
 	again       *Step
@@ -133,8 +137,20 @@ func (e *Engine) acceptsLocation(s *Step) bool {
 // an unknown step, action, outcome, slot, validator or locale key is an error
 // naming file and line.
 func New(cfg Config) (*Engine, error) {
-	if cfg.Catalog == nil || cfg.Matcher == nil || cfg.Flows == nil {
-		return nil, errors.New("dialog: Config needs Flows, Catalog and Matcher")
+	if cfg.Catalog == nil || cfg.Flows == nil {
+		return nil, errors.New("dialog: Config needs Flows and Catalog")
+	}
+	mf, err := LoadManifest(cfg.Flows)
+	if err != nil {
+		return nil, err
+	}
+	lex := cfg.Lexicon
+	if lex == nil {
+		lex, _ = fs.Sub(lexiconFS, "lexicon")
+	}
+	m, err := NewMatcherFS(lex, ".", mf)
+	if err != nil {
+		return nil, err
 	}
 	e := &Engine{
 		flows:       map[string]*Flow{},
@@ -143,17 +159,18 @@ func New(cfg Config) (*Engine, error) {
 		intentFlows: map[string]*Flow{},
 		slots:       map[string]bool{"lang": true},
 		sharedSlots: map[string]bool{},
+		written:     map[string]bool{"lang": true},
 		types:       map[string]SlotType{},
 		cat:         cfg.Catalog,
-		matcher:     cfg.Matcher,
+		matcher:     m,
+		manifest:    mf,
+		journeys:    map[string]bool{},
 		globals:     cfg.Globals,
 		maxMisses:   cfg.MaxMisses,
+		strict:      cfg.Strict,
 	}
 	if e.maxMisses <= 0 {
 		e.maxMisses = 2
-	}
-	for _, s := range cfg.Slots {
-		e.slots[s] = true
 	}
 	for name, st := range cfg.Types {
 		if builtinType(name) {
@@ -164,12 +181,32 @@ func New(cfg Config) (*Engine, error) {
 		}
 		e.types[name] = st
 	}
-	e.actions["set_language"] = &actionDef{"set_language", []string{"ok"}, setLanguage}
-	for name, a := range cfg.Actions {
-		if a.Fn == nil || len(a.Outcomes) == 0 {
-			return nil, fmt.Errorf("dialog: action %s needs a function and outcomes", name)
+	fns := map[string]Action{"set_language": setLanguage}
+	for name, fn := range cfg.Actions {
+		if fn == nil {
+			return nil, fmt.Errorf("dialog: action %s has no function", name)
 		}
-		e.actions[name] = &actionDef{name, a.Outcomes, a.Fn}
+		if _, own := fns[name]; own {
+			return nil, fmt.Errorf("dialog: action %s is the engine's own", name)
+		}
+		fns[name] = fn
+	}
+	for _, name := range mf.order {
+		d := mf.actions[name]
+		fn, ok := fns[name]
+		if !ok {
+			return nil, fmt.Errorf("%s:%d: action %s has no function (parcelbot registers none by that name)", ManifestFile, d.line, name)
+		}
+		e.actions[name] = &actionDef{name: name, outcomes: d.outcomes, fn: fn, decl: d}
+		for _, w := range d.writes {
+			e.slots[w] = true
+			e.written[w] = true
+		}
+	}
+	for name := range fns {
+		if _, ok := mf.actions[name]; !ok {
+			return nil, fmt.Errorf("%s:%d: action %s is not declared (add it under actions: with its outcomes)", ManifestFile, mf.line("actions"), name)
+		}
 	}
 	for _, k := range engineKeys {
 		if !e.cat.Has(k) {
@@ -177,6 +214,9 @@ func New(cfg Config) (*Engine, error) {
 		}
 	}
 	if err := e.loadFlows(cfg.Flows); err != nil {
+		return nil, err
+	}
+	if err := e.checkManifest(); err != nil {
 		return nil, err
 	}
 	if cfg.Menu == "" {
@@ -210,7 +250,7 @@ func (e *Engine) Catalog() *Catalog { return e.cat }
 // Matcher returns the engine's intent matcher.
 func (e *Engine) Matcher() *Matcher { return e.matcher }
 
-func setLanguage(_ context.Context, c *Call) (string, error) {
+func setLanguage(_ context.Context, c *Call) (Outcome, error) {
 	if l := c.Slot("lang"); l != "" {
 		c.State.Lang = NormalizeLang(l)
 		c.State.LangFixed = true
@@ -330,6 +370,7 @@ type turn struct {
 	intent     string   // the typed text's intent, once matched (see matched)
 	intentFor  string
 	tbuf       []byte // scratch for actions' renderings
+	strictErr  error  // an action used a slot it does not declare (strict mode)
 	lastAction *Step  // the last action step run this turn
 
 	memo    []memoEntry // records actions loaded this turn (see Call.Recall)
@@ -978,7 +1019,7 @@ func (t *turn) enter(s *Step) error {
 		t.st.Flow, t.st.Step = s.Flow.Name, s.Name
 		if s.Action != nil {
 			t.lastAction = s
-			c := Call{t: t, State: t.st, Now: t.now, Text: t.text}
+			c := Call{t: t, act: s.Action, State: t.st, Now: t.now, Text: t.text}
 			out, err := s.Action.fn(t.ctx, &c)
 			if err != nil {
 				if t.ctx.Err() != nil {
@@ -989,7 +1030,10 @@ func (t *turn) enter(s *Step) error {
 				s = t.e.menu
 				continue
 			}
-			next, ok := s.On[out]
+			if t.strictErr != nil {
+				return t.strictErr
+			}
+			next, ok := s.On[string(out)]
 			if !ok {
 				next, ok = s.On["*"]
 			}
@@ -1139,16 +1183,42 @@ func (t *turn) say(key string) {
 // Call is what an action sees of the turn.
 type Call struct {
 	t     *turn
+	act   *actionDef
 	State *State    // the conversation; actions may change it
 	Now   time.Time // the turn's clock
 	Text  string    // the cleaned text of this turn, "" for a button
 }
 
-// Slot returns a slot's value.
-func (c *Call) Slot(name string) string { return c.State.Get(name) }
+// Slot returns a slot's value. An action reads only the slots the manifest
+// declares it reads or writes (checked in strict mode).
+func (c *Call) Slot(name string) string {
+	c.declared(name, true)
+	return c.State.Get(name)
+}
 
-// SetSlot sets a slot ("" deletes it); slots persist across turns.
-func (c *Call) SetSlot(name, value string) { c.State.Set(name, value) }
+// SetSlot sets a slot ("" deletes it); slots persist across turns. An
+// action writes only the slots the manifest declares it writes.
+func (c *Call) SetSlot(name, value string) {
+	c.declared(name, false)
+	c.State.Set(name, value)
+}
+
+// declared records, in strict mode, an action's use of a slot the manifest
+// does not declare for it.
+func (c *Call) declared(name string, read bool) {
+	if !c.t.e.strict || c.act == nil || c.act.decl == nil || c.t.strictErr != nil {
+		return
+	}
+	d := c.act.decl
+	if containsStr(d.writes, name) || (read && containsStr(d.reads, name)) {
+		return
+	}
+	verb := "writes"
+	if read {
+		verb = "reads"
+	}
+	c.t.strictErr = fmt.Errorf("%s:%d: action %s %s slot %q, which the manifest does not declare", ManifestFile, d.line, c.act.name, verb, name)
+}
 
 // Var sets a placeholder value for this turn's messages only.
 func (c *Call) Var(name, value string) { c.t.vars = append(c.t.vars, Slot{name, value}) }

@@ -3,6 +3,7 @@ package dialog_test
 import (
 	"context"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -16,6 +17,29 @@ var now = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 
 // testFlows is a small journey set built from real locale keys.
 var testFlows = map[string]string{
+	"manifest.yaml": `
+manifest: 1
+intents:
+  stolen: {weight: 3}
+  password: {weight: 3}
+  locker: {weight: 2}
+  missing: {weight: 2}
+  track: {weight: 1, topic: true}
+  human: {weight: 2}
+  cases: {weight: 2}
+  language: {weight: 2}
+  help: {weight: 1}
+  smalltalk: {weight: 1}
+  bye: {weight: 1}
+  thanks: {weight: 1}
+  "no": {weight: 1}
+  "yes": {weight: 1}
+menu: [/start, /language]
+journeys: [track]
+actions:
+  lookup: {outcomes: [ok, missing], reads: [order], writes: [order]}
+  set_language: {outcomes: [ok], reads: [lang], writes: [lang]}
+`,
 	"menu.yaml": `
 flow: menu
 commands: [/start]
@@ -126,17 +150,15 @@ func build(flows map[string]string) (*dialog.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := dialog.NewMatcher()
-	if err != nil {
-		return nil, err
-	}
-	of, _ := dialog.ParseOrderFormat("NNN-NNNNNNN-NNNNNNN")
-	orderType := dialog.SlotType{Find: of.Find, Accept: func(s string) (string, bool) { v := of.Find(s); return v, v != "" }}
+	// order numbers as the demo writes them; the real type lives in bot
+	orderRE := regexp.MustCompile(`\b\d{3}-\d{7}-\d{7}\b`)
+	orderType := dialog.SlotType{Find: func(s string) string { return orderRE.FindString(s) },
+		Accept: func(s string) (string, bool) { v := orderRE.FindString(s); return v, v != "" }}
 	return dialog.New(dialog.Config{
-		Flows: fsys, Catalog: cat, Matcher: m, Types: map[string]dialog.SlotType{"order_number": orderType},
-		Globals: map[string]string{"shop": "Testshop"}, OfferHuman: "human.offer",
-		Actions: map[string]dialog.ActionSpec{
-			"lookup": {Outcomes: []string{"ok", "missing"}, Fn: func(_ context.Context, c *dialog.Call) (string, error) {
+		Flows: fsys, Catalog: cat, Types: map[string]dialog.SlotType{"order_number": orderType},
+		Globals: map[string]string{"shop": "Testshop"}, OfferHuman: "human.offer", Strict: true,
+		Actions: map[string]dialog.Action{
+			"lookup": func(_ context.Context, c *dialog.Call) (dialog.Outcome, error) {
 				if strings.HasPrefix(c.Slot("order"), "000") {
 					c.SetSlot("order", "")
 					return "missing", nil
@@ -144,7 +166,7 @@ func build(flows map[string]string) (*dialog.Engine, error) {
 				c.Choice("first", "A")
 				c.Choice("second", "B")
 				return "ok", nil
-			}},
+			},
 		},
 	})
 }
@@ -318,6 +340,13 @@ func TestInvalidFlowsNameFileAndLine(t *testing.T) {
 		{"skip of unknown slot", "track.yaml", "  pick:\n", "  pick:\n    skip: {nothing: done}\n", "track.yaml:24: step pick: skip: unknown slot \"nothing\""},
 		{"fill without a type", "track.yaml", "type: order_number, fill: any", "type: ordernum, fill: any", "slot order: fill needs a type that finds values in text"},
 		{"unknown title key", "track.yaml", "title: journey.track", "title: journey.trakc", "title: unknown locale key \"journey.trakc\""},
+		{"action without a function", "manifest.yaml", "actions:\n", "actions:\n  ghost: {outcomes: [ok]}\n", "manifest.yaml:20: action ghost has no function"},
+		{"function without a declaration", "manifest.yaml", "  lookup: {outcomes: [ok, missing], reads: [order], writes: [order]}\n", "", "action lookup is not declared"},
+		{"outcome not declared", "manifest.yaml", "outcomes: [ok, missing]", "outcomes: [ok]", "track.yaml:22: step lookup: action lookup has no outcome \"missing\""},
+		{"slot read that nothing writes", "manifest.yaml", "reads: [order]", "reads: [order, mood]", "manifest.yaml:20: action lookup reads slot \"mood\", which no question"},
+		{"menu command no flow has", "manifest.yaml", "menu: [/start, /language]", "menu: [/start, /languages]", "manifest.yaml:17: menu: /languages is no flow's command"},
+		{"journey that is no flow", "manifest.yaml", "journeys: [track]", "journeys: [trak]", "manifest.yaml:18: journeys: no flow \"trak\""},
+		{"intent a flow starts but the manifest lacks", "manifest.yaml", "  human: {weight: 2}\n", "", "en.yaml: unknown intent \"human\""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -336,7 +336,7 @@ func (e *Engine) loadFlows(fsys fs.FS) error {
 	var files []*flowFile
 	var names []string
 	for _, ent := range entries {
-		if ent.IsDir() || path.Ext(ent.Name()) != ".yaml" {
+		if ent.IsDir() || path.Ext(ent.Name()) != ".yaml" || ent.Name() == ManifestFile {
 			continue
 		}
 		data, err := fs.ReadFile(fsys, ent.Name())
@@ -423,6 +423,7 @@ func (e *Engine) declareSlots(file string, ff *flowFile) error {
 			return fmt.Errorf("%s:%d: slot %s: fill needs a type that finds values in text (one of %v)", file, line, name, e.typeNames()[len(builtinTypes):])
 		}
 		sp := slotSpec{Name: name, Type: t, Resets: d.Resets}
+		e.written[name] = true
 		if d.Fill == "any" {
 			e.fillAny = append(e.fillAny, sp)
 		} else {
@@ -437,6 +438,7 @@ func (e *Engine) declareSlots(file string, ff *flowFile) error {
 			return fmt.Errorf("%s:1: flow %s already starts on a shared location", file, e.locationFlow.Name)
 		}
 		e.locationFlow = e.flows[ff.Flow]
+		e.written[ff.Location] = true
 	}
 	return nil
 }
@@ -651,8 +653,8 @@ func (e *Engine) compileFlow(file string, ff *flowFile) error {
 		e.commands[c] = f
 	}
 	for intent, set := range ff.Intents {
-		if priority(intent) < 0 || intent == IntentYes || intent == IntentNo {
-			return errf(1, "intent %q cannot start a flow (use one of %v)", intent, intentPriority[:len(intentPriority)-2])
+		if e.matcher.priority(intent) < 0 || intent == IntentYes || intent == IntentNo {
+			return errf(1, "intent %q cannot start a flow (declare it in %s; yes and no never start one)", intent, ManifestFile)
 		}
 		if prev, dup := e.intentFlows[intent]; dup {
 			return errf(1, "intent %s already starts flow %s", intent, prev.Name)
@@ -664,6 +666,7 @@ func (e *Engine) compileFlow(file string, ff *flowFile) error {
 				return errf(1, "intent %s sets unknown slot %q", intent, k)
 			}
 			slots = append(slots, Slot{k, v})
+			e.written[k] = true
 		}
 		sort.Slice(slots, func(i, j int) bool { return slots[i].Name < slots[j].Name })
 		f.Intents[intent] = slots
@@ -746,6 +749,7 @@ func (e *Engine) compileFlow(file string, ff *flowFile) error {
 			if sp.Next == "" {
 				return errf(line, "step %s: an ask step needs 'next'", name)
 			}
+			e.written[sp.Ask] = true
 		} else if sp.Validate != "" {
 			return errf(line, "step %s: 'validate' needs 'ask'", name)
 		}
@@ -773,7 +777,7 @@ func (e *Engine) compileFlow(file string, ff *flowFile) error {
 				return errf(b.line, "step %s: unknown locale key %q", name, b.Label)
 			}
 			bd := ButtonDef{Label: b.Label, Intent: b.Intent}
-			if b.Intent != "" && priority(b.Intent) < 0 {
+			if b.Intent != "" && e.matcher.priority(b.Intent) < 0 {
 				return errf(b.line, "step %s: unknown intent %q", name, b.Intent)
 			}
 			if bd.Goto, err = target(b.line, b.Goto); err != nil {
@@ -787,6 +791,7 @@ func (e *Engine) compileFlow(file string, ff *flowFile) error {
 					return errf(b.line, "step %s: button sets unknown slot %q", name, k)
 				}
 				bd.Set = append(bd.Set, Slot{k, v})
+				e.written[k] = true
 			}
 			sort.Slice(bd.Set, func(i, j int) bool { return bd.Set[i].Name < bd.Set[j].Name })
 			s.Buttons = append(s.Buttons, bd)

@@ -4,6 +4,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"path"
 	"sort"
 	"strings"
 	"sync"
@@ -11,34 +12,13 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Intent names: exactly the set `parcelbot intent` prints.
+// The intents the engine itself knows: a yes, a no, and nothing. Every
+// other intent is declared in the manifest (dialog/flows/manifest.yaml).
 const (
-	IntentHelp     = "help"
-	IntentTrack    = "track"
-	IntentMissing  = "missing"
-	IntentStolen   = "stolen"
-	IntentPassword = "password"
-	IntentLocker   = "locker"
-	IntentHuman    = "human"
-	IntentCases    = "cases"
-	IntentLanguage = "language"
-	IntentThanks   = "thanks"
-	IntentBye      = "bye"
-	IntentSmall    = "smalltalk"
-	IntentYes      = "yes"
-	IntentNo       = "no"
-	IntentUnknown  = "unknown"
+	IntentYes     = "yes"
+	IntentNo      = "no"
+	IntentUnknown = "unknown"
 )
-
-// intentPriority breaks ties: the more specific problem wins.
-var intentPriority = []string{
-	IntentStolen, IntentPassword, IntentLocker, IntentMissing, IntentTrack,
-	IntentHuman, IntentCases, IntentLanguage, IntentHelp, IntentSmall, IntentBye, IntentThanks, IntentNo, IntentYes,
-}
-
-// intentWeight (by intentPriority index): a specific problem outweighs the
-// generic "where is my parcel" that often comes with it.
-var intentWeight = [...]int{3, 3, 2, 2, 1, 2, 2, 2, 1, 1, 1, 1, 1, 1}
 
 //go:embed lexicon/*.yaml
 var lexiconFS embed.FS
@@ -54,25 +34,37 @@ type Matcher struct {
 	byFirst map[int32][]int32 // first word id → phrase ids
 	phrases []phrase
 	pool    sync.Pool
-	topic   map[int32]bool // words that say "this is about an order or a parcel"
+	topic   map[int32]bool // words that say the message is about the topic (lexicon "topic")
 	langs   []uint8        // per word: bit i set when Languages[i]'s lexicon has it
 	// ordinals per language: folded word → position (1-based, -1 the last);
 	// fillers: words that carry no choice ("the", "one", "bitte").
 	ordinals map[string]map[string]int
 	fillers  map[string]map[string]bool
+	// intents in priority order, their weights, and the topic intent's
+	// index (-1: none), from the manifest
+	prio   []string
+	weight []int
+	topicI int
 }
 
 type phrase struct {
-	intent int // index in intentPriority
+	intent int // index in prio
 	words  []int32
 }
 
-// NewMatcher builds a matcher from the embedded lexicon.
-func NewMatcher() (*Matcher, error) { return NewMatcherFS(lexiconFS, "lexicon") }
+// NewMatcher builds a matcher for the manifest's intents from the embedded
+// lexicon.
+func NewMatcher(mf *Manifest) (*Matcher, error) { return NewMatcherFS(lexiconFS, "lexicon", mf) }
 
 // NewMatcherFS builds a matcher from <dir>/<lang>.yaml files in fsys.
-func NewMatcherFS(fsys fs.FS, dir string) (*Matcher, error) {
-	m := &Matcher{
+func NewMatcherFS(fsys fs.FS, dir string, mf *Manifest) (*Matcher, error) {
+	if mf == nil || len(mf.Intents) == 0 {
+		return nil, fmt.Errorf("load lexicon: no intents (the manifest declares them)")
+	}
+	if len(mf.Intents) > maxIntents {
+		return nil, fmt.Errorf("load lexicon: %d intents, at most %d", len(mf.Intents), maxIntents)
+	}
+	m := &Matcher{topicI: -1,
 		words:    map[string]int32{},
 		deletes:  map[string][]int32{},
 		byFirst:  map[int32][]int32{},
@@ -80,8 +72,15 @@ func NewMatcherFS(fsys fs.FS, dir string) (*Matcher, error) {
 		ordinals: map[string]map[string]int{},
 		fillers:  map[string]map[string]bool{},
 	}
+	for i, d := range mf.Intents {
+		m.prio = append(m.prio, d.Name)
+		m.weight = append(m.weight, d.Weight)
+		if d.Topic {
+			m.topicI = i
+		}
+	}
 	for li, lang := range Languages {
-		name := dir + "/" + lang + ".yaml"
+		name := path.Join(dir, lang+".yaml")
 		data, err := fs.ReadFile(fsys, name)
 		if err != nil {
 			return nil, fmt.Errorf("load lexicon: %w", err)
@@ -123,7 +122,7 @@ func NewMatcherFS(fsys fs.FS, dir string) (*Matcher, error) {
 				}
 				continue
 			}
-			idx := priority(intent)
+			idx := m.priority(intent)
 			if idx < 0 {
 				return nil, fmt.Errorf("%s: unknown intent %q", name, intent)
 			}
@@ -138,8 +137,11 @@ func NewMatcherFS(fsys fs.FS, dir string) (*Matcher, error) {
 	return m, nil
 }
 
-func priority(intent string) int {
-	for i, p := range intentPriority {
+// maxIntents bounds the manifest's intents (the matcher's scratch space).
+const maxIntents = 32
+
+func (m *Matcher) priority(intent string) int {
+	for i, p := range m.prio {
 		if p == intent {
 			return i
 		}
@@ -204,7 +206,7 @@ type scratch struct {
 	spans [maxTokens][2]int
 	cands [maxTokens][maxCands]int32
 	ncand [maxTokens]int
-	score [16]int
+	score [maxIntents]int
 }
 
 // Match returns the intent of text and its score (0 for IntentUnknown),
@@ -252,30 +254,30 @@ func (m *Matcher) match(fuzzy uint8, text string) (string, int) {
 				}
 				// the longest matching phrase counts, weighted by how
 				// specific the intent is
-				if sc := (len(ph.words) + 1) * intentWeight[ph.intent]; sc > s.score[ph.intent] {
+				if sc := (len(ph.words) + 1) * m.weight[ph.intent]; sc > s.score[ph.intent] {
 					s.score[ph.intent] = sc
 				}
 			}
 		}
 	}
 	best, bestScore := -1, 0
-	for i := range intentPriority {
+	for i := range m.prio {
 		if s.score[i] > bestScore {
 			best, bestScore = i, s.score[i]
 		}
 	}
 	if best < 0 {
-		// nothing specific, but about an order or a parcel (a topic word,
-		// or a long number): the commonest question is where it is
-		if m.aboutParcel(s, n) {
-			return IntentTrack, 1
+		// nothing specific, but about the topic (a topic word, or a long
+		// number): the manifest's topic intent, the commonest question
+		if m.topicI >= 0 && m.aboutTopic(s, n) {
+			return m.prio[m.topicI], 1
 		}
 		return IntentUnknown, 0
 	}
-	return intentPriority[best], bestScore
+	return m.prio[best], bestScore
 }
 
-func (m *Matcher) aboutParcel(s *scratch, n int) bool {
+func (m *Matcher) aboutTopic(s *scratch, n int) bool {
 	for t := 0; t < n; t++ {
 		tok := s.buf[s.spans[t][0]:s.spans[t][1]]
 		if len(tok) >= 7 && allDigits(string(tok)) {
@@ -386,9 +388,10 @@ func differsAfter(a []byte, b string, from int) bool {
 	return false
 }
 
-// Intents lists the intent names the matcher can return, sorted.
-func Intents() []string {
-	out := append([]string{IntentUnknown}, intentPriority...)
+// Intents returns the names the matcher answers with: the manifest's
+// intents and "unknown", sorted.
+func (m *Matcher) Intents() []string {
+	out := append([]string{IntentUnknown}, m.prio...)
 	sort.Strings(out)
 	return out
 }
@@ -450,4 +453,13 @@ func (m *Matcher) contentWords(lang string, toks []string) int {
 		}
 	}
 	return n
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -21,12 +21,9 @@ func TestIntentAccuracy(t *testing.T) { evalIntents(t, "", 40, 0.90) }
 func TestIntentAccuracyHeldOut(t *testing.T) { evalIntents(t, "heldout", 20, 0.75) }
 
 func evalIntents(t *testing.T, dir string, minLines int, floor float64) {
-	m, err := dialog.NewMatcher()
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := newMatcher(t)
 	valid := map[string]bool{}
-	for _, i := range dialog.Intents() {
+	for _, i := range m.Intents() {
 		valid[i] = true
 	}
 	for _, lang := range dialog.Languages {

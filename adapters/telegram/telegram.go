@@ -58,7 +58,11 @@ type Config struct {
 	ChatEvery  time.Duration
 	Workers    int // chats handled in parallel, default 64
 	Catalog    *dialog.Catalog
-	Logger     *slog.Logger
+	// Commands are the command menu in order, without the slash (the
+	// engine's Menu, from dialog/flows/manifest.yaml); each is described by
+	// the locale key commands.<name>.
+	Commands []string
+	Logger   *slog.Logger
 	Transport  http.RoundTripper // for metrics; nil: the default
 }
 
@@ -290,10 +294,6 @@ func (c *Channel) unblock(chat int64) {
 // Blocked reports whether a chat blocked the bot (for tests and health).
 func (c *Channel) Blocked(chat int64) bool { return c.isBlocked(chat) }
 
-// commands are the commands in the command menu, each described by the
-// locale key commands.<name>.
-var commands = []string{"start", "track", "missing", "password", "locker", "cases", "human", "language", "help", "forget"}
-
 // SetCommands registers the localized command menu: English as the default
 // and one per language.
 func (c *Channel) SetCommands(ctx context.Context) error {
@@ -303,7 +303,7 @@ func (c *Channel) SetCommands(ctx context.Context) error {
 			l = "en"
 		}
 		var cmds []models.BotCommand
-		for _, name := range commands {
+		for _, name := range c.cfg.Commands {
 			cmds = append(cmds, models.BotCommand{Command: name, Description: c.cfg.Catalog.Text(l, "commands."+name, nil)})
 		}
 		p := &tgbot.SetMyCommandsParams{Commands: cmds, LanguageCode: lang}

@@ -294,7 +294,7 @@ func loadEnv(getenv func(string) string, path ...string) (env, error) {
 	if err := p.Validate(); err != nil {
 		return e, fmt.Errorf("config: %w", err)
 	}
-	if _, err := dialog.ParseOrderFormat(e.Bot.OrderFormat); err != nil {
+	if _, err := bot.ParseOrderFormat(e.Bot.OrderFormat); err != nil {
 		return e, fmt.Errorf("shop.order_format (PARCELBOT_ORDER_FORMAT): %w", err)
 	}
 	durs := []struct {

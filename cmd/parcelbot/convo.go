@@ -174,7 +174,9 @@ func (a *app) convoDriver(ctx context.Context) dialog.ConvoDriver {
 			}
 			be.Shop, be.Writer, closeShop = c, c, fake.Close
 		}
-		eng, err := a.engine(be, "", "")
+		// strict: an action that uses a slot the manifest does not declare
+		// for it fails the test
+		eng, err := a.strictEngine(be)
 		if err != nil {
 			mr.Close()
 			return nil, err

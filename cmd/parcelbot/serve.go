@@ -84,7 +84,7 @@ To try the bot without Telegram, run: parcelbot chat`)
 		Token: a.env.Telegram.Token, APIURL: a.env.Telegram.APIURL,
 		WebhookURL: a.env.Telegram.WebhookURL, WebhookSecret: a.env.Telegram.WebhookSecret,
 		GlobalRate: a.env.Telegram.Rate, ChatEvery: a.env.Telegram.ChatInterval,
-		Catalog: eng.Catalog(), Logger: log, Transport: met.Transport("telegram", nil),
+		Catalog: eng.Catalog(), Commands: eng.Menu(), Logger: log, Transport: met.Transport("telegram", nil),
 	})
 	if err != nil {
 		fmt.Fprintf(a.stderr, "parcelbot serve: %v\n", err)

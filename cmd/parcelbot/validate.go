@@ -56,7 +56,12 @@ func (a *app) intent(args []string) int {
 		fmt.Fprintf(a.stderr, "parcelbot intent: --lang %q: want one of %v\n", *lang, dialog.Languages)
 		return 2
 	}
-	m, err := dialog.NewMatcher()
+	mf, err := dialog.LoadManifest(dialog.Flows())
+	if err != nil {
+		fmt.Fprintf(a.stderr, "parcelbot intent: %v\n", err)
+		return 1
+	}
+	m, err := dialog.NewMatcher(mf)
 	if err != nil {
 		fmt.Fprintf(a.stderr, "parcelbot intent: %v\n", err)
 		return 1

@@ -113,6 +113,19 @@ func (a *app) engine(b bot.Backends, flows, locs string) (*dialog.Engine, error)
 	return e, nil
 }
 
+// strictEngine is engine with the manifest's slot declarations enforced,
+// for conversation tests.
+func (a *app) strictEngine(b bot.Backends) (*dialog.Engine, error) {
+	ffs, lfs := a.sources("", "")
+	cfg := a.env.Bot
+	cfg.Strict = true
+	e, err := bot.NewEngineFrom(cfg, b, ffs, lfs)
+	if err != nil {
+		return nil, fmt.Errorf("load journeys: %w", err)
+	}
+	return e, nil
+}
+
 // backendsFor returns the configured shop backend (the demo data, or the
 // shop's API) with parcelbot's records in Redis.
 func (a *app) backendsFor(rdb goredis.UniversalClient, met *metrics.Metrics) (bot.Backends, error) {
