@@ -27,4 +27,3 @@ func (nopObserver) Journey(string, string, string)           {}
 func (nopObserver) Escalation(string)                        {}
 func (nopObserver) Compensation()                            {}
 func (nopObserver) Agent(string, time.Duration)              {}
-

@@ -61,9 +61,9 @@ type Config struct {
 	// Commands are the command menu in order, without the slash (the
 	// engine's Menu, from dialog/flows/manifest.yaml); each is described by
 	// the locale key commands.<name>.
-	Commands []string
-	Logger   *slog.Logger
-	Transport  http.RoundTripper // for metrics; nil: the default
+	Commands  []string
+	Logger    *slog.Logger
+	Transport http.RoundTripper // for metrics; nil: the default
 }
 
 // Channel is the Telegram channel.
