@@ -108,6 +108,10 @@ func slotTypes(of OrderFormat) map[string]dialog.SlotType {
 	postcode := func(text string) string { return FindPostcode(text, of) }
 	return map[string]dialog.SlotType{
 		// a police report or other reference: it has a digit, and is short
+		// a new delivery address, as the customer writes it
+		"address": {Accept: func(text string) (string, bool) {
+			return text, domain.ValidDeliveryAddress(text)
+		}, Loose: true},
 		"reference": {Accept: func(text string) (string, bool) {
 			return text, len(text) <= 60 && strings.ContainsAny(text, "0123456789")
 		}},
@@ -161,6 +165,9 @@ func (j *journeys) actions() map[string]dialog.Action {
 		"locker_find":         j.lockerFind,
 		"escalate":            j.escalate,
 		"list_cases":          j.listCases,
+		"change_check":        j.changeCheck,
+		"change_address":      j.changeAddress,
+		"redeliver":           j.redeliver,
 		"forget":              j.forget,
 	}
 }

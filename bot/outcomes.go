@@ -6,6 +6,10 @@ import "github.com/parcelbot/parcelbot/dialog"
 // dialog/flows/manifest.yaml (the engine refuses an outcome it does not
 // declare).
 const (
+	outTooLate      dialog.Outcome = "too_late"
+	outDone         dialog.Outcome = "done"
+	outDay          dialog.Outcome = "day"
+	outAddress      dialog.Outcome = "address"
 	outAgent        dialog.Outcome = "agent"
 	outAlready      dialog.Outcome = "already"
 	outApproved     dialog.Outcome = "approved"

@@ -46,4 +46,7 @@ type ShopWriter interface {
 	Resolve(ctx context.Context, order string, how domain.Resolution, key string) error
 	// ReportLockerDefect files a defect for the technicians' queue.
 	ReportLockerDefect(ctx context.Context, lockerID, order, note, key string) error
+	// ChangeDelivery changes where an order is delivered (before dispatch)
+	// or on which day (after); domain.ChangeFor says which is possible.
+	ChangeDelivery(ctx context.Context, order string, ch domain.DeliveryChange, key string) error
 }

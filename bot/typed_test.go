@@ -147,7 +147,7 @@ func TestEveryStepUnderstandsTypedAnswers(t *testing.T) {
 					add(sa, rs, customer+": "+strings.Join(inputs, " / "))
 				}
 			}
-			for _, cmd := range []string{"/start", "/track", "/missing", "/password", "/locker", "/language", "/forget", "/cases", "/help"} {
+			for _, cmd := range []string{"/start", "/track", "/missing", "/password", "/locker", "/change", "/language", "/forget", "/cases", "/help"} {
 				seed("", cmd)
 				seed(m.customer, cmd)
 			}
@@ -157,6 +157,7 @@ func TestEveryStepUnderstandsTypedAnswers(t *testing.T) {
 				seed(m.customer, "/track", m.prefix+sfx)
 				seed(m.customer, "/missing", m.prefix+sfx)
 				seed(m.customer, "/password", m.prefix+sfx)
+				seed(m.customer, "/change", m.prefix+sfx)
 				seed(m.customer, "/locker")
 			}
 			steps := 0
@@ -191,7 +192,7 @@ func TestEveryStepUnderstandsTypedAnswers(t *testing.T) {
 				}
 			}
 			// the walk must reach the journeys' steps, not only the menu
-			if steps < 45 {
+			if steps < 50 {
 				t.Errorf("only %d waiting steps reached: %v", steps, seen)
 			}
 			t.Logf("%d waiting steps checked", steps)

@@ -2,6 +2,7 @@ package dialog_test
 
 import (
 	"context"
+	"io/fs"
 	"reflect"
 	"regexp"
 	"strings"
@@ -19,27 +20,12 @@ var now = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 var testFlows = map[string]string{
 	"manifest.yaml": `
 manifest: 1
-intents:
-  stolen: {weight: 3}
-  password: {weight: 3}
-  locker: {weight: 2}
-  missing: {weight: 2}
-  track: {weight: 1, topic: true}
-  human: {weight: 2}
-  cases: {weight: 2}
-  language: {weight: 2}
-  help: {weight: 1}
-  smalltalk: {weight: 1}
-  bye: {weight: 1}
-  thanks: {weight: 1}
-  "no": {weight: 1}
-  "yes": {weight: 1}
 menu: [/start, /language]
 journeys: [track]
 actions:
   lookup: {outcomes: [ok, missing], reads: [order], writes: [order]}
   set_language: {outcomes: [ok], reads: [lang], writes: [lang]}
-`,
+` + realIntents(),
 	"menu.yaml": `
 flow: menu
 commands: [/start]
@@ -130,6 +116,19 @@ steps:
     buttons:
       - {label: btn.yes, goto: menu}
 `,
+}
+
+// realIntents is the intents section of the real manifest: the test flows
+// use the real lexicon, whose phrases name those intents.
+func realIntents() string {
+	b, err := fs.ReadFile(dialog.Flows(), dialog.ManifestFile)
+	if err != nil {
+		panic(err)
+	}
+	src := string(b)
+	i := strings.Index(src, "\nintents:\n")
+	j := strings.Index(src[i+1:], "\n\n")
+	return src[i+1 : i+1+j+1]
 }
 
 func newEngine(t testing.TB, flows map[string]string) *dialog.Engine {
@@ -340,12 +339,12 @@ func TestInvalidFlowsNameFileAndLine(t *testing.T) {
 		{"skip of unknown slot", "track.yaml", "  pick:\n", "  pick:\n    skip: {nothing: done}\n", "track.yaml:24: step pick: skip: unknown slot \"nothing\""},
 		{"fill without a type", "track.yaml", "type: order_number, fill: any", "type: ordernum, fill: any", "slot order: fill needs a type that finds values in text"},
 		{"unknown title key", "track.yaml", "title: journey.track", "title: journey.trakc", "title: unknown locale key \"journey.trakc\""},
-		{"action without a function", "manifest.yaml", "actions:\n", "actions:\n  ghost: {outcomes: [ok]}\n", "manifest.yaml:20: action ghost has no function"},
+		{"action without a function", "manifest.yaml", "actions:\n", "actions:\n  ghost: {outcomes: [ok]}\n", "manifest.yaml:5: action ghost has no function"},
 		{"function without a declaration", "manifest.yaml", "  lookup: {outcomes: [ok, missing], reads: [order], writes: [order]}\n", "", "action lookup is not declared"},
 		{"outcome not declared", "manifest.yaml", "outcomes: [ok, missing]", "outcomes: [ok]", "track.yaml:22: step lookup: action lookup has no outcome \"missing\""},
-		{"slot read that nothing writes", "manifest.yaml", "reads: [order]", "reads: [order, mood]", "manifest.yaml:20: action lookup reads slot \"mood\", which no question"},
-		{"menu command no flow has", "manifest.yaml", "menu: [/start, /language]", "menu: [/start, /languages]", "manifest.yaml:17: menu: /languages is no flow's command"},
-		{"journey that is no flow", "manifest.yaml", "journeys: [track]", "journeys: [trak]", "manifest.yaml:18: journeys: no flow \"trak\""},
+		{"slot read that nothing writes", "manifest.yaml", "reads: [order]", "reads: [order, mood]", "manifest.yaml:5: action lookup reads slot \"mood\", which no question"},
+		{"menu command no flow has", "manifest.yaml", "menu: [/start, /language]", "menu: [/start, /languages]", "manifest.yaml:2: menu: /languages is no flow's command"},
+		{"journey that is no flow", "manifest.yaml", "journeys: [track]", "journeys: [trak]", "manifest.yaml:3: journeys: no flow \"trak\""},
 		{"intent a flow starts but the manifest lacks", "manifest.yaml", "  human: {weight: 2}\n", "", "en.yaml: unknown intent \"human\""},
 	}
 	for _, tc := range tests {

@@ -719,6 +719,30 @@ func (d *Data) Resolve(_ context.Context, order string, how domain.Resolution, k
 	return nil
 }
 
+// ChangeDelivery implements bot.ShopWriter: a new address (kept as the
+// customer wrote it) before dispatch, or a new expected day after.
+func (d *Data) ChangeDelivery(_ context.Context, order string, ch domain.DeliveryChange, key string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	o, ok := d.orders[order]
+	if !ok {
+		return notFound("order", order)
+	}
+	switch kind := domain.ChangeFor(o); {
+	case ch.Address != "" && kind == domain.ChangeAddress:
+		if d.apply(Write{Kind: "address", Order: order, Target: ch.Address, Key: key}) {
+			o.Address.Street, o.Address.House = ch.Address, ""
+		}
+	case !ch.Day.IsZero() && kind == domain.ChangeDay:
+		if d.apply(Write{Kind: "redeliver", Order: order, Target: ch.Day.Format("2006-01-02"), Key: key}) {
+			o.Shipment.Estimate = ch.Day
+		}
+	default:
+		return &domain.Error{Code: domain.ECONFLICT, Op: "change delivery of " + order}
+	}
+	return nil
+}
+
 // ReportLockerDefect implements bot.ShopWriter.
 func (d *Data) ReportLockerDefect(_ context.Context, lockerID, order, note, key string) error {
 	d.mu.Lock()

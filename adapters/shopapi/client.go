@@ -341,6 +341,18 @@ func (c *Client) Resolve(ctx context.Context, order string, how domain.Resolutio
 	return c.do(ctx, http.MethodPost, "/orders/"+url.PathEscape(order)+"/resolution", map[string]string{"how": string(how)}, key, nil)
 }
 
+// ChangeDelivery implements bot.ShopWriter.
+func (c *Client) ChangeDelivery(ctx context.Context, order string, ch domain.DeliveryChange, key string) error {
+	body := map[string]string{}
+	if ch.Address != "" {
+		body["address"] = ch.Address
+	}
+	if !ch.Day.IsZero() {
+		body["day"] = ch.Day.Format("2006-01-02")
+	}
+	return c.do(ctx, http.MethodPost, "/orders/"+url.PathEscape(order)+"/delivery", body, key, nil)
+}
+
 // ReportLockerDefect implements bot.ShopWriter.
 func (c *Client) ReportLockerDefect(ctx context.Context, lockerID, order, note, key string) error {
 	return c.do(ctx, http.MethodPost, "/places/"+url.PathEscape(lockerID)+"/defects", map[string]string{"order": order, "note": note}, key, nil)

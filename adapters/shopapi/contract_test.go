@@ -102,9 +102,24 @@ func TestContractWritesAreIdempotent(t *testing.T) {
 		if err := c.ReportLockerDefect(ctx, "DE-BER-2", "302-1022220-4155540", "stuck", "defect:1"); err != nil {
 			t.Fatal(err)
 		}
+		// not dispatched: a new address; on its way: a new day
+		if err := c.ChangeDelivery(ctx, "302-1017776-4124432", domain.DeliveryChange{Address: "Musterstraße 5, 10115 Berlin"}, "address:1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.ChangeDelivery(ctx, "302-1001111-4007777", domain.DeliveryChange{Day: now.AddDate(0, 0, 2)}, "redeliver:1"); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if n := f.Writes(); n != 5 {
-		t.Fatalf("%d writes applied, want 5 (each once)", n)
+	if n := f.Writes(); n != 7 {
+		t.Fatalf("%d writes applied, want 7 (each once)", n)
+	}
+	o, err := c.Order(ctx, "302-1001111-4007777")
+	if err != nil || o.Shipment.Estimate.Format("2006-01-02") != now.AddDate(0, 0, 2).Format("2006-01-02") {
+		t.Errorf("redelivery day not applied: %v %v", o.Shipment.Estimate, err)
+	}
+	// once on its way the address can no longer change: 409, a conflict
+	if err := c.ChangeDelivery(ctx, "302-1001111-4007777", domain.DeliveryChange{Address: "Elsewhere 1, 10115 Berlin"}, "address:2"); domain.ErrorCode(err) != domain.ECONFLICT {
+		t.Errorf("address change in transit: %v, want a conflict", err)
 	}
 	if err := c.Resolve(ctx, "999-0000000-0000000", domain.ResolveRefund, "resolve:none"); domain.ErrorCode(err) != domain.ENOTFOUND {
 		t.Errorf("unknown order: %v", err)

@@ -54,6 +54,21 @@ func New(data *demo.Data, token string) *Fake {
 		renewal, err := data.ExtendMembership(r.Context(), r.PathValue("id"), body["order"], r.Header.Get("Idempotency-Key"), at)
 		return map[string]time.Time{"renewal": renewal}, err
 	}))
+	mux.HandleFunc("POST /orders/{number}/delivery", f.write(func(r *http.Request, body map[string]string) (any, error) {
+		ch := domain.DeliveryChange{Address: body["address"]}
+		if body["day"] != "" {
+			o, err := data.Order(r.Context(), r.PathValue("number"))
+			if err != nil {
+				return nil, err
+			}
+			day, err := time.ParseInLocation("2006-01-02", body["day"], o.Address.Location())
+			if err != nil {
+				return nil, &domain.Error{Code: domain.EINVALID, Op: "parse day", Err: err}
+			}
+			ch.Day = day
+		}
+		return nil, data.ChangeDelivery(r.Context(), r.PathValue("number"), ch, r.Header.Get("Idempotency-Key"))
+	}))
 	mux.HandleFunc("POST /places/{id}/defects", f.write(func(r *http.Request, body map[string]string) (any, error) {
 		return nil, data.ReportLockerDefect(r.Context(), r.PathValue("id"), body["order"], body["note"], r.Header.Get("Idempotency-Key"))
 	}))
@@ -120,6 +135,8 @@ func fail(w http.ResponseWriter, err error) {
 		writeErr(w, http.StatusNotFound, "not found")
 	case domain.EINVALID:
 		writeErr(w, http.StatusBadRequest, "invalid")
+	case domain.ECONFLICT:
+		writeErr(w, http.StatusConflict, "conflict")
 	default:
 		writeErr(w, http.StatusInternalServerError, "internal")
 	}
