@@ -342,6 +342,27 @@ func or(v, def string) string {
 	return v
 }
 
+// minSecretBytes is the least a secret that signs something may have.
+const minSecretBytes = 32
+
+// serveSecrets refuses to serve customers with a secret anyone can read:
+// the link-token secret signs the deep links that tie a chat to a customer
+// account, so with the public demo secret anyone could link a chat to any
+// customer. Only `serve --demo` on the demo data accepts it.
+func (e *env) serveSecrets(demo bool) error {
+	switch {
+	case demo && e.Backend == "shopapi":
+		return errors.New("--demo uses the public demo link secret and serves the demo data only; it refuses PARCELBOT_BACKEND=shopapi")
+	case demo:
+		return nil
+	case e.demoSecret:
+		return fmt.Errorf("LINK_TOKEN_SECRET is not set: serve needs a secret of at least %d bytes shared with the shop's website (for example: openssl rand -hex 32). To try serve on the demo data with the public demo secret, run parcelbot serve --demo", minSecretBytes)
+	case len(e.Bot.LinkSecret) < minSecretBytes:
+		return fmt.Errorf("LINK_TOKEN_SECRET has %d bytes: it needs at least %d (for example: openssl rand -hex 32)", len(e.Bot.LinkSecret), minSecretBytes)
+	}
+	return nil
+}
+
 // redacted hides a secret, showing only whether it is set.
 func redacted(s string) string {
 	if s == "" {

@@ -35,7 +35,7 @@ func TestCrashSafety(t *testing.T) {
 	defer fake.Close()
 	mr := miniredis.RunT(t)
 	env := append(os.Environ(), "TELEGRAM_BOT_TOKEN="+testToken, "TELEGRAM_API_URL="+fake.URL, "PARCELBOT_ADDR=127.0.0.1:0",
-		"REDIS_URL=redis://"+mr.Addr(), "TELEGRAM_CHAT_INTERVAL=2ms", "TELEGRAM_RATE=2000", "LOG_LEVEL=warn")
+		"REDIS_URL=redis://"+mr.Addr(), "LINK_TOKEN_SECRET="+testLinkSecret, "TELEGRAM_CHAT_INTERVAL=2ms", "TELEGRAM_RATE=2000", "LOG_LEVEL=warn")
 	var logs strings.Builder
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "serve")
@@ -60,7 +60,7 @@ func TestCrashSafety(t *testing.T) {
 	now := time.Now()
 	for i, cust := range []string{"C-1001", "C-1004", "C-1007", "C-1010"} {
 		for k := 0; k < 3; k++ {
-			tok, err := domain.NewLinkToken([]byte(demoLinkSecret), cust, now)
+			tok, err := domain.NewLinkToken([]byte(testLinkSecret), cust, now)
 			if err != nil {
 				t.Fatal(err)
 			}

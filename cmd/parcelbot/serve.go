@@ -30,6 +30,7 @@ func (a *app) serve(ctx context.Context, args []string) int {
 	fl.SetOutput(a.stderr)
 	addr := fl.String("addr", a.env.Addr, "HTTP address (PARCELBOT_ADDR)")
 	redisURL := fl.String("redis", a.env.RedisURL, "Redis URL (REDIS_URL)")
+	demo := fl.Bool("demo", false, "allow the public demo link secret (demo data only, never with the shop API)")
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
@@ -38,6 +39,10 @@ func (a *app) serve(ctx context.Context, args []string) int {
 Set TELEGRAM_BOT_TOKEN (from @BotFather) to serve customers on Telegram,
 optionally TELEGRAM_WEBHOOK_URL and TELEGRAM_WEBHOOK_SECRET for webhook mode.
 To try the bot without Telegram, run: parcelbot chat`)
+		return 2
+	}
+	if err := a.env.serveSecrets(*demo); err != nil {
+		fmt.Fprintf(a.stderr, "parcelbot serve: %v\n", err)
 		return 2
 	}
 	log := a.jsonLogger()

@@ -15,6 +15,7 @@ import (
 	"github.com/go-telegram/bot/models"
 
 	"github.com/parcelbot/parcelbot/adapters/telegram/telegramtest"
+	"github.com/parcelbot/parcelbot/domain"
 )
 
 const testToken = "123456:TEST-token-secret"
@@ -78,6 +79,10 @@ type served struct {
 	stderr *syncBuffer
 }
 
+// testLinkSecret is the link-token secret the serve tests run with: serve
+// refuses the public demo secret.
+const testLinkSecret = "serve-tests-link-secret-0123456789abcdef"
+
 // startServe runs `parcelbot serve` in-process against a fake Bot API and
 // an in-process Redis the test can inspect.
 func startServe(t *testing.T, extra map[string]string) *served {
@@ -87,6 +92,7 @@ func startServe(t *testing.T, extra map[string]string) *served {
 	env := map[string]string{
 		"TELEGRAM_BOT_TOKEN": testToken, "TELEGRAM_API_URL": s.fake.URL, "PARCELBOT_ADDR": "127.0.0.1:0",
 		"REDIS_URL": "redis://" + s.mr.Addr(), "TELEGRAM_CHAT_INTERVAL": "5ms", "TELEGRAM_RATE": "1000", "LOG_LEVEL": "debug",
+		"LINK_TOKEN_SECRET": testLinkSecret,
 	}
 	for k, v := range extra {
 		env[k] = v
@@ -314,6 +320,50 @@ func TestTelegramWebhookChecksTheSecret(t *testing.T) {
 	}
 	if code := post("wh-s3cret"); code != http.StatusOK || len(s.fake.Sent(7007)) != 1 {
 		t.Fatal("a webhook redelivery was answered twice")
+	}
+}
+
+// serve never runs with a secret anyone can read: without LINK_TOKEN_SECRET
+// (or with a short one) it refuses to start, naming the variable; --demo
+// allows the public demo secret on the demo data only.
+func TestServeRefusesThePublicDemoSecret(t *testing.T) {
+	base := map[string]string{"TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_API_URL": "http://127.0.0.1:1", "PARCELBOT_ADDR": "127.0.0.1:0"}
+	with := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	code, _, errs := runCmd(t, "", with(), "serve")
+	if code != 2 || !strings.Contains(errs, "LINK_TOKEN_SECRET is not set") || !strings.Contains(errs, "--demo") {
+		t.Fatalf("no secret: exit %d: %s", code, errs)
+	}
+	code, _, errs = runCmd(t, "", with("LINK_TOKEN_SECRET", "short"), "serve")
+	if code != 2 || !strings.Contains(errs, "LINK_TOKEN_SECRET has 5 bytes") {
+		t.Fatalf("short secret: exit %d: %s", code, errs)
+	}
+	code, _, errs = runCmd(t, "", with("PARCELBOT_BACKEND", "shopapi", "SHOP_API_URL", "http://127.0.0.1:1", "SHOP_API_TOKEN", "t"), "serve", "--demo")
+	if code != 2 || !strings.Contains(errs, "refuses PARCELBOT_BACKEND=shopapi") {
+		t.Fatalf("--demo with the shop API: exit %d: %s", code, errs)
+	}
+}
+
+// A token minted offline with the public demo secret links nothing on a
+// served bot: its secret is another.
+func TestDemoSecretTokenDoesNotLinkOnServe(t *testing.T) {
+	s := startServe(t, nil)
+	tok, err := domain.NewLinkToken([]byte(demoLinkSecret), "C-1001", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.fake.Text(9101, "en", "/start "+tok)
+	got := s.expect(t, 9101, 1, "").Params["text"]
+	if strings.Contains(got, "Anna") || !strings.Contains(got, "valid or has been used") {
+		t.Fatalf("a demo-secret token was accepted: %q", got)
 	}
 }
 

@@ -250,7 +250,7 @@ func TestNoSlackPayloadCarriesSecrets(t *testing.T) {
 	}
 	o, _ := d.Order(t.Context(), "302-1016665-4116655") // C-1001's, password today
 	password := o.Shipment.Password.Code.Reveal()
-	tok, err := domain.NewLinkToken([]byte(demoLinkSecret), "C-1001", time.Now())
+	tok, err := domain.NewLinkToken([]byte(testLinkSecret), "C-1001", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
