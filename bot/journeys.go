@@ -154,6 +154,7 @@ func (j *journeys) actions() map[string]dialog.Action {
 		"theft_check":         j.theftCheck,
 		"create_claim":        j.createClaim,
 		"claim_options":       j.claimOptions,
+		"claim_confirm":       j.claimConfirm,
 		"resolve_claim":       j.resolveClaim,
 		"escalate_claim":      j.escalateClaim,
 		"password_check":      j.passwordCheck,
@@ -596,8 +597,10 @@ func (j *journeys) createClaim(ctx context.Context, c *dialog.Call) (dialog.Outc
 	if err != nil {
 		return "", err
 	}
+	// money moves without an agent only for a chat linked to the account,
+	// and within the shop's limits
 	decision := string(outAgent)
-	if j.cfg.Policy.AutoApprove(o.Total, domain.ClaimsWithin(past, since)+recorded) {
+	if full(c) && j.cfg.Policy.AutoApprove(o.Total, domain.ClaimsWithin(past, since)+recorded) {
 		decision = string(outApproved)
 	}
 	stored, first, err := j.Records.Once(ctx, "claim:"+o.Number, mine+"|"+decision)
@@ -643,7 +646,27 @@ func (j *journeys) createClaim(ctx context.Context, c *dialog.Call) (dialog.Outc
 		}
 		c.Var("investigation", c.T("claim.investigation"))
 	}
+	if decision == string(outAgent) && !full(c) {
+		return outAgentUnlinked, nil
+	}
 	return dialog.Outcome(decision), nil // outApproved or outAgent
+}
+
+// claimConfirm states what resolving the claim will do, for the customer
+// to confirm before anything is refunded or sent.
+func (j *journeys) claimConfirm(ctx context.Context, c *dialog.Call) (dialog.Outcome, error) {
+	o, err := j.order(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	c.Var("case", c.Slot("case"))
+	c.Var("order", o.Number)
+	if domain.Resolution(c.Slot("resolution")) == domain.ResolveReplacement && o.AllInStock() {
+		return outReplacement, nil
+	}
+	c.SetSlot("resolution", string(domain.ResolveRefund))
+	c.Var("amount", dialog.MoneyValue(o.Total.Minor, o.Total.Currency))
+	return outRefund, nil
 }
 
 // claimOptions: replacement only when every item is in stock; when both are

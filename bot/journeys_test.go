@@ -371,3 +371,57 @@ func TestOneTurnReadsTheOrderOnce(t *testing.T) {
 		t.Fatalf("one turn read the order %d times and the customer %d times, want 1 and 1", shop.orders, shop.customers)
 	}
 }
+
+// Money moves only after the customer confirmed what will happen: "not
+// now" refunds nothing; the confirmation states the amount; "yes" refunds
+// once.
+func TestRefundNeedsAnExplicitConfirmation(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	ctx := context.Background()
+	n := 0
+	say := func(text string) []dialog.Reply {
+		n++
+		if err := f.svc.Handle(ctx, bot.Message{Conversation: "t:1", ID: "c" + strconv.Itoa(n), LinkCustomer: "C-1001", Input: dialog.Input{Text: text}}); err != nil {
+			t.Fatal(err)
+		}
+		return f.rec.Take("1")
+	}
+	// C-1001's order, delivered days ago
+	rs := say("my parcel 302-1015554-4108878 never arrived")
+	rs = f.press(t, "1", "p1", rs, "Report it missing")
+	rs = f.press(t, "1", "p2", rs, "💶")
+	if got := texts(rs); !strings.Contains(got, "I'll refund €") || !strings.Contains(got, "Shall I go ahead?") {
+		t.Fatalf("no confirmation with the amount:\n%s", got)
+	}
+	rs = say("not now")
+	if got := texts(rs); !strings.Contains(got, "nothing has been done") || countWrites(f.data, "refund") != 0 {
+		t.Fatalf("declining refunded (%d writes):\n%s", countWrites(f.data, "refund"), got)
+	}
+	rs = f.press(t, "1", "p3", rs, "↩ Choose again")
+	rs = f.press(t, "1", "p4", rs, "💶")
+	rs = say("yes, go ahead")
+	if got := texts(rs); !strings.Contains(got, "Your refund of €") || countWrites(f.data, "refund") != 1 {
+		t.Fatalf("confirmed, but %d refund writes:\n%s", countWrites(f.data, "refund"), got)
+	}
+}
+
+// A chat that only knows the order number and postcode never gets money
+// moved by the bot, nor sees the amount: the claim goes to an agent.
+func TestUnlinkedClaimGoesToAnAgentWithoutAmounts(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	rs := f.send(t, "2", "u1", "my parcel 302-1012221-4085547 never arrived")
+	rs = f.send(t, "2", "u2", "10115")
+	rs = f.press(t, "2", "u3", rs, "Report it missing")
+	got := texts(rs)
+	if !strings.Contains(got, "isn't linked to the customer account") || strings.ContainsAny(got, "€£") {
+		t.Fatalf("want an agent's approval and no amount:\n%s", got)
+	}
+	if countWrites(f.data, "refund")+countWrites(f.data, "replacement") != 0 {
+		t.Fatal("money moved for an unlinked chat")
+	}
+	f.desk.mu.Lock()
+	defer f.desk.mu.Unlock()
+	if len(f.desk.esc) != 1 {
+		t.Fatalf("%d escalations, want 1", len(f.desk.esc))
+	}
+}

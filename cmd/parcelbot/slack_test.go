@@ -58,7 +58,7 @@ func escalateHighValue(t *testing.T, s *served, sf *slackfake.Fake, chat int64) 
 		label = "Jetzt als fehlend melden" // delivered less than 36 hours ago
 	}
 	s.press(t, chat, "de", details, label)
-	s.expect(t, chat, 3, "muss eine Kollegin oder ein Kollege zustimmen")
+	s.expect(t, chat, 3, "gibt eine Kollegin oder ein Kollege Erstattungen und Ersatz frei")
 	var card slackfake.Post
 	if !slackfake.Wait(5*time.Second, func() bool { var ok bool; card, ok = sf.Card(""); return ok }) {
 		t.Fatalf("no case card in Slack; posts: %+v", sf.Posts(""))
