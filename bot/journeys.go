@@ -633,7 +633,13 @@ func (j *journeys) createClaim(ctx context.Context, c *dialog.Call) (dialog.Outc
 	if p := c.Slot("police"); p != "" && p != "-" {
 		cs.PoliceReport = p
 	}
-	if err := j.Records.PutCase(ctx, cs); err != nil {
+	// created once: a re-run of this turn finds it stored and keeps it
+	if _, err := UpdateCase(ctx, j.Records, id, func(old *domain.Case) (*domain.Case, error) {
+		if old != nil {
+			return nil, nil
+		}
+		return cs, nil
+	}); err != nil {
 		return "", err
 	}
 	if err := j.Records.AddClaim(ctx, o.CustomerID, id, c.Now); err != nil {
@@ -712,17 +718,19 @@ func resolveCase(ctx context.Context, w ShopWriter, rec Records, caseID string, 
 	if err := w.Resolve(ctx, o.Number, how, "resolve:"+caseID); err != nil {
 		return "", fmt.Errorf("resolve %s: %w", caseID, err)
 	}
-	cs, err := rec.Case(ctx, caseID)
+	cs, err := UpdateCase(ctx, rec, caseID, func(cs *domain.Case) (*domain.Case, error) {
+		if cs == nil {
+			return nil, &domain.Error{Code: domain.ENOTFOUND, Key: "cases.unknown", Op: "resolve case " + caseID}
+		}
+		if cs.Resolution == "" {
+			cs.Resolution = how
+		}
+		cs.Status = domain.CaseResolved
+		cs.Updated = now
+		cs.Notes = append(cs.Notes, domain.CaseEvent{At: now, Who: who, What: "resolved: " + string(how)})
+		return cs, nil
+	})
 	if err != nil {
-		return "", err
-	}
-	if cs.Resolution == "" {
-		cs.Resolution = how
-	}
-	cs.Status = domain.CaseResolved
-	cs.Updated = now
-	cs.Notes = append(cs.Notes, domain.CaseEvent{At: now, Who: who, What: "resolved: " + string(how)})
-	if err := rec.PutCase(ctx, cs); err != nil {
 		return "", err
 	}
 	return cs.Resolution, nil
@@ -956,7 +964,12 @@ func (j *journeys) lockerStuck(ctx context.Context, c *dialog.Call) (dialog.Outc
 	cs := &domain.Case{ID: id, Kind: domain.CaseLocker, Status: domain.CaseAwaitingAgent, Order: o.Number, CustomerID: o.CustomerID,
 		Conversation: c.Conversation(), Lang: c.Lang(), Created: c.Now, Updated: c.Now,
 		Notes: []domain.CaseEvent{{At: c.Now, Who: "bot", What: "parcel stuck in " + l.ID + "; defect reported"}}}
-	if err := j.Records.PutCase(ctx, cs); err != nil {
+	if _, err := UpdateCase(ctx, j.Records, id, func(old *domain.Case) (*domain.Case, error) {
+		if old != nil {
+			return nil, nil
+		}
+		return cs, nil
+	}); err != nil {
 		return "", err
 	}
 	out, err := j.handToAgent(ctx, c, id, "stuck_parcel")

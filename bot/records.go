@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/parcelbot/parcelbot/domain"
@@ -11,8 +12,10 @@ import (
 // cases, one-time grants, claims, used link tokens. They hold across
 // replicas.
 type Records interface {
-	// PutCase creates or replaces a case (and indexes it by customer and
-	// conversation).
+	// PutCase stores a case (and indexes it by customer and conversation)
+	// if it is still at c.Version (0: the case does not exist yet), and sets
+	// c.Version to the new version. It returns ECONFLICT when another writer
+	// stored the case in between; use UpdateCase to retry.
 	PutCase(ctx context.Context, c *domain.Case) error
 	// Case returns a case (ENOTFOUND when unknown).
 	Case(ctx context.Context, id string) (*domain.Case, error)
@@ -38,4 +41,37 @@ type Records interface {
 	// Fail counts a failure for key; the window starts with the first one
 	// and lasts window.
 	Fail(ctx context.Context, key string, window time.Duration) (int, error)
+}
+
+// maxCaseTries bounds the compare-and-set retries of one case update.
+const maxCaseTries = 8
+
+// UpdateCase reads case id (nil when there is none), lets change return
+// what to store (nil: nothing to store), and stores it with compare-and-set;
+// on a conflict it reads the case again and applies change anew, so two
+// replicas changing one case at once both keep their change.
+func UpdateCase(ctx context.Context, rec Records, id string, change func(cs *domain.Case) (*domain.Case, error)) (*domain.Case, error) {
+	var last error
+	for try := 0; try < maxCaseTries; try++ {
+		cs, err := rec.Case(ctx, id)
+		if domain.ErrorCode(err) == domain.ENOTFOUND {
+			cs, err = nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		next, err := change(cs)
+		if err != nil || next == nil {
+			return cs, err
+		}
+		if cs == nil {
+			next.Version = 0
+		}
+		err = rec.PutCase(ctx, next)
+		if domain.ErrorCode(err) != domain.ECONFLICT {
+			return next, err
+		}
+		last = err
+	}
+	return nil, fmt.Errorf("update case %s: %d conflicts in a row: %w", id, maxCaseTries, last)
 }

@@ -453,22 +453,20 @@ func (s *Service) escalate(ctx context.Context, conv string, st *dialog.State, e
 		e.LastMessages = lines
 	}
 	if s.records != nil {
-		cs, err := s.records.Case(ctx, e.Case)
-		if domain.ErrorCode(err) == domain.ENOTFOUND {
-			cs = &domain.Case{ID: e.Case, Kind: domain.CaseKind(e.Journey), Order: e.Order, CustomerID: st.Customer,
-				Conversation: conv, Lang: st.Lang, Created: now}
-			if !cs.Kind.Valid() {
-				cs.Kind = domain.CaseHuman
+		_, err := UpdateCase(ctx, s.records, e.Case, func(cs *domain.Case) (*domain.Case, error) {
+			if cs == nil {
+				cs = &domain.Case{ID: e.Case, Kind: domain.CaseKind(e.Journey), Order: e.Order, CustomerID: st.Customer,
+					Conversation: conv, Lang: st.Lang, Created: now}
+				if !cs.Kind.Valid() {
+					cs.Kind = domain.CaseHuman
+				}
 			}
-			err = nil
-		}
+			cs.Status = domain.CaseAwaitingAgent
+			cs.Updated = now
+			cs.Notes = append(cs.Notes, domain.CaseEvent{At: now, Who: "bot", What: "handed to agents: " + e.Reason})
+			return cs, nil
+		})
 		if err != nil {
-			return fmt.Errorf("escalate %s: %w", e.Case, err)
-		}
-		cs.Status = domain.CaseAwaitingAgent
-		cs.Updated = now
-		cs.Notes = append(cs.Notes, domain.CaseEvent{At: now, Who: "bot", What: "handed to agents: " + e.Reason})
-		if err := s.records.PutCase(ctx, cs); err != nil {
 			return fmt.Errorf("escalate %s: %w", e.Case, err)
 		}
 	}
@@ -510,12 +508,13 @@ func (s *Service) Agent(ctx context.Context, a AgentAction) error {
 	}
 	now := s.now()
 	what := a.Kind
+	var status domain.CaseStatus // the case's new status; "" keeps it
 	switch a.Kind {
 	case dialog.AgentClaim:
 		if cs.Status == domain.CaseAwaitingAgent {
 			s.obs.Agent("claim", now.Sub(cs.Created))
 		}
-		cs.Status = domain.CaseWithAgent
+		status = domain.CaseWithAgent
 	case dialog.AgentReply:
 		what = "replied"
 	case dialog.AgentSLA:
@@ -525,7 +524,7 @@ func (s *Service) Agent(ctx context.Context, a AgentAction) error {
 		what = "no agent within the SLA: customer told"
 	case dialog.AgentHandBack:
 		s.obs.Agent("handoff", now.Sub(cs.Created))
-		cs.Status = domain.CaseClosed
+		status = domain.CaseClosed
 	case dialog.AgentResolve:
 		if a.How == domain.ResolveRefund || a.How == domain.ResolveReplacement {
 			o, err := s.shop.Order(ctx, cs.Order)
@@ -537,23 +536,30 @@ func (s *Service) Agent(ctx context.Context, a AgentAction) error {
 				return fmt.Errorf("agent resolve %s: %w", a.Case, err)
 			}
 			a.How = how
-			if cs, err = s.records.Case(ctx, a.Case); err != nil {
-				return err
-			}
 		}
 		s.obs.Agent("handoff", now.Sub(cs.Created))
-		cs.Status = domain.CaseResolved
-		if cs.Resolution == "" {
-			cs.Resolution = a.How
-		}
+		status = domain.CaseResolved
 		what = "resolved: " + string(a.How)
 	default:
 		return domain.Errorf(domain.EINVALID, "", "unknown agent action %q", a.Kind)
 	}
 	if a.Kind != dialog.AgentReply {
-		cs.Updated = now
-		cs.Notes = append(cs.Notes, domain.CaseEvent{At: now, Who: a.Agent, What: what})
-		if err := s.records.PutCase(ctx, cs); err != nil {
+		// compare-and-set: another replica's change to the case is kept
+		cs, err = UpdateCase(ctx, s.records, a.Case, func(cs *domain.Case) (*domain.Case, error) {
+			if cs == nil {
+				return nil, &domain.Error{Code: domain.ENOTFOUND, Key: "cases.unknown", Op: "agent on case " + a.Case}
+			}
+			if status != "" {
+				cs.Status = status
+			}
+			if a.Kind == dialog.AgentResolve && cs.Resolution == "" {
+				cs.Resolution = a.How
+			}
+			cs.Updated = now
+			cs.Notes = append(cs.Notes, domain.CaseEvent{At: now, Who: a.Agent, What: what})
+			return cs, nil
+		})
+		if err != nil {
 			return fmt.Errorf("agent %s on %s: %w", a.Kind, a.Case, err)
 		}
 	}

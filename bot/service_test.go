@@ -48,6 +48,9 @@ func newFixtureWith(t testing.TB, mr *miniredis.Miniredis, shop bot.Shop, config
 	if shop == nil {
 		shop = d
 	}
+	if sd, ok := shop.(*demo.Data); ok {
+		d = sd // a shared demo shop: replicas of one deployment
+	}
 	rdb := goredis.NewClient(&goredis.Options{Addr: mr.Addr(), MaxRetries: -1})
 	t.Cleanup(func() { rdb.Close() })
 	be := bot.Backends{Shop: shop, Writer: d, Records: redis.NewRecords(rdb, "", 0)}
@@ -239,5 +242,54 @@ func TestStoredTurnIsCarriedOutOnRedelivery(t *testing.T) {
 	}
 	if len(ch.sent) != 1 {
 		t.Fatalf("sent %q", ch.sent)
+	}
+}
+
+// Two replicas resolving one case at once (two agents pressing "Approve
+// refund" on the same card): the refund is made once, the case ends
+// resolved, and neither replica's note on the case is lost.
+func TestTwoReplicasResolveOneCase(t *testing.T) {
+	mr := miniredis.RunT(t)
+	a := newFixture(t, mr, nil)
+	b := newFixture(t, mr, a.data) // the same shop behind both replicas
+	ctx := context.Background()
+	// an unlinked claim: an agent must approve it
+	a.send(t, "5", "m1", "my parcel 302-1012221-4085547 never arrived")
+	rs := a.send(t, "5", "m2", "10115")
+	a.press(t, "5", "m3", rs, "Report it missing")
+	cases, err := redis.NewRecords(a.rdb, "", 0).Cases(ctx, "", "t:5")
+	if err != nil || len(cases) != 1 {
+		t.Fatalf("%d cases, %v", len(cases), err)
+	}
+	id := cases[0].ID
+	var wg sync.WaitGroup
+	for i, f := range []*fixture{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			act := bot.AgentAction{ID: fmt.Sprint("act", i), Case: id, Agent: fmt.Sprint("U-AGENT", i), Kind: dialog.AgentResolve, How: domain.ResolveRefund}
+			if err := f.svc.Agent(ctx, act); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	cs, err := redis.NewRecords(a.rdb, "", 0).Case(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs.Status != domain.CaseResolved || cs.Resolution != domain.ResolveRefund {
+		t.Fatalf("case %s / %s", cs.Status, cs.Resolution)
+	}
+	agents := map[string]bool{}
+	for _, n := range cs.Notes {
+		agents[n.Who] = true
+	}
+	if !agents["U-AGENT0"] || !agents["U-AGENT1"] {
+		t.Fatalf("a replica's note was lost: %+v", cs.Notes)
+	}
+	// both replicas asked the shop, with the same idempotency key: one refund
+	if n := countWrites(a.data, "refund"); n != 1 {
+		t.Fatalf("%d refunds", n)
 	}
 }

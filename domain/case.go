@@ -65,6 +65,9 @@ type Case struct {
 	Created      time.Time
 	Updated      time.Time
 	Notes        []CaseEvent
+	// Version is the stored version this copy was read at (0: not stored
+	// yet); a store compares it before writing (compare-and-set).
+	Version int64
 }
 
 // CaseEvent records who did what to a case, and when.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -17,9 +18,17 @@ import (
 
 // Records is bot.Records on Redis:
 //
-//	<prefix>case:<id>          JSON of the case
+//	<prefix>case:{<id>}        hash: v (version), d (JSON of the case)
 //	<prefix>cases:cust:<id>    sorted set of a customer's case ids (by creation)
 //	<prefix>cases:conv:<conv>  sorted set of a conversation's case ids
+//
+// Every operation touches one key, so it works on a Redis Cluster: a case
+// is written with compare-and-set on its version (one script on its own
+// key), then added to its indexes, each on its own key and idempotently
+// (adding a case id twice changes nothing). Cases written by earlier
+// versions as a plain JSON string under <prefix>case:<id> are still read
+// and are moved to the hash when next written.
+//
 //	<prefix>once:<key>         first value stored for an idempotent grant
 //	<prefix>claims:<customer>  sorted set of claim case ids by time
 //	<prefix>token:<nonce>      a used link token
@@ -57,49 +66,84 @@ type caseJSON struct {
 	Created      time.Time          `json:"created"`
 	Updated      time.Time          `json:"updated"`
 	Notes        []domain.CaseEvent `json:"notes,omitempty"`
+	Version      int64              `json:"-"`
 }
 
-// PutCase implements bot.Records.
+// putCaseScript: KEYS[1] the case hash; ARGV: expected version, JSON,
+// TTL ms. Returns the new version, or -1 when the case is at another
+// version.
+var putCaseScript = goredis.NewScript(`
+local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+if v ~= tonumber(ARGV[1]) then return -1 end
+v = v + 1
+redis.call('HSET', KEYS[1], 'v', v, 'd', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return v
+`)
+
+func (r *Records) caseKey(id string) string { return r.prefix + "case:{" + id + "}" }
+
+// PutCase implements bot.Records: compare-and-set on the case's version,
+// then the indexes.
 func (r *Records) PutCase(ctx context.Context, c *domain.Case) error {
-	b, err := json.Marshal(caseJSON(*c))
+	stored := caseJSON(*c)
+	stored.Version = 0
+	b, err := json.Marshal(stored)
 	if err != nil {
 		return fmt.Errorf("put case %s: %w", c.ID, err)
 	}
-	score := float64(c.Created.UnixNano())
-	_, err = r.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-		p.Set(ctx, r.prefix+"case:"+c.ID, b, r.keep)
-		if c.CustomerID != "" {
-			k := r.prefix + "cases:cust:" + c.CustomerID
-			p.ZAdd(ctx, k, goredis.Z{Score: score, Member: c.ID})
-			p.Expire(ctx, k, r.keep)
-		}
-		if c.Conversation != "" {
-			k := r.prefix + "cases:conv:" + c.Conversation
-			p.ZAdd(ctx, k, goredis.Z{Score: score, Member: c.ID})
-			p.Expire(ctx, k, r.keep)
-		}
-		return nil
-	})
+	v, err := putCaseScript.Run(ctx, r.rdb, []string{r.caseKey(c.ID)}, c.Version, b, r.keep.Milliseconds()).Int64()
 	if err != nil {
 		return fmt.Errorf("put case %s: %w", c.ID, unavailable(err))
+	}
+	if v < 0 {
+		return &domain.Error{Code: domain.ECONFLICT, Op: "put case " + c.ID}
+	}
+	c.Version = v
+	score := float64(c.Created.UnixNano())
+	pipe := r.rdb.Pipeline() // one key a command: the keys may live on different nodes
+	for _, k := range []string{r.prefix + "cases:cust:" + c.CustomerID, r.prefix + "cases:conv:" + c.Conversation} {
+		if strings.HasSuffix(k, ":") {
+			continue
+		}
+		pipe.ZAdd(ctx, k, goredis.Z{Score: score, Member: c.ID})
+		pipe.Expire(ctx, k, r.keep)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("put case %s indexes: %w", c.ID, unavailable(err))
 	}
 	return nil
 }
 
 // Case implements bot.Records.
 func (r *Records) Case(ctx context.Context, id string) (*domain.Case, error) {
-	b, err := r.rdb.Get(ctx, r.prefix+"case:"+id).Bytes()
-	if errors.Is(err, goredis.Nil) {
-		return nil, &domain.Error{Code: domain.ENOTFOUND, Key: "cases.unknown", Op: "case " + id}
-	}
+	vals, err := r.rdb.HMGet(ctx, r.caseKey(id), "v", "d").Result()
 	if err != nil {
 		return nil, fmt.Errorf("case %s: %w", id, unavailable(err))
+	}
+	var b []byte
+	var version int64
+	if d, ok := vals[1].(string); ok {
+		b = []byte(d)
+		if v, ok := vals[0].(string); ok {
+			version, _ = strconv.ParseInt(v, 10, 64)
+		}
+	} else {
+		// written by an earlier version: a JSON string, read at version 0
+		b, err = r.rdb.Get(ctx, r.prefix+"case:"+id).Bytes()
+		if errors.Is(err, goredis.Nil) {
+			return nil, &domain.Error{Code: domain.ENOTFOUND, Key: "cases.unknown", Op: "case " + id}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("case %s: %w", id, unavailable(err))
+		}
 	}
 	var c caseJSON
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("case %s: %w", id, err)
 	}
 	dc := domain.Case(c)
+	dc.Version = version
 	return &dc, nil
 }
 

@@ -33,7 +33,13 @@ func NewRecords() *Records {
 func (r *Records) PutCase(_ context.Context, c *domain.Case) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.cases[c.ID] = *c
+	if cur := r.cases[c.ID]; cur.Version != c.Version {
+		return &domain.Error{Code: domain.ECONFLICT, Op: "put case " + c.ID}
+	}
+	c.Version++
+	stored := *c
+	stored.Notes = append([]domain.CaseEvent(nil), c.Notes...)
+	r.cases[c.ID] = stored
 	return nil
 }
 
@@ -45,6 +51,7 @@ func (r *Records) Case(_ context.Context, id string) (*domain.Case, error) {
 	if !ok {
 		return nil, &domain.Error{Code: domain.ENOTFOUND, Key: "cases.unknown"}
 	}
+	c.Notes = append([]domain.CaseEvent(nil), c.Notes...)
 	return &c, nil
 }
 
