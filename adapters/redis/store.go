@@ -263,6 +263,25 @@ func connect(url string) (rdb goredis.UniversalClient, close func(), err error) 
 		c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
 		return c, func() { c.Close(); mr.Close() }, nil
 	}
+	if rest, ok := strings.CutPrefix(url, "redis+cluster://"); ok {
+		// redis+cluster://[user:password@]host:port[,host:port...]
+		opts := &goredis.ClusterOptions{}
+		if cred, hosts, ok := strings.Cut(rest, "@"); ok {
+			user, pass, _ := strings.Cut(cred, ":")
+			opts.Username, opts.Password, rest = user, pass, hosts
+		}
+		rest, _, _ = strings.Cut(rest, "/")
+		for _, a := range strings.Split(rest, ",") {
+			if a != "" {
+				opts.Addrs = append(opts.Addrs, a)
+			}
+		}
+		if len(opts.Addrs) == 0 {
+			return nil, nil, errors.New("REDIS_URL: redis+cluster://host:port[,host:port...]")
+		}
+		c := goredis.NewClusterClient(opts)
+		return c, func() { c.Close() }, nil
+	}
 	var opts *goredis.UniversalOptions
 	if strings.Contains(url, "://") {
 		o, err := goredis.ParseURL(url)
@@ -276,6 +295,24 @@ func connect(url string) (rdb goredis.UniversalClient, close func(), err error) 
 	if len(opts.Addrs) == 0 || opts.Addrs[0] == "" {
 		return nil, nil, errors.New("REDIS_URL: no address")
 	}
+	if len(opts.Addrs) == 1 && isClusterNode(opts) {
+		// one node of a cluster: a plain client would fail with MOVED on
+		// every key another node owns
+		opts.IsClusterMode = true
+	}
 	c := goredis.NewUniversalClient(opts)
 	return c, func() { c.Close() }, nil
+}
+
+// isClusterNode asks a single address whether it is a node of a Redis
+// Cluster (INFO cluster: cluster_enabled:1). A server that does not answer
+// is taken as a plain one; the store reports it as unavailable later.
+func isClusterNode(opts *goredis.UniversalOptions) bool {
+	c := goredis.NewClient(&goredis.Options{Addr: opts.Addrs[0], Username: opts.Username, Password: opts.Password, TLSConfig: opts.TLSConfig,
+		DialTimeout: 2 * time.Second, ReadTimeout: 2 * time.Second, MaxRetries: -1})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	info, err := c.Info(ctx, "cluster").Result()
+	return err == nil && strings.Contains(info, "cluster_enabled:1")
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/parcelbot/parcelbot/bot"
 	"github.com/parcelbot/parcelbot/bot/bottest"
+	"github.com/parcelbot/parcelbot/domain"
 )
 
 var _ bot.SessionStore = (*Store)(nil)
@@ -29,31 +30,62 @@ func TestContractMiniredis(t *testing.T) {
 var prefixN atomic.Int64
 
 // TestContractRealRedis runs the contract on the server at REDIS_URL (CI
-// starts one); each subtest gets its own key prefix, removed afterwards.
+// starts one) and on the Redis Cluster at PARCELBOT_TEST_REDIS (CI starts
+// one with .ci/with-redis-cluster); each subtest gets its own key prefix,
+// removed afterwards.
 func TestContractRealRedis(t *testing.T) {
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		t.Skip("REDIS_URL not set: the contract ran on miniredis above")
+	urls := map[string]string{"server": os.Getenv("REDIS_URL"), "cluster": os.Getenv("PARCELBOT_TEST_REDIS")}
+	if urls["server"] == "" && urls["cluster"] == "" {
+		t.Skip("neither REDIS_URL nor PARCELBOT_TEST_REDIS set: the contract ran on miniredis above")
 	}
+	for name, url := range urls {
+		if url == "" {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			rdb := realRedis(t, url)
+			bottest.TestSessionStore(t, func(t *testing.T) bot.SessionStore {
+				return NewStore(rdb, Options{Prefix: testPrefix(t, rdb)})
+			})
+		})
+	}
+}
+
+// realRedis connects to url for a test.
+func realRedis(t *testing.T, url string) goredis.UniversalClient {
+	t.Helper()
 	rdb, closeFn, err := Connect(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(closeFn)
 	if err := rdb.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("REDIS_URL=%s does not answer: %v", url, err)
+		t.Fatalf("%s does not answer: %v", url, err)
 	}
-	bottest.TestSessionStore(t, func(t *testing.T) bot.SessionStore {
-		prefix := fmt.Sprintf("parcelbot-test:%d:%d:", os.Getpid(), prefixN.Add(1))
-		t.Cleanup(func() {
-			ctx := context.Background()
-			keys, _ := rdb.Keys(ctx, prefix+"*").Result()
-			if len(keys) > 0 {
-				rdb.Del(ctx, keys...)
+	return rdb
+}
+
+// testPrefix is a key prefix of the test's own; its keys are deleted
+// afterwards, on every master of a cluster, one key a command.
+func testPrefix(t *testing.T, rdb goredis.UniversalClient) string {
+	prefix := fmt.Sprintf("parcelbot-test:%d:%d:", os.Getpid(), prefixN.Add(1))
+	t.Cleanup(func() {
+		ctx := context.Background()
+		del := func(ctx context.Context, c *goredis.Client) error {
+			keys, _ := c.Keys(ctx, prefix+"*").Result()
+			for _, k := range keys {
+				c.Del(ctx, k)
 			}
-		})
-		return NewStore(rdb, Options{Prefix: prefix})
+			return nil
+		}
+		switch c := rdb.(type) {
+		case *goredis.ClusterClient:
+			c.ForEachMaster(ctx, del)
+		case *goredis.Client:
+			del(ctx, c)
+		}
 	})
+	return prefix
 }
 
 func TestIdleTTL(t *testing.T) {
@@ -152,5 +184,57 @@ func TestConnectURLs(t *testing.T) {
 	defer closeCl()
 	if _, ok := cl.(*goredis.ClusterClient); !ok {
 		t.Errorf("a host list gave %T, want a cluster client", cl)
+	}
+}
+
+// TestRecordsOnRealRedis writes, updates and lists cases on a real server
+// and on a Redis Cluster: the case hash and its indexes are written without
+// any multi-key command that spans hash slots.
+func TestRecordsOnRealRedis(t *testing.T) {
+	urls := map[string]string{"server": os.Getenv("REDIS_URL"), "cluster": os.Getenv("PARCELBOT_TEST_REDIS")}
+	if urls["server"] == "" && urls["cluster"] == "" {
+		t.Skip("neither REDIS_URL nor PARCELBOT_TEST_REDIS set: records ran on miniredis in records_test.go")
+	}
+	for name, url := range urls {
+		if url == "" {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			rdb := realRedis(t, url)
+			rec := NewRecords(rdb, testPrefix(t, rdb), time.Hour)
+			ctx := context.Background()
+			for i := range 20 { // ids spread over many slots
+				c := &domain.Case{ID: fmt.Sprintf("PB-T%05d", i), Kind: domain.CaseMissing, Status: domain.CaseAwaitingAgent, CustomerID: "C-9", Conversation: "t:9", Created: time.Now()}
+				if err := rec.PutCase(ctx, c); err != nil {
+					t.Fatalf("create %s: %v", c.ID, err)
+				}
+				if _, err := bot.UpdateCase(ctx, rec, c.ID, func(cs *domain.Case) (*domain.Case, error) {
+					cs.Status = domain.CaseResolved
+					return cs, nil
+				}); err != nil {
+					t.Fatalf("update %s: %v", c.ID, err)
+				}
+			}
+			for _, q := range [][2]string{{"C-9", ""}, {"", "t:9"}} {
+				list, err := rec.Cases(ctx, q[0], q[1])
+				if err != nil || len(list) != 20 {
+					t.Fatalf("cases of %v: %d, %v", q, len(list), err)
+				}
+				for _, c := range list {
+					if c.Status != domain.CaseResolved || c.Version != 2 {
+						t.Fatalf("%s: %s at version %d", c.ID, c.Status, c.Version)
+					}
+				}
+			}
+			if _, first, err := rec.Once(ctx, "k", "v"); err != nil || !first {
+				t.Fatalf("once: %v %v", first, err)
+			}
+			if err := rec.AddClaim(ctx, "C-9", "PB-T00001", time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := rec.Claims(ctx, "C-9", time.Now().Add(-time.Hour)); err != nil || n != 1 {
+				t.Fatalf("claims %d, %v", n, err)
+			}
+		})
 	}
 }

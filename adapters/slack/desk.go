@@ -210,8 +210,13 @@ func (d *Desk) postCard(ctx context.Context, e *bot.Escalation) error {
 	if err := d.rdb.HSet(ctx, d.key("card", e.Case), "esc", esc).Err(); err != nil {
 		return err
 	}
-	if _, ok, err := d.card(ctx, e.Case); err != nil || ok {
+	if ref, ok, err := d.card(ctx, e.Case); err != nil || ok {
 		if err != nil {
+			return err
+		}
+		// posted before (delivered again after a crash): make sure the
+		// thread and the reminder are known too, then update the card
+		if err := d.recordCard(ctx, e.Case, ref); err != nil {
 			return err
 		}
 		return d.updateCard(ctx, e.Case)
@@ -226,14 +231,23 @@ func (d *Desk) postCard(ctx context.Context, e *bot.Escalation) error {
 	// next deliverer would post it again
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	pipe := d.rdb.TxPipeline()
-	pipe.HSet(bctx, d.key("card", e.Case), "channel", ch, "ts", ts)
-	pipe.Set(bctx, d.key("thread", ts), e.Case, 0)
-	pipe.ZAdd(bctx, d.key("sla"), goredis.Z{Score: float64(d.cfg.Now().Add(d.cfg.SLA).Unix()), Member: e.Case})
-	if _, err := pipe.Exec(bctx); err != nil {
+	// the card first: once it is recorded, a card is never posted twice
+	if err := d.rdb.HSet(bctx, d.key("card", e.Case), "channel", ch, "ts", ts).Err(); err != nil {
 		return err
 	}
-	return nil
+	return d.recordCard(bctx, e.Case, cardRef{Channel: ch, TS: ts})
+}
+
+// recordCard records which case a card's thread belongs to and when its
+// reminder is due. Each write is on its own key (they may live on different
+// nodes of a Redis Cluster) and repeating them changes nothing: a reminder
+// already scheduled keeps its time.
+func (d *Desk) recordCard(ctx context.Context, caseID string, ref cardRef) error {
+	pipe := d.rdb.Pipeline()
+	pipe.Set(ctx, d.key("thread", ref.TS), caseID, 0)
+	pipe.ZAddNX(ctx, d.key("sla"), goredis.Z{Score: float64(d.cfg.Now().Add(d.cfg.SLA).Unix()), Member: caseID})
+	_, err := pipe.Exec(ctx)
+	return err
 }
 
 func (d *Desk) postThread(ctx context.Context, caseID, text string) error {

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -157,11 +158,22 @@ func (a *app) convoDriver(ctx context.Context) dialog.ConvoDriver {
 		if err != nil {
 			return nil, err
 		}
-		mr := miniredis.NewMiniRedis()
-		if err := mr.Start(); err != nil {
-			return nil, err
+		a := a
+		var mr *miniredis.Miniredis
+		var rdb goredis.UniversalClient
+		if a.convoRedis != nil {
+			// a shared real Redis (the cluster tests): a key prefix of the
+			// convo's own keeps convos apart
+			cp := *a
+			cp.env.RedisPrefix = fmt.Sprintf("%sconvo:%d:", a.env.RedisPrefix, convoN.Add(1))
+			a, rdb = &cp, a.convoRedis
+		} else {
+			mr = miniredis.NewMiniRedis()
+			if err := mr.Start(); err != nil {
+				return nil, err
+			}
+			rdb = goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
 		}
-		rdb := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
 		be := a.backends(data, rdb)
 		var closeShop func()
 		if a.viaShopAPI {
@@ -169,7 +181,8 @@ func (a *app) convoDriver(ctx context.Context) dialog.ConvoDriver {
 			c, err := shopapi.New(shopapi.Config{URL: fake.URL, Token: "convo-token"})
 			if err != nil {
 				fake.Close()
-				mr.Close()
+				s := &convoSession{mr: mr, rdb: rdb, shared: a.convoRedis != nil}
+				s.Close()
 				return nil, err
 			}
 			be.Shop, be.Writer, closeShop = c, c, fake.Close
@@ -178,10 +191,10 @@ func (a *app) convoDriver(ctx context.Context) dialog.ConvoDriver {
 		// for it fails the test
 		eng, err := a.strictEngine(be)
 		if err != nil {
-			mr.Close()
+			(&convoSession{mr: mr, rdb: rdb, shared: a.convoRedis != nil}).Close()
 			return nil, err
 		}
-		s := &convoSession{ctx: ctx, rec: console.NewRecorder("test"), mr: mr, rdb: rdb, now: now, customer: c.Settings.Customer, data: data, closeShop: closeShop}
+		s := &convoSession{ctx: ctx, rec: console.NewRecorder("test"), mr: mr, rdb: rdb, shared: a.convoRedis != nil, now: now, customer: c.Settings.Customer, data: data, closeShop: closeShop}
 		s.desk = &recordingDesk{}
 		s.svc = bot.NewService(bot.Options{
 			Engine:   eng,
@@ -196,13 +209,17 @@ func (a *app) convoDriver(ctx context.Context) dialog.ConvoDriver {
 	}
 }
 
+// convoN numbers convos run on a shared Redis, for their key prefixes.
+var convoN atomic.Int64
+
 type convoSession struct {
 	ctx       context.Context
 	svc       *bot.Service
 	rec       *console.Recorder
 	desk      *recordingDesk
 	mr        *miniredis.Miniredis
-	rdb       *goredis.Client
+	rdb       goredis.UniversalClient
+	shared    bool // rdb is the app's, not the convo's own
 	mu        sync.Mutex
 	now       time.Time
 	n         int
@@ -256,8 +273,12 @@ func (s *convoSession) Agent(command, arg string) ([]dialog.Reply, error) {
 }
 
 func (s *convoSession) Close() {
-	s.rdb.Close()
-	s.mr.Close()
+	if !s.shared {
+		s.rdb.Close()
+	}
+	if s.mr != nil {
+		s.mr.Close()
+	}
 	if s.closeShop != nil {
 		s.closeShop()
 	}

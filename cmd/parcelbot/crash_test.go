@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 
+	"github.com/parcelbot/parcelbot/adapters/redis"
 	"github.com/parcelbot/parcelbot/adapters/telegram/telegramtest"
 	"github.com/parcelbot/parcelbot/domain"
 )
@@ -27,15 +30,38 @@ func TestCrashSafety(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills the real binary; skipped with -short")
 	}
+	mr := miniredis.RunT(t)
+	crashSafety(t, "redis://"+mr.Addr(), "parcelbot:", mr.Exists)
+}
+
+// TestCrashSafetyOnRedisCluster is the crash test on a Redis Cluster
+// (.ci/with-redis-cluster sets PARCELBOT_TEST_REDIS).
+func TestCrashSafetyOnRedisCluster(t *testing.T) {
+	url := os.Getenv("PARCELBOT_TEST_REDIS")
+	if url == "" {
+		t.Skip("PARCELBOT_TEST_REDIS not set: run under .ci/with-redis-cluster (CI does)")
+	}
+	rdb, closeFn, err := redis.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeFn()
+	prefix := fmt.Sprintf("pbcrash:%d:%d:", os.Getpid(), time.Now().UnixNano())
+	crashSafety(t, url, prefix, func(k string) bool {
+		n, err := rdb.Exists(context.Background(), k).Result()
+		return err == nil && n == 1
+	})
+}
+
+func crashSafety(t *testing.T, redisURL, prefix string, exists func(key string) bool) {
 	bin := filepath.Join(t.TempDir(), "parcelbot")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	fake := telegramtest.New(testToken)
 	defer fake.Close()
-	mr := miniredis.RunT(t)
 	env := append(os.Environ(), "TELEGRAM_BOT_TOKEN="+testToken, "TELEGRAM_API_URL="+fake.URL, "PARCELBOT_ADDR=127.0.0.1:0",
-		"REDIS_URL=redis://"+mr.Addr(), "LINK_TOKEN_SECRET="+testLinkSecret, "TELEGRAM_CHAT_INTERVAL=2ms", "TELEGRAM_RATE=2000", "LOG_LEVEL=warn")
+		"REDIS_URL="+redisURL, "REDIS_PREFIX="+prefix, "LINK_TOKEN_SECRET="+testLinkSecret, "TELEGRAM_CHAT_INTERVAL=2ms", "TELEGRAM_RATE=2000", "LOG_LEVEL=warn")
 	var logs strings.Builder
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "serve")
@@ -136,7 +162,7 @@ func TestCrashSafety(t *testing.T) {
 		}
 	}
 	for order := range map[string]bool{late["C-1001"]: true, late["C-1004"]: true} {
-		if !mr.Exists("parcelbot:once:comp:" + order) {
+		if !exists(prefix + "once:comp:" + order) {
 			t.Errorf("no grant record for %s", order)
 		}
 	}

@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/parcelbot/parcelbot/adapters/redis"
 )
 
 // repoRoot finds the module root from this package's directory.
@@ -59,6 +63,40 @@ func TestConvoFiles(t *testing.T) {
 			t.Errorf("no conversation tests in %s", l)
 		}
 	}
+}
+
+// TestConvoFilesOnRedisCluster runs every conversation test on a Redis
+// Cluster (.ci/with-redis-cluster sets PARCELBOT_TEST_REDIS), each convo
+// under its own key prefix: sessions, cases, grants and limits all work
+// with keys spread over three masters.
+func TestConvoFilesOnRedisCluster(t *testing.T) {
+	url := os.Getenv("PARCELBOT_TEST_REDIS")
+	if url == "" {
+		t.Skip("PARCELBOT_TEST_REDIS not set: run under .ci/with-redis-cluster (CI does)")
+	}
+	rdb, closeFn, err := redis.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeFn()
+	files, err := findConvos([]string{repoRoot(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := mustEnv(t, nil)
+	e.RedisPrefix = fmt.Sprintf("pbtest:%d:%d:", os.Getpid(), time.Now().UnixNano())
+	a := &app{env: e, stdout: os.Stdout, stderr: os.Stderr, convoRedis: rdb}
+	t.Run("all", func(t *testing.T) {
+		for _, f := range files {
+			rel, _ := filepath.Rel(repoRoot(t), f)
+			t.Run(rel, func(t *testing.T) {
+				t.Parallel()
+				if _, err := a.runConvoFile(context.Background(), f); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+	})
 }
 
 // TestJourneysThroughShopAPI runs the English conversation tests with the

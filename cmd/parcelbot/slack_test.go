@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -20,11 +21,19 @@ const (
 )
 
 func startSlackServe(t *testing.T) (*served, *slackfake.Fake) {
+	return startSlackServeWith(t, nil)
+}
+
+func startSlackServeWith(t *testing.T, extra map[string]string) (*served, *slackfake.Fake) {
 	t.Helper()
 	sf := slackfake.New(agentID, "UOTHERAGENT")
 	t.Cleanup(sf.Stop)
-	s := startServe(t, map[string]string{"SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_CHANNEL": deskChannel,
-		"SLACK_SIGNING_SECRET": signing, "SLACK_API_URL": sf.APIURL()})
+	env := map[string]string{"SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_CHANNEL": deskChannel,
+		"SLACK_SIGNING_SECRET": signing, "SLACK_API_URL": sf.APIURL()}
+	for k, v := range extra {
+		env[k] = v
+	}
+	s := startServe(t, env)
 	return s, sf
 }
 
@@ -77,6 +86,24 @@ func caseOf(t *testing.T, card slackfake.Post) string {
 
 func TestSlackHandOffEndToEnd(t *testing.T) {
 	s, sf := startSlackServe(t)
+	handOffEndToEnd(t, s, sf)
+}
+
+// TestSlackHandOffOnRedisCluster runs the whole hand-off on a Redis
+// Cluster (.ci/with-redis-cluster starts one and sets PARCELBOT_TEST_REDIS):
+// the case, its indexes and the Slack card bookkeeping each stay in one
+// hash slot, so no CROSSSLOT error stops the card or the relay.
+func TestSlackHandOffOnRedisCluster(t *testing.T) {
+	url := os.Getenv("PARCELBOT_TEST_REDIS")
+	if url == "" {
+		t.Skip("PARCELBOT_TEST_REDIS not set: run under .ci/with-redis-cluster (CI does)")
+	}
+	s, sf := startSlackServeWith(t, map[string]string{"REDIS_URL": url, "REDIS_PREFIX": fmt.Sprintf("pbtest:%d:%d:", os.Getpid(), time.Now().UnixNano())})
+	handOffEndToEnd(t, s, sf)
+}
+
+func handOffEndToEnd(t *testing.T, s *served, sf *slackfake.Fake) {
+	t.Helper()
 	card := escalateHighValue(t, s, sf, 8008)
 	caseID := caseOf(t, card)
 	for _, want := range []string{"Case " + caseID, "missing", "302-1013332-4093324", "899.00 EUR", "10115 Berlin", `"approve_refund"`, `"send_replacement"`, `"hand_back"`, "Last messages"} {

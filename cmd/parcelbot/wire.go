@@ -28,6 +28,9 @@ type app struct {
 	// viaShopAPI runs conversation tests through the shop API adapter
 	// against a fake serving the same data (the adapter's journey test).
 	viaShopAPI bool
+	// convoRedis, when set, is the Redis conversation tests run on (each
+	// under its own key prefix) instead of an in-process one each.
+	convoRedis goredis.UniversalClient
 }
 
 func (a *app) logger() *slog.Logger {
