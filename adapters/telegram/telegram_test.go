@@ -103,21 +103,20 @@ func TestRateLimitsPerChatAndOverall(t *testing.T) {
 	if len(calls) != 20 {
 		t.Fatalf("%d messages", len(calls))
 	}
-	// 20 messages at 50/s take at least 380 ms; per chat, 100 ms apart
+	// 20 messages at 50/s take at least 380 ms (timers never fire early, so
+	// this holds on a busy machine); the spacing of each call is checked on
+	// a simulated clock in limit_test.go, not here on the wall clock
 	if el := time.Since(start); el < 370*time.Millisecond {
 		t.Errorf("20 messages in %v: faster than 50 a second", el)
 	}
-	last := map[int64]time.Time{}
-	for i, call := range calls {
-		if i > 0 {
-			if gap := call.At.Sub(calls[i-1].At); gap < 15*time.Millisecond {
-				t.Errorf("two messages %v apart, want about 20ms at 50/s", gap)
-			}
+	per := map[int64]int{}
+	for _, call := range calls {
+		per[call.ChatID()]++
+	}
+	for chat := int64(1); chat <= 5; chat++ {
+		if per[chat] != 4 {
+			t.Errorf("chat %d got %d messages, want 4", chat, per[chat])
 		}
-		if prev, ok := last[call.ChatID()]; ok && call.At.Sub(prev) < 95*time.Millisecond {
-			t.Errorf("chat %d: two messages %v apart", call.ChatID(), call.At.Sub(prev))
-		}
-		last[call.ChatID()] = call.At
 	}
 }
 
