@@ -527,6 +527,10 @@ func (s *Service) Agent(ctx context.Context, a AgentAction) error {
 		status = domain.CaseClosed
 	case dialog.AgentResolve:
 		if a.How == domain.ResolveRefund || a.How == domain.ResolveReplacement {
+			if cs.Order == "" {
+				// a case opened by /human: nothing to refund or replace
+				return domain.Errorf(domain.EINVALID, "", "agent resolve %s: %s needs an order and the case has none", a.Case, a.How)
+			}
 			o, err := s.shop.Order(ctx, cs.Order)
 			if err != nil {
 				return fmt.Errorf("agent resolve %s: %w", a.Case, err)

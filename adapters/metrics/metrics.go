@@ -33,6 +33,7 @@ type Metrics struct {
 	redisErrors  *prometheus.CounterVec
 	apiSeconds   *prometheus.HistogramVec
 	apiErrors    *prometheus.CounterVec
+	channel      *prometheus.CounterVec
 }
 
 var _ bot.Observer = (*Metrics)(nil)
@@ -56,8 +57,17 @@ func New() *Metrics {
 	m.apiSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "parcelbot_api_seconds", Help: "Calls to outside APIs, by API and HTTP status class.",
 		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10, 60}}, []string{"api", "status"})
 	m.apiErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parcelbot_api_errors_total", Help: "Calls to outside APIs that failed (transport error or 5xx/429), by API."}, []string{"api"})
-	reg.MustRegister(m.turns, m.turnSeconds, m.journeys, m.escalations, m.agentSeconds, m.compensation, m.redisSeconds, m.redisErrors, m.apiSeconds, m.apiErrors)
+	m.channel = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parcelbot_channel_updates_total", Help: "Updates a channel did not hand to a turn, by event: flood_dropped, flood_notice, dead_letter (given up, see the dead-letter stream), unsupported (a sticker, photo, voice message or edit, answered with a notice), group."}, []string{"channel", "event"})
+	for _, e := range []string{"flood_dropped", "flood_notice", "dead_letter", "unsupported", "group"} {
+		m.channel.WithLabelValues("telegram", e)
+	}
+	reg.MustRegister(m.turns, m.turnSeconds, m.journeys, m.escalations, m.agentSeconds, m.compensation, m.redisSeconds, m.redisErrors, m.apiSeconds, m.apiErrors, m.channel)
 	return m
+}
+
+// Channel returns a counter of a channel's events (telegram.Config.Count).
+func (m *Metrics) Channel(channel string) func(event string) {
+	return func(event string) { m.channel.WithLabelValues(channel, event).Inc() }
 }
 
 // Handler serves /metrics.

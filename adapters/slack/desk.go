@@ -362,10 +362,14 @@ func (d *Desk) cardBlocks(ctx context.Context, e *bot.Escalation) []slack.Block 
 			b.Style = style
 			return b
 		}
-		blocks = append(blocks, slack.NewActionBlock("case_actions",
-			btn(actClaim, "Claim", slack.StylePrimary), btn(actRefund, "Approve refund", ""),
-			btn(actReplacement, "Send replacement", ""), btn(actResolve, "Resolve", ""),
-			btn(actHandBack, "Hand back to bot", slack.StyleDanger)))
+		// refund and replacement need an order: a case opened by /human
+		// without one offers neither
+		acts := []slack.BlockElement{btn(actClaim, "Claim", slack.StylePrimary)}
+		if e.Order != "" {
+			acts = append(acts, btn(actRefund, "Approve refund", ""), btn(actReplacement, "Send replacement", ""))
+		}
+		acts = append(acts, btn(actResolve, "Resolve", ""), btn(actHandBack, "Hand back to bot", slack.StyleDanger))
+		blocks = append(blocks, slack.NewActionBlock("case_actions", acts...))
 	}
 	return blocks
 }

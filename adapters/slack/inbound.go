@@ -171,8 +171,12 @@ func (d *Desk) act(ctx context.Context, user, name string, a *slack.BlockAction,
 	}
 	caseID := a.Value
 	err = d.agent.Agent(ctx, bot.AgentAction{ID: "slack:" + a.ActionTs + ":" + a.ActionID, Case: caseID, Agent: user, Name: name, Kind: kind, How: how})
-	if domain.ErrorCode(err) == domain.ENOTFOUND {
+	switch domain.ErrorCode(err) {
+	case domain.ENOTFOUND:
 		d.ephemeral(ctx, user, "This case no longer exists.")
+		return nil
+	case domain.EINVALID:
+		d.ephemeral(ctx, user, "This case has no order, so there is nothing to refund or replace. Ask the customer for the order number in the thread, or resolve the case. Nothing was changed.")
 		return nil
 	}
 	if err != nil {

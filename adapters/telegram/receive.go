@@ -22,7 +22,7 @@ import (
 )
 
 // allowedUpdates are the update kinds parcelbot asks for.
-var allowedUpdates = []string{"message", "callback_query"}
+var allowedUpdates = []string{"message", "edited_message", "callback_query"}
 
 // Run receives updates until ctx ends: it registers the command menu, then
 // long-polls, or registers the webhook (whose handler is WebhookHandler,
@@ -69,12 +69,21 @@ type apiUpdates struct {
 	} `json:"parameters"`
 }
 
-// poll long-polls getUpdates until ctx ends. The offset it sends
-// acknowledges only updates that were handled; see the package comment. A
-// batch being handled when ctx ends is finished first (turns in flight are
-// not cut off); its offset is acknowledged by the next instance's poll.
+// poll long-polls getUpdates until ctx ends. Each update is spooled (or
+// dropped by the flood limit) before the next getUpdates offset passes it,
+// and handled in its chat's queue; see the package comment. When ctx ends
+// no new turn starts; turns in flight finish, and spooled updates not yet
+// handled are resumed by the next start.
 func (c *Channel) poll(ctx context.Context) error {
-	work := context.WithoutCancel(ctx)
+	stop := make(chan struct{})
+	in := newIntake(c, stop)
+	defer func() {
+		close(stop)
+		in.wg.Wait()
+	}()
+	if err := in.recover(ctx); err != nil {
+		c.log.Warn("could not read the spool; its updates wait for the next start", "err", err)
+	}
 	var offset int64
 	wait := time.Duration(0)
 	for ctx.Err() == nil {
@@ -83,6 +92,13 @@ func (c *Channel) poll(ctx context.Context) error {
 			case <-ctx.Done():
 				return nil
 			case <-time.After(wait):
+			}
+		}
+		for in.queued() >= maxQueued {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-in.space:
 			}
 		}
 		ups, err := c.getUpdates(ctx, offset)
@@ -99,16 +115,24 @@ func (c *Channel) poll(ctx context.Context) error {
 			continue
 		}
 		c.contact.Store(time.Now().UnixNano())
-		if len(ups) == 0 {
-			wait = 0
-			continue
-		}
-		next, failed := c.handleBatch(work, ups)
-		offset = next
-		if failed {
-			wait = nextWait(wait)
-		} else {
-			wait = 0
+		wait = 0
+		for i := range ups {
+			u := ups[i]
+			if u.ID < offset {
+				continue
+			}
+			if in.seen(u.ID) || !c.admit(ctx, &u) {
+				offset = u.ID + 1 // already spooled (redelivered), or dropped
+				continue
+			}
+			if err := in.take(ctx, u); err != nil {
+				// Redis is down: this update and the rest of the batch come
+				// again with the next getUpdates
+				wait = nextWait(wait)
+				c.log.Warn("could not spool an update; it will be fetched again", "update", u.ID, "err", err, "retry_in", wait)
+				break
+			}
+			offset = u.ID + 1
 		}
 	}
 	return nil
@@ -156,58 +180,13 @@ func (c *Channel) getUpdates(ctx context.Context, offset int64) ([]models.Update
 	return r.Result, nil
 }
 
-// handleBatch handles a batch: chats in parallel (at most Workers at once),
-// each chat's updates in order. It returns the next offset, which passes the
-// updates up to the first one that failed, and whether one failed.
-func (c *Channel) handleBatch(ctx context.Context, ups []models.Update) (int64, bool) {
-	errs := make([]error, len(ups))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, c.cfg.Workers)
-	byChat := map[int64][]int{}
-	var order []int64
-	for i := range ups {
-		chat := chatOf(&ups[i])
-		if _, ok := byChat[chat]; !ok {
-			order = append(order, chat)
-		}
-		byChat[chat] = append(byChat[chat], i)
-	}
-	for _, chat := range order {
-		idx := byChat[chat]
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			for k, i := range idx {
-				errs[i] = c.handleUpdate(ctx, &ups[i])
-				if errs[i] != nil {
-					// keep this chat's order: its later updates wait for the redelivery
-					for _, j := range idx[k+1:] {
-						errs[j] = errors.New("held back behind a failed update")
-					}
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	next := ups[len(ups)-1].ID + 1
-	failed := false
-	for i := range ups {
-		if errs[i] != nil {
-			next = min(next, ups[i].ID)
-			failed = true
-		}
-	}
-	return next, failed
-}
-
 // chatOf returns the chat an update belongs to (0 for none).
 func chatOf(u *models.Update) int64 {
 	switch {
 	case u.Message != nil:
 		return u.Message.Chat.ID
+	case u.EditedMessage != nil:
+		return u.EditedMessage.Chat.ID
 	case u.CallbackQuery != nil:
 		if m := u.CallbackQuery.Message.Message; m != nil {
 			return m.Chat.ID
@@ -238,17 +217,34 @@ func (c *Channel) handleUpdate(ctx context.Context, u *models.Update) (err error
 	m := bot.Message{Conversation: conversationPrefix + ":" + strconv.FormatInt(chat, 10), ID: "u" + strconv.FormatInt(u.ID, 10), Durable: isDurable(ctx)}
 	var pressed *models.CallbackQuery
 	switch {
+	case u.EditedMessage != nil:
+		if u.EditedMessage.Chat.Type == models.ChatTypePrivate || u.EditedMessage.Chat.Type == "" {
+			c.count(EventUnsupported)
+			return c.answerOnly(ctx, chat, langOf(u), "channel.edited")
+		}
+		return nil
 	case u.Message != nil:
 		msg := u.Message
-		if msg.Chat.Type != "" && msg.Chat.Type != models.ChatTypePrivate {
-			return nil // parcelbot talks to customers in private chats only
-		}
 		if msg.From != nil {
 			lang = msg.From.LanguageCode
+		}
+		if msg.Chat.Type != "" && msg.Chat.Type != models.ChatTypePrivate {
+			// parcelbot talks to customers in private chats only: a group
+			// is told so once (a channel post has no one to tell)
+			c.count(EventGroup)
+			if msg.Chat.Type != models.ChatTypeChannel && c.firstInGroup(chat) {
+				return c.answerOnly(ctx, chat, lang, "channel.private_only")
+			}
+			return nil
 		}
 		m.Input = dialog.Input{Text: msg.Text, LangHint: lang}
 		if l := msg.Location; l != nil {
 			m.Input.Location = &dialog.Location{Lat: l.Latitude, Lon: l.Longitude}
+		}
+		if strings.TrimSpace(msg.Text) == "" && msg.Location == nil {
+			// a sticker, photo, voice message, file, contact...
+			c.count(EventUnsupported)
+			return c.answerOnly(ctx, chat, lang, "channel.unsupported")
 		}
 	case u.CallbackQuery != nil:
 		pressed = u.CallbackQuery
@@ -276,6 +272,30 @@ func (c *Channel) handleUpdate(ctx context.Context, u *models.Update) (err error
 		c.removeKeyboard(ctx, chat, pressed)
 	}
 	return nil
+}
+
+// answerOnly answers an update parcelbot does not handle with a short
+// notice in the sender's language; the update goes no further.
+func (c *Channel) answerOnly(ctx context.Context, chat int64, lang, key string) error {
+	if c.isBlocked(chat) {
+		return nil
+	}
+	return c.sendText(ctx, chat, c.cfg.Catalog.Text(dialog.NormalizeLang(lang), key, nil))
+}
+
+// firstInGroup reports whether a group chat has not been told yet to write
+// privately (remembered for up to 10,000 groups).
+func (c *Channel) firstInGroup(chat int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.groups[chat] {
+		return false
+	}
+	if len(c.groups) >= 10000 {
+		clear(c.groups)
+	}
+	c.groups[chat] = true
+	return true
 }
 
 func (c *Channel) typing(ctx context.Context, chat int64) {
@@ -308,7 +328,9 @@ func (c *Channel) removeKeyboard(ctx context.Context, chat int64, q *models.Call
 
 // WebhookHandler serves Telegram's webhook requests: a request without the
 // right X-Telegram-Bot-Api-Secret-Token gets 401 and changes nothing; the
-// answer waits until the update is handled (500 when it must be retried).
+// answer waits until the update is handled (500 when it must be retried,
+// 200 for an update dropped by the flood limit or given up as
+// undeliverable).
 func (c *Channel) WebhookHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -326,7 +348,33 @@ func (c *Channel) WebhookHandler() http.Handler {
 			return
 		}
 		chat := chatOf(&u)
-		err := c.queues.do(r.Context(), chat, func() error { return c.handleUpdate(withDurable(r.Context()), &u) })
+		if !c.admit(r.Context(), &u) {
+			w.WriteHeader(http.StatusOK) // dropped by the flood limit
+			return
+		}
+		err := c.queues.do(r.Context(), chat, func() error {
+			ctx := withDurable(r.Context())
+			var err error
+			for try := 1; try <= permanentTries; try++ {
+				if err = c.handleUpdate(ctx, &u); err == nil {
+					return nil
+				}
+				reason, perm := permanent(err)
+				if !perm {
+					return err // Telegram delivers it again
+				}
+				if try == permanentTries {
+					c.deadLetter(ctx, &u, try, reason)
+					return nil // answered 200: redelivering cannot help
+				}
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(c.cfg.RetryBase):
+				}
+			}
+			return err
+		})
 		if err != nil {
 			http.Error(w, "try again", http.StatusInternalServerError)
 			return

@@ -2,13 +2,23 @@
 // github.com/go-telegram/bot (imported as tgbot) for every Bot API call.
 //
 // Receiving: long polling by default, a webhook when configured. Updates of
-// one chat are handled one at a time, in order; chats run in parallel. An
-// update is acknowledged only after its turn is stored: in polling mode the
-// next getUpdates offset passes an update only once every update before it
-// was handled (a failed one is delivered again), in webhook mode the HTTP
-// answer waits for the turn (a failure answers 500 and Telegram retries). A
-// redelivered update is dropped by the session store's input-id check, so it
-// is handled once.
+// one chat are handled one at a time, in order; chats run in parallel, at
+// most Workers turns at once, and one chat's backlog never delays another.
+// In polling mode an update is put in the Spool (Redis) before the
+// getUpdates offset passes it, so the poller keeps fetching while turns run;
+// a failed update is retried in its own chat's queue with back-off, and
+// whatever is spooled but not done when the process stops is handled on
+// the next start. In webhook mode the HTTP answer waits for the turn (a
+// transient failure answers 500 and Telegram retries). An update Telegram
+// will always refuse to answer (400 chat not found, message too long) is
+// given up after a bounded number of tries, written to the dead-letter
+// record with the reason and counted; webhook mode answers it 200. A chat
+// that sends faster than a person can (Config.FloodMessages) gets one
+// notice and its extra messages are dropped and counted. Stickers, photos,
+// voice messages and edits get a short answer in the sender's language;
+// group chats one notice that parcelbot works in private chats. A
+// redelivered update is dropped by the session store's input-id check, so
+// it is handled once.
 //
 // Sending: the replies of one turn become one message (split when longer
 // than Telegram's 4,096 characters), HTML-escaped, with an inline keyboard
@@ -64,6 +74,22 @@ type Config struct {
 	Commands  []string
 	Logger    *slog.Logger
 	Transport http.RoundTripper // for metrics; nil: the default
+	// Spool keeps polled updates until they are handled (adapters/redis);
+	// nil: in memory.
+	Spool Spool
+	// Count is told about dropped, answered-only and given-up updates (the
+	// Event… names), for /metrics; nil: not counted.
+	Count func(event string)
+	// A chat that sends more than FloodMessages in FloodWindow (default 20
+	// in 10 s, faster than a person types) gets one notice a window and
+	// its extra messages are dropped. FloodMessages < 0 turns it off.
+	FloodMessages int
+	FloodWindow   time.Duration
+	// RetryBase is the first back-off of a failed update (default 200 ms;
+	// it doubles up to 30 s).
+	RetryBase time.Duration
+	// Now is the clock of the flood limit (default time.Now).
+	Now func() time.Time
 }
 
 // Channel is the Telegram channel.
@@ -77,7 +103,9 @@ type Channel struct {
 	mu      sync.Mutex
 	blocked map[int64]bool
 	handler Handler
-	contact atomic.Int64 // unix nanos of the last successful getUpdates or setWebhook
+	flood   *flood
+	groups  map[int64]bool // group chats already told to write privately
+	contact atomic.Int64   // unix nanos of the last successful getUpdates or setWebhook
 }
 
 // Ready reports whether the channel is connected: a webhook registered, or
@@ -129,6 +157,21 @@ func New(cfg Config) (*Channel, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Spool == nil {
+		cfg.Spool = newMemSpool()
+	}
+	if cfg.FloodMessages == 0 {
+		cfg.FloodMessages = 20
+	}
+	if cfg.FloodWindow <= 0 {
+		cfg.FloodWindow = 10 * time.Second
+	}
+	if cfg.RetryBase <= 0 {
+		cfg.RetryBase = 200 * time.Millisecond
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	client := &http.Client{Timeout: cfg.PollTimeout + 10*time.Second, Transport: cfg.Transport}
 	api, err := tgbot.New(cfg.Token, tgbot.WithServerURL(cfg.APIURL), tgbot.WithSkipGetMe(),
 		tgbot.WithHTTPClient(cfg.PollTimeout, client), tgbot.WithErrorsHandler(func(error) {}))
@@ -136,7 +179,8 @@ func New(cfg Config) (*Channel, error) {
 		return nil, fmt.Errorf("telegram: %w", err)
 	}
 	return &Channel{cfg: cfg, api: api, client: client, log: cfg.Logger.With("channel", "telegram"),
-		limit: newLimiter(cfg.GlobalRate, cfg.ChatEvery), queues: newQueues(), blocked: map[int64]bool{}}, nil
+		limit: newLimiter(cfg.GlobalRate, cfg.ChatEvery), queues: newQueues(), blocked: map[int64]bool{},
+		flood: newFlood(cfg.FloodMessages, cfg.FloodWindow), groups: map[int64]bool{}}, nil
 }
 
 // Name implements bot.Channel.
@@ -255,8 +299,10 @@ func (c *Channel) send(ctx context.Context, chat int64, call func(context.Contex
 			c.markBlocked(chat)
 			c.log.Info("chat blocked the bot; its messages are dropped until it writes again", "chat", chat)
 			return nil
-		case errors.Is(err, tgbot.ErrorBadRequest), errors.Is(err, tgbot.ErrorUnauthorized), errors.Is(err, tgbot.ErrorNotFound):
-			return err // retrying will not help
+		case errors.Is(err, tgbot.ErrorBadRequest):
+			return &undeliverable{err} // chat not found, message too long: retrying will not help
+		case errors.Is(err, tgbot.ErrorUnauthorized), errors.Is(err, tgbot.ErrorNotFound):
+			return err // the token: a configuration error
 		case ctx.Err() != nil:
 			return ctx.Err()
 		}

@@ -167,8 +167,8 @@ func (f *flaky) Handle(_ context.Context, m bot.Message) error {
 	return nil
 }
 
-// An update whose turn failed is not acknowledged: it comes again, and a
-// chat's later updates wait for it.
+// An update whose turn failed (Redis down) is tried again in its chat's
+// queue, and that chat's later updates wait for it; other chats go on.
 func TestFailedUpdateIsDeliveredAgainInOrder(t *testing.T) {
 	c, fake := newTestChannel(t, 1000, time.Millisecond)
 	h := &flaky{fails: 2}

@@ -53,6 +53,7 @@ type fileConfig struct {
 	LinkTokenSecret string `yaml:"link_token_secret"`
 	LogLevel        string `yaml:"log_level"`
 	Addr            string `yaml:"addr"`
+	OpsAddr         string `yaml:"ops_addr"`
 	ShutdownTimeout string `yaml:"shutdown_timeout"`
 	Backend         string `yaml:"backend"`
 	ShopAPI         struct {
@@ -93,6 +94,7 @@ type env struct {
 	supportSpec   map[string][2]string // hours, tz: for printing
 	demoSecret    bool
 	Addr          string // PARCELBOT_ADDR
+	OpsAddr       string // PARCELBOT_OPS_ADDR
 	Shutdown      time.Duration
 	Backend       string // demo or shopapi
 	ShopURL       string
@@ -131,6 +133,7 @@ var envVars = []struct{ env, field string }{
 	{"LINK_TOKEN_SECRET", "link_token_secret"},
 	{"LOG_LEVEL", "log_level"},
 	{"PARCELBOT_ADDR", "addr"},
+	{"PARCELBOT_OPS_ADDR", "ops_addr"},
 	{"SHUTDOWN_TIMEOUT", "shutdown_timeout"},
 	{"PARCELBOT_BACKEND", "backend"},
 	{"SHOP_API_URL", "shop_api.url"},
@@ -193,6 +196,7 @@ func loadEnv(getenv func(string) string, path ...string) (env, error) {
 	}
 	e.Bot.LinkSecret = []byte(secret)
 	e.Addr = or(str(fc.Addr, "PARCELBOT_ADDR"), ":8080")
+	e.OpsAddr = or(str(fc.OpsAddr, "PARCELBOT_OPS_ADDR"), "127.0.0.1:9090")
 	e.Telegram.Token = str(fc.Telegram.Token, "TELEGRAM_BOT_TOKEN")
 	e.Telegram.APIURL = or(str(fc.Telegram.APIURL, "TELEGRAM_API_URL"), "https://api.telegram.org")
 	e.Telegram.WebhookURL = str(fc.Telegram.WebhookURL, "TELEGRAM_WEBHOOK_URL")

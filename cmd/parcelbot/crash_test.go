@@ -60,7 +60,7 @@ func crashSafety(t *testing.T, redisURL, prefix string, exists func(key string) 
 	}
 	fake := telegramtest.New(testToken)
 	defer fake.Close()
-	env := append(os.Environ(), "TELEGRAM_BOT_TOKEN="+testToken, "TELEGRAM_API_URL="+fake.URL, "PARCELBOT_ADDR=127.0.0.1:0",
+	env := append(os.Environ(), "TELEGRAM_BOT_TOKEN="+testToken, "TELEGRAM_API_URL="+fake.URL, "PARCELBOT_ADDR=127.0.0.1:0", "PARCELBOT_OPS_ADDR=127.0.0.1:0",
 		"REDIS_URL="+redisURL, "REDIS_PREFIX="+prefix, "LINK_TOKEN_SECRET="+testLinkSecret, "TELEGRAM_CHAT_INTERVAL=2ms", "TELEGRAM_RATE=2000", "LOG_LEVEL=warn")
 	var logs strings.Builder
 	start := func() *exec.Cmd {

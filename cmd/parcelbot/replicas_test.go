@@ -32,7 +32,7 @@ func TestThreeReplicasShareOneRedis(t *testing.T) {
 	sf := slackfake.New(agentID)
 	defer sf.Stop()
 	env := map[string]string{
-		"TELEGRAM_BOT_TOKEN": testToken, "TELEGRAM_API_URL": tg.URL, "PARCELBOT_ADDR": "127.0.0.1:0",
+		"TELEGRAM_BOT_TOKEN": testToken, "TELEGRAM_API_URL": tg.URL, "PARCELBOT_ADDR": "127.0.0.1:0", "PARCELBOT_OPS_ADDR": "127.0.0.1:0",
 		"TELEGRAM_WEBHOOK_URL": "https://bot.example.com/hook", "TELEGRAM_WEBHOOK_SECRET": "hook-secret",
 		"REDIS_URL": redisURL, "LINK_TOKEN_SECRET": testLinkSecret, "TELEGRAM_CHAT_INTERVAL": "2ms", "TELEGRAM_RATE": "2000",
 		"SLACK_BOT_TOKEN": "xoxb-t", "SLACK_CHANNEL": deskChannel, "SLACK_SIGNING_SECRET": signing, "SLACK_API_URL": sf.APIURL(),

@@ -90,6 +90,7 @@ To try the bot without Telegram, run: parcelbot chat`)
 		WebhookURL: a.env.Telegram.WebhookURL, WebhookSecret: a.env.Telegram.WebhookSecret,
 		GlobalRate: a.env.Telegram.Rate, ChatEvery: a.env.Telegram.ChatInterval,
 		Catalog: eng.Catalog(), Commands: eng.Menu(), Logger: log, Transport: met.Transport("telegram", nil),
+		Spool: redis.NewTelegramSpool(rdb, a.env.RedisPrefix), Count: met.Channel("telegram"),
 	})
 	if err != nil {
 		fmt.Fprintf(a.stderr, "parcelbot serve: %v\n", err)
@@ -107,13 +108,19 @@ To try the bot without Telegram, run: parcelbot chat`)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+	// the ops listener (loopback by default): metrics and readiness, whose
+	// answer names each dependency and its state only; the reason, which
+	// may carry internal addresses, goes to the log
+	ops := http.NewServeMux()
+	ops.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	ops.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		cctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		status, code := map[string]string{}, http.StatusOK
 		for name, check := range checks {
 			if err := check(cctx); err != nil {
-				status[name], code = err.Error(), http.StatusServiceUnavailable
+				status[name], code = "unavailable", http.StatusServiceUnavailable
+				log.Warn("not ready", "dependency", name, "err", err)
 			} else {
 				status[name] = "ok"
 			}
@@ -122,7 +129,7 @@ To try the bot without Telegram, run: parcelbot chat`)
 		w.WriteHeader(code)
 		_ = json.NewEncoder(w).Encode(status)
 	})
-	mux.Handle("GET /metrics", met.Handler())
+	ops.Handle("GET /metrics", met.Handler())
 	if a.env.Telegram.WebhookURL != "" {
 		u, _ := url.Parse(a.env.Telegram.WebhookURL)
 		path := u.Path
@@ -144,7 +151,14 @@ To try the bot without Telegram, run: parcelbot chat`)
 		fmt.Fprintf(a.stderr, "parcelbot serve: listen on %s (PARCELBOT_ADDR): %v\n", *addr, err)
 		return 1
 	}
+	opsLn, err := net.Listen("tcp", a.env.OpsAddr)
+	if err != nil {
+		ln.Close()
+		fmt.Fprintf(a.stderr, "parcelbot serve: listen on %s (PARCELBOT_OPS_ADDR): %v\n", a.env.OpsAddr, err)
+		return 1
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	opsSrv := &http.Server{Handler: ops, ReadHeaderTimeout: 10 * time.Second}
 	mode := "long polling"
 	if a.env.Telegram.WebhookURL != "" {
 		mode = "webhook"
@@ -154,6 +168,7 @@ To try the bot without Telegram, run: parcelbot chat`)
 		deskName = "Slack"
 	}
 	fmt.Fprintf(a.stdout, "parcelbot: serving Telegram (%s), agent desk %s; HTTP on %s\n", mode, deskName, ln.Addr())
+	fmt.Fprintf(a.stdout, "parcelbot: metrics and readiness on %s\n", opsLn.Addr())
 
 	// intake stops at ctx; background work (outbox, done-marks) at the end
 	intake, stopIntake := context.WithCancel(ctx)
@@ -189,6 +204,13 @@ To try the bot without Telegram, run: parcelbot chat`)
 			stopIntake()
 		}
 	}()
+	bgWG.Add(1)
+	go func() {
+		defer bgWG.Done()
+		if err := opsSrv.Serve(opsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("ops http server", "err", err)
+		}
+	}()
 	go func() {
 		defer intakeWG.Done()
 		if err := tg.Run(intake, svc); err != nil {
@@ -213,6 +235,7 @@ To try the bot without Telegram, run: parcelbot chat`)
 		}
 	}
 	stopBackground() // the done-marks are written on the way out
+	_ = opsSrv.Shutdown(deadline)
 	waitOrDeadline(deadline, &bgWG)
 	if runErr != nil {
 		fmt.Fprintf(a.stderr, "parcelbot serve: %v\n", runErr)
@@ -230,8 +253,8 @@ func waitOrDeadline(ctx context.Context, wg *sync.WaitGroup) {
 	}
 }
 
-// health asks a running serve's /healthz (or /readyz with -ready) on
-// PARCELBOT_ADDR and exits 0 when it answers 200.
+// health asks a running serve's /healthz on PARCELBOT_ADDR (or /readyz on
+// PARCELBOT_OPS_ADDR with -ready) and exits 0 when it answers 200.
 func (a *app) health(args []string) int {
 	fl := flag.NewFlagSet("health", flag.ContinueOnError)
 	fl.SetOutput(a.stderr)
@@ -240,6 +263,9 @@ func (a *app) health(args []string) int {
 		return 2
 	}
 	addr := a.env.Addr
+	if *ready {
+		addr = a.env.OpsAddr
+	}
 	if host, port, err := net.SplitHostPort(addr); err == nil && (host == "" || host == "0.0.0.0" || host == "::") {
 		addr = net.JoinHostPort("127.0.0.1", port)
 	}

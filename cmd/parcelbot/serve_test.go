@@ -75,6 +75,7 @@ type served struct {
 	fake   *telegramtest.Server
 	mr     *miniredis.Miniredis
 	addr   string
+	ops    string // metrics and readiness
 	stdout *syncBuffer
 	stderr *syncBuffer
 }
@@ -90,7 +91,7 @@ func startServe(t *testing.T, extra map[string]string) *served {
 	s := &served{fake: telegramtest.New(testToken), mr: miniredis.RunT(t), stdout: &syncBuffer{}, stderr: &syncBuffer{}}
 	t.Cleanup(s.fake.Close)
 	env := map[string]string{
-		"TELEGRAM_BOT_TOKEN": testToken, "TELEGRAM_API_URL": s.fake.URL, "PARCELBOT_ADDR": "127.0.0.1:0",
+		"TELEGRAM_BOT_TOKEN": testToken, "TELEGRAM_API_URL": s.fake.URL, "PARCELBOT_ADDR": "127.0.0.1:0", "PARCELBOT_OPS_ADDR": "127.0.0.1:0",
 		"REDIS_URL": "redis://" + s.mr.Addr(), "TELEGRAM_CHAT_INTERVAL": "5ms", "TELEGRAM_RATE": "1000", "LOG_LEVEL": "debug",
 		"LINK_TOKEN_SECRET": testLinkSecret,
 	}
@@ -122,8 +123,10 @@ func startServe(t *testing.T, extra map[string]string) *served {
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		out := s.stdout.String()
-		if i := strings.Index(out, "HTTP on "); i >= 0 {
+		i, j := strings.Index(out, "HTTP on "), strings.Index(out, "readiness on ")
+		if i >= 0 && j >= 0 {
 			s.addr = strings.TrimSpace(strings.SplitN(out[i+len("HTTP on "):], "\n", 2)[0])
+			s.ops = strings.TrimSpace(strings.SplitN(out[j+len("readiness on "):], "\n", 2)[0])
 			return s
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -327,7 +330,7 @@ func TestTelegramWebhookChecksTheSecret(t *testing.T) {
 // (or with a short one) it refuses to start, naming the variable; --demo
 // allows the public demo secret on the demo data only.
 func TestServeRefusesThePublicDemoSecret(t *testing.T) {
-	base := map[string]string{"TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_API_URL": "http://127.0.0.1:1", "PARCELBOT_ADDR": "127.0.0.1:0"}
+	base := map[string]string{"TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_API_URL": "http://127.0.0.1:1", "PARCELBOT_ADDR": "127.0.0.1:0", "PARCELBOT_OPS_ADDR": "127.0.0.1:0"}
 	with := func(kv ...string) map[string]string {
 		m := map[string]string{}
 		for k, v := range base {
@@ -398,7 +401,7 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	var code int
 	var body string
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if code, body = getURL(t, "http://"+s.addr+"/readyz"); code == 200 {
+		if code, body = getURL(t, "http://"+s.ops+"/readyz"); code == 200 {
 			break
 		}
 	}
@@ -411,10 +414,10 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	s.expect(t, 1111, 2, "on its way")
 	s.fake.Text(1111, "en", "/human")
 	s.expect(t, 1111, 3, "support team")
-	code, metrics := getURL(t, "http://"+s.addr+"/metrics")
+	code, metrics := getURL(t, "http://"+s.ops+"/metrics")
 	for deadline := time.Now().Add(3 * time.Second); !strings.Contains(metrics, "parcelbot_escalations_total") && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond) // the escalation runs just after the reply
-		code, metrics = getURL(t, "http://"+s.addr+"/metrics")
+		code, metrics = getURL(t, "http://"+s.ops+"/metrics")
 	}
 	for _, want := range []string{
 		`parcelbot_turns_total{journey="track",lang="en",outcome="ok"}`,
@@ -430,11 +433,116 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	if strings.Contains(metrics, testToken) || strings.Contains(metrics, "206-1001111") || strings.Contains(metrics, "tg:1111") {
 		t.Error("/metrics carries a token, an order number or a conversation id")
 	}
-	// Redis down: not ready, and says why
+	// Redis down: not ready, says which dependency, and nothing more (the
+	// reason, which may name internal addresses, is in the log)
 	s.mr.SetError("LOADING")
-	code, body = getURL(t, "http://"+s.addr+"/readyz")
+	code, body = getURL(t, "http://"+s.ops+"/readyz")
 	s.mr.SetError("")
-	if code != http.StatusServiceUnavailable || !strings.Contains(body, `"redis":`) || strings.Contains(body, `"redis":"ok"`) {
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, `"redis":"unavailable"`) || strings.Contains(body, "LOADING") || strings.Contains(body, "127.0.0.1") {
 		t.Fatalf("/readyz with Redis down: %d %s", code, body)
 	}
+	// the public listener serves neither metrics nor readiness
+	for _, path := range []string{"/metrics", "/readyz"} {
+		if code, _ := getURL(t, "http://"+s.addr+path); code != http.StatusNotFound {
+			t.Errorf("%s on the public listener: HTTP %d, want 404", path, code)
+		}
+	}
+}
+
+// One chat sends 200 messages in a second through the real wiring (real
+// per-chat spacing of one message a second): five other chats are still
+// answered within 2 s, the flooding chat is told once to slow down, and
+// the dropped messages are counted on /metrics.
+func TestServeFloodingChatDoesNotDelayOthers(t *testing.T) {
+	s := startServe(t, map[string]string{"TELEGRAM_CHAT_INTERVAL": "1s"})
+	for i := range 200 {
+		s.fake.Text(9100, "en", fmt.Sprintf("where is my parcel?? %d", i))
+	}
+	for chat := int64(9101); chat <= 9105; chat++ {
+		s.fake.Text(chat, "en", "/help")
+	}
+	for chat := int64(9101); chat <= 9105; chat++ {
+		if got := s.fake.WaitSent(chat, 1, 2*time.Second); len(got) < 1 {
+			t.Fatalf("chat %d not answered within 2 s behind a flooding chat", chat)
+		}
+	}
+	s.expectAny(t, 9100, "faster than I can read them")
+	var metrics string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, metrics = getURL(t, "http://"+s.ops+"/metrics"); strings.Contains(metrics, `parcelbot_channel_updates_total{channel="telegram",event="flood_dropped"} 180`) {
+			return
+		}
+	}
+	t.Fatalf("/metrics does not count 180 dropped messages:\n%s", grepLines(metrics, "parcelbot_channel_updates_total"))
+}
+
+// A chat whose answers Telegram always refuses (400 chat not found) does
+// not hold up the others; the update is dead-lettered in Redis with the
+// reason and counted.
+func TestServeUndeliverableUpdateIsDeadLettered(t *testing.T) {
+	s := startServe(t, nil)
+	s.fake.Gone(9200)
+	s.fake.Text(9200, "en", "hello")
+	for chat := int64(9201); chat <= 9203; chat++ {
+		s.fake.Text(chat, "en", "/help")
+	}
+	for chat := int64(9201); chat <= 9203; chat++ {
+		if got := s.fake.WaitSent(chat, 1, 2*time.Second); len(got) < 1 {
+			t.Fatalf("chat %d not answered within 2 s behind an undeliverable update", chat)
+		}
+	}
+	var reason string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && reason == ""; time.Sleep(20 * time.Millisecond) {
+		entries, _ := s.mr.Stream("parcelbot:tg:dead")
+		for _, e := range entries {
+			for i := 0; i+1 < len(e.Values); i += 2 {
+				if e.Values[i] == "reason" {
+					reason = e.Values[i+1]
+				}
+			}
+		}
+	}
+	if !strings.Contains(reason, "chat not found") {
+		t.Fatalf("dead letter reason %q", reason)
+	}
+	if _, metrics := getURL(t, "http://"+s.ops+"/metrics"); !strings.Contains(metrics, `parcelbot_channel_updates_total{channel="telegram",event="dead_letter"} 1`) {
+		t.Fatalf("dead letter not counted:\n%s", grepLines(metrics, "parcelbot_channel_updates_total"))
+	}
+	if !waitAcked(s, 5*time.Second) {
+		t.Fatal("the offset did not pass the undeliverable update")
+	}
+}
+
+// waitAcked waits until every update pushed so far is acknowledged.
+func waitAcked(s *served, d time.Duration) bool {
+	last := s.fake.Push(models.Update{}) // an empty update: acknowledged, handled as nothing
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if s.fake.Acked() >= last {
+			return true
+		}
+	}
+	return false
+}
+
+func grepLines(text, sub string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// expectAny waits for a message to chat containing want, among all sent.
+func (s *served) expectAny(t *testing.T, chat int64, want string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		for _, c := range s.fake.Sent(chat) {
+			if strings.Contains(c.Params["text"], want) {
+				return
+			}
+		}
+	}
+	t.Fatalf("chat %d never got %q", chat, want)
 }

@@ -306,3 +306,33 @@ func TestNoSlackPayloadCarriesSecrets(t *testing.T) {
 		}
 	}
 }
+
+// A case opened by /human has no order: its card offers no refund or
+// replacement, and a forged press of one is refused with the reason, not
+// with "This case no longer exists."
+func TestSlackHumanCaseOffersNoRefund(t *testing.T) {
+	s, sf := startSlackServe(t)
+	s.fake.Text(8303, "en", "/human")
+	s.expect(t, 8303, 1, "support team")
+	var card slackfake.Post
+	if !slackfake.Wait(5*time.Second, func() bool { var ok bool; card, ok = sf.Card(""); return ok }) {
+		t.Fatalf("no case card; posts: %+v", sf.Posts(""))
+	}
+	if strings.Contains(card.Blocks, `"approve_refund"`) || strings.Contains(card.Blocks, `"send_replacement"`) || !strings.Contains(card.Blocks, `"claim"`) {
+		t.Fatalf("card of a case without an order: %s", card.Blocks)
+	}
+	caseID := caseOf(t, card)
+	if code := s.slackPost(t, "/slack/interactivity", slackfake.ActionPayload(agentID, "approve_refund", caseID, "4.4"), signing); code != 200 {
+		t.Fatalf("HTTP %d", code)
+	}
+	if !slackfake.Wait(3*time.Second, func() bool {
+		for _, p := range sf.Posts("chat.postEphemeral") {
+			if p.User == agentID && strings.Contains(p.Text, "has no order") {
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatalf("no ephemeral explanation: %+v", sf.Posts("chat.postEphemeral"))
+	}
+}

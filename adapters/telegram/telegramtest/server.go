@@ -53,6 +53,7 @@ type Server struct {
 	calls    []Call
 	fail     map[string][]failure // method → queued failures
 	blocked  map[int64]bool
+	gone     map[int64]bool
 	msgID    int
 	closed   bool
 	webhook  string
@@ -94,7 +95,7 @@ type failure struct {
 
 // New starts a fake Bot API server for token.
 func New(token string) *Server {
-	s := &Server{Token: token, fail: map[string][]failure{}, blocked: map[int64]bool{}, nextID: 1000}
+	s := &Server{Token: token, fail: map[string][]failure{}, blocked: map[int64]bool{}, gone: map[int64]bool{}, nextID: 1000}
 	s.cond = sync.NewCond(&s.mu)
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	go s.tick()
@@ -185,6 +186,14 @@ func (s *Server) Block(chat int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.blocked[chat] = true
+}
+
+// Gone makes every send to chat fail with 400 "chat not found", as for a
+// chat that no longer exists.
+func (s *Server) Gone(chat int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gone[chat] = true
 }
 
 // Calls returns the recorded calls of method ("" for all).
@@ -299,6 +308,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if s.blocked[chat] && (method == "sendMessage" || method == "sendChatAction") {
 		s.mu.Unlock()
 		reply(w, http.StatusForbidden, nil, "Forbidden: bot was blocked by the user", 0)
+		return
+	}
+	if s.gone[chat] && (method == "sendMessage" || method == "sendChatAction") {
+		s.mu.Unlock()
+		reply(w, http.StatusBadRequest, nil, "Bad Request: chat not found", 0)
 		return
 	}
 	switch method {
