@@ -15,6 +15,13 @@ type Desk interface {
 	Relay(ctx context.Context, caseID, text string) error
 }
 
+// Eraser is a desk that can remove a customer's words from a case when
+// the customer asks for erasure (Service.Forget): the Slack desk replaces
+// the relayed messages in the case's thread and notes the erasure there.
+type Eraser interface {
+	Erase(ctx context.Context, caseID string) error
+}
+
 // Escalation is a case handed to agents. It never carries a delivery
 // password, a link token or a full street address.
 type Escalation struct {

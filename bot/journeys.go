@@ -2,6 +2,9 @@ package bot
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -454,14 +457,15 @@ func (j *journeys) grantCompensation(ctx context.Context, c *dialog.Call) (dialo
 	if err != nil {
 		return "", err
 	}
-	mine := c.Conversation() + "|" + c.InputID()
+	mine := j.owner(c.Conversation()) + "|" + c.InputID()
+	legacy := c.Conversation() + "|" + c.InputID() // a record written before pseudonyms
 	decision := j.cfg.Policy.CompensationFor(o, cust.Membership, c.Now)
 	stored, granted, err := j.Records.Lookup(ctx, compKey(o.Number))
 	if err != nil {
 		return "", err
 	}
 	switch {
-	case granted && strings.HasSuffix(stored, "|"+mine):
+	case granted && (strings.HasSuffix(stored, "|"+mine) || strings.HasSuffix(stored, "|"+legacy)):
 		decision = domain.CompOK // granted by this very turn before a re-run
 	case granted:
 		decision = domain.CompAlreadyGranted
@@ -492,8 +496,19 @@ func (j *journeys) grantCompensation(ctx context.Context, c *dialog.Call) (dialo
 	return outGranted, nil
 }
 
+// owner is the pseudonym of a conversation in the grant and claim records
+// ("p:" and 16 bytes of HMAC-SHA256 under the link secret): the record
+// can tell a re-run of the same turn from another chat without naming the
+// chat, so erasing the conversation leaves nothing there that points to
+// it.
+func (j *journeys) owner(conv string) string {
+	m := hmac.New(sha256.New, append([]byte("parcelbot owner\x00"), j.cfg.LinkSecret...))
+	m.Write([]byte(conv))
+	return "p:" + hex.EncodeToString(m.Sum(nil)[:16])
+}
+
 // grantedRenewal reads the renewal date from a grant record
-// ("<unix>|<conversation>|<input>"), or returns def.
+// ("<unix>|<owner>|<input>"), or returns def.
 func grantedRenewal(stored string, def time.Time) time.Time {
 	if unix, _, ok := strings.Cut(stored, "|"); ok {
 		if n, err := strconv.ParseInt(unix, 10, 64); err == nil {
@@ -587,7 +602,8 @@ func (j *journeys) createClaim(ctx context.Context, c *dialog.Call) (dialog.Outc
 	id := claimCaseID(o.Number)
 	c.Var("case", id)
 	c.SetSlot("case", id)
-	mine := c.Conversation() + "|" + c.InputID()
+	mine := j.owner(c.Conversation()) + "|" + c.InputID()
+	legacy := c.Conversation() + "|" + c.InputID() // a record written before pseudonyms
 	past, err := j.Shop.PastClaims(ctx, o.CustomerID)
 	if err != nil {
 		return "", fmt.Errorf("past claims: %w", err)
@@ -609,7 +625,7 @@ func (j *journeys) createClaim(ctx context.Context, c *dialog.Call) (dialog.Outc
 	}
 	if !first {
 		owner, dec, _ := strings.Cut(stored[strings.Index(stored, "|")+1:], "|")
-		if stored[:strings.Index(stored, "|")]+"|"+owner != mine {
+		if who := stored[:strings.Index(stored, "|")] + "|" + owner; who != mine && who != legacy {
 			if cs, err := j.Records.Case(ctx, id); err == nil {
 				c.Var("status", c.T("cases.status."+string(cs.Status)))
 			} else {

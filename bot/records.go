@@ -41,6 +41,9 @@ type Records interface {
 	// Fail counts a failure for key; the window starts with the first one
 	// and lasts window.
 	Fail(ctx context.Context, key string, window time.Duration) (int, error)
+	// ForgetConversation removes the index of a conversation's cases (the
+	// cases themselves are kept, pseudonymised by Service.Forget).
+	ForgetConversation(ctx context.Context, conv string) error
 }
 
 // maxCaseTries bounds the compare-and-set retries of one case update.

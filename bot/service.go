@@ -474,13 +474,75 @@ func (s *Service) escalate(ctx context.Context, conv string, st *dialog.State, e
 	return s.desk.Escalate(ctx, e)
 }
 
-// Forget deletes a conversation's state and transcript.
+// Erasure is what Forget did.
+type Erasure struct {
+	Cases []string // cases pseudonymised (and, with a Slack desk, redacted)
+}
+
+// ErasedNote is the note a case gets when its customer's data is erased.
+const ErasedNote = "personal data erased at the customer's request"
+
+// Forget erases a conversation (/forget, or `parcelbot forget` for a
+// data-protection request): its session and transcript are deleted; each
+// of its cases is kept as a business record (order, kind, outcome, the
+// customer account for the claim limits) but loses the conversation id
+// and the free text the customer gave (a police report number), a case
+// waiting for or with an agent is closed, the index of the conversation's cases goes, and the
+// agent desk removes the customer's words from the case (Eraser). Running
+// it again finds nothing more to do.
 func (s *Service) Forget(ctx context.Context, conv string) error {
+	_, err := s.Erase(ctx, conv)
+	return err
+}
+
+// Erase is Forget, reporting what it did.
+func (s *Service) Erase(ctx context.Context, conv string) (Erasure, error) {
+	var out Erasure
 	s.cache.drop(conv)
 	if err := s.store.Delete(ctx, conv); err != nil {
-		return fmt.Errorf("forget %s: %w", conv, err)
+		return out, fmt.Errorf("forget %s: %w", conv, err)
 	}
-	return nil
+	if s.records == nil {
+		return out, nil
+	}
+	cases, err := s.records.Cases(ctx, "", conv)
+	if err != nil {
+		return out, fmt.Errorf("forget %s: cases: %w", conv, err)
+	}
+	now := s.now()
+	for _, c := range cases {
+		if c.Conversation != conv {
+			continue
+		}
+		_, err := UpdateCase(ctx, s.records, c.ID, func(cs *domain.Case) (*domain.Case, error) {
+			if cs == nil || cs.Conversation != conv {
+				return nil, nil
+			}
+			cs.Conversation, cs.PoliceReport = "", ""
+			if cs.Status == domain.CaseAwaitingAgent || cs.Status == domain.CaseWithAgent {
+				cs.Status = domain.CaseClosed // no one left to talk to; an investigation goes on
+			}
+			cs.Updated = now
+			cs.Notes = append(cs.Notes, domain.CaseEvent{At: now, Who: "customer", What: ErasedNote})
+			return cs, nil
+		})
+		if err != nil {
+			return out, fmt.Errorf("forget %s: case %s: %w", conv, c.ID, err)
+		}
+		if e, ok := s.desk.(Eraser); ok {
+			if err := e.Erase(ctx, c.ID); err != nil {
+				return out, fmt.Errorf("forget %s: desk, case %s: %w", conv, c.ID, err)
+			}
+		}
+		out.Cases = append(out.Cases, c.ID)
+	}
+	if err := s.records.ForgetConversation(ctx, conv); err != nil {
+		return out, fmt.Errorf("forget %s: %w", conv, err)
+	}
+	if len(out.Cases) > 0 {
+		s.log.Info("conversation erased", "conv", conv, "cases", len(out.Cases))
+	}
+	return out, nil
 }
 
 // Agent actions on a case, from the agent desk.
@@ -505,6 +567,10 @@ func (s *Service) Agent(ctx context.Context, a AgentAction) error {
 	cs, err := s.records.Case(ctx, a.Case)
 	if err != nil {
 		return fmt.Errorf("agent %s on %s: %w", a.Kind, a.Case, err)
+	}
+	if cs.Conversation == "" {
+		// its customer asked for erasure: there is no one to tell
+		return &domain.Error{Code: domain.ENOTFOUND, Key: "cases.unknown", Op: "agent on erased case " + a.Case}
 	}
 	now := s.now()
 	what := a.Kind

@@ -172,6 +172,15 @@ func (r *Records) Cases(ctx context.Context, customerID, conv string) ([]*domain
 	return out, nil
 }
 
+// ForgetConversation implements bot.Records: the conversation's case
+// index goes (its key names the chat).
+func (r *Records) ForgetConversation(ctx context.Context, conv string) error {
+	if err := r.rdb.Del(ctx, r.prefix+"cases:conv:"+conv).Err(); err != nil {
+		return fmt.Errorf("forget case index of %s: %w", conv, unavailable(err))
+	}
+	return nil
+}
+
 // Once implements bot.Records.
 func (r *Records) Once(ctx context.Context, key, value string) (string, bool, error) {
 	k := r.prefix + "once:" + key

@@ -147,6 +147,69 @@ func (d *Desk) Relay(ctx context.Context, caseID, text string) error {
 	return d.out.add(ctx, "relay", caseID, text)
 }
 
+// Erase implements bot.Eraser: queued like every Slack write, so that it
+// is carried out after the relays before it and while Slack is down.
+func (d *Desk) Erase(ctx context.Context, caseID string) error {
+	return d.out.add(ctx, "erase", caseID, "")
+}
+
+// Removed is what replaces a customer's relayed message after erasure.
+const Removed = "💬 *Customer:* [removed at the customer's request]"
+
+// erase removes the customer's words from a case in Slack: each relayed
+// message is replaced by Removed, the card loses the last messages and the
+// conversation id, and the thread gets a note. Repeating it changes
+// nothing more.
+func (d *Desk) erase(ctx context.Context, caseID string) error {
+	ref, ok, err := d.card(ctx, caseID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return nil // never posted: nothing in Slack
+	}
+	relayed, err := d.rdb.LRange(ctx, d.key("relayed", caseID), 0, -1).Result()
+	if err != nil {
+		return err
+	}
+	for _, ts := range relayed {
+		_, _, _, err := d.api.UpdateMessageContext(ctx, ref.Channel, ts, slack.MsgOptionText(Removed, false))
+		if err != nil && !strings.Contains(err.Error(), "message_not_found") && !strings.Contains(err.Error(), "cant_update_message") {
+			return fmt.Errorf("redact a message of %s: %w", caseID, err)
+		}
+	}
+	if raw, err := d.rdb.HGet(ctx, d.key("card", caseID), "esc").Result(); err == nil {
+		var e bot.Escalation
+		if json.Unmarshal([]byte(raw), &e) == nil && (len(e.LastMessages) > 0 || e.Conversation != "") {
+			e.LastMessages, e.Conversation = nil, ""
+			b, _ := json.Marshal(e)
+			if err := d.rdb.HSet(ctx, d.key("card", caseID), "esc", b).Err(); err != nil {
+				return err
+			}
+		}
+	} else if !errors.Is(err, goredis.Nil) {
+		return err
+	}
+	if err := d.updateCard(ctx, caseID); err != nil {
+		return err
+	}
+	if len(relayed) > 0 || !d.erasedNoted(ctx, caseID) {
+		if _, err := d.postThreadTS(ctx, caseID, "🧹 The customer asked for their data to be erased: their messages in this thread were removed. The case keeps its order and outcome; the customer can no longer be reached from here."); err != nil {
+			return err
+		}
+	}
+	pipe := d.rdb.Pipeline()
+	pipe.Del(ctx, d.key("relayed", caseID))
+	pipe.HSet(ctx, d.key("card", caseID), "erased", "1")
+	_, err = pipe.Exec(ctx)
+	return err
+}
+
+func (d *Desk) erasedNoted(ctx context.Context, caseID string) bool {
+	v, _ := d.rdb.HGet(ctx, d.key("card", caseID), "erased").Result()
+	return v == "1"
+}
+
 // Run delivers the outbox and fires SLA reminders until ctx ends; several
 // instances may run it, one delivers at a time.
 func (d *Desk) Run(ctx context.Context) error {
@@ -178,7 +241,19 @@ func (d *Desk) deliver(ctx context.Context, kind, caseID, data string) error {
 		}
 		return d.postCard(ctx, &e)
 	case "relay":
-		return d.postThread(ctx, caseID, "💬 *Customer:* "+mrkdwnEscape(data))
+		if d.erasedNoted(ctx, caseID) {
+			return nil // queued before the erasure: it stays out of Slack
+		}
+		ts, err := d.postThreadTS(ctx, caseID, "💬 *Customer:* "+mrkdwnEscape(data))
+		if err != nil || ts == "" {
+			return err
+		}
+		// remembered so that an erasure can replace it
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		return d.rdb.RPush(bctx, d.key("relayed", caseID), ts).Err()
+	case "erase":
+		return d.erase(ctx, caseID)
 	case "note":
 		return d.postThread(ctx, caseID, data)
 	case "update":
@@ -251,19 +326,26 @@ func (d *Desk) recordCard(ctx context.Context, caseID string, ref cardRef) error
 }
 
 func (d *Desk) postThread(ctx context.Context, caseID, text string) error {
+	_, err := d.postThreadTS(ctx, caseID, text)
+	return err
+}
+
+// postThreadTS posts to a case's thread and returns the message's ts (""
+// when the case has no card).
+func (d *Desk) postThreadTS(ctx context.Context, caseID, text string) (string, error) {
 	ref, ok, err := d.card(ctx, caseID)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if !ok {
 		d.log.Warn("no card for a thread message; dropped", "case", caseID)
-		return nil
+		return "", nil
 	}
-	_, _, err = d.api.PostMessageContext(ctx, ref.Channel, slack.MsgOptionText(text, false), slack.MsgOptionTS(ref.TS))
+	_, ts, err := d.api.PostMessageContext(ctx, ref.Channel, slack.MsgOptionText(text, false), slack.MsgOptionTS(ref.TS))
 	if err != nil {
-		return fmt.Errorf("post to thread of %s: %w", caseID, err)
+		return "", fmt.Errorf("post to thread of %s: %w", caseID, err)
 	}
-	return nil
+	return ts, nil
 }
 
 func (d *Desk) updateCard(ctx context.Context, caseID string) error {

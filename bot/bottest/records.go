@@ -138,3 +138,7 @@ func (r *Records) Fail(_ context.Context, key string, _ time.Duration) (int, err
 	r.fails[key]++
 	return r.fails[key], nil
 }
+
+// ForgetConversation implements bot.Records: cases are found by their
+// Conversation field, which Forget clears, so there is no index to drop.
+func (r *Records) ForgetConversation(context.Context, string) error { return nil }

@@ -38,6 +38,7 @@ commands:
   loadtest   simulated customers through the real service and Redis store; prints figures
   health     exit 0 when a running serve answers /healthz (for container health checks)
   config     print the effective configuration (file, environment), secrets redacted
+  forget     erase a conversation for a data-protection request (--conversation tg:<chat id>)
 
 Run 'parcelbot <command> -h' for a command's flags.
 `
@@ -75,6 +76,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return a.loadtest(ctx, args[1:])
 	case "health":
 		return a.health(args[1:])
+	case "forget":
+		return a.forget(ctx, args[1:])
 	case "config":
 		env.print(stdout)
 		return 0

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -9,8 +10,12 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/parcelbot/parcelbot/adapters/demo"
+	"github.com/parcelbot/parcelbot/adapters/redis"
 	"github.com/parcelbot/parcelbot/adapters/slack/slackfake"
+	"github.com/parcelbot/parcelbot/bot"
 	"github.com/parcelbot/parcelbot/domain"
 )
 
@@ -334,5 +339,97 @@ func TestSlackHumanCaseOffersNoRefund(t *testing.T) {
 		return false
 	}) {
 		t.Fatalf("no ephemeral explanation: %+v", sf.Posts("chat.postEphemeral"))
+	}
+}
+
+// /forget during a hand-over erases the conversation: session and
+// transcript deleted; the case kept as a business record (order, outcome)
+// without the chat id and with a note; in Slack the relayed messages are
+// replaced, the card loses the last messages and the thread gets a note;
+// and no customer text is left anywhere in Redis.
+func TestForgetErasesCaseAndSlackThread(t *testing.T) {
+	s, sf := startSlackServe(t)
+	card := escalateHighValue(t, s, sf, 8404)
+	caseID := caseOf(t, card)
+	s.fake.Text(8404, "de", "Es war ein Laptop, bitte schnell.")
+	if !slackfake.Wait(5*time.Second, func() bool {
+		return strings.Contains(strings.Join(sf.Thread(card.TS), "\n"), "Es war ein Laptop")
+	}) {
+		t.Fatalf("customer's message not relayed: %q", sf.Thread(card.TS))
+	}
+	n := len(s.fake.Sent(8404))
+	s.fake.Text(8404, "de", "/forget")
+	confirm := s.expect(t, 8404, n+1, "Alles löschen?")
+	s.press(t, 8404, "de", confirm, "Ja, löschen")
+	s.expect(t, 8404, n+2, "Erledigt")
+
+	if !slackfake.Wait(5*time.Second, func() bool {
+		thread := strings.Join(sf.ThreadNow(card.TS), "\n")
+		return strings.Contains(thread, "[removed at the customer's request]") && strings.Contains(thread, "asked for their data to be erased")
+	}) {
+		t.Fatalf("thread not redacted: %q", sf.ThreadNow(card.TS))
+	}
+	if thread := strings.Join(sf.ThreadNow(card.TS), "\n"); strings.Contains(thread, "Laptop") {
+		t.Fatalf("the customer's words are still in the thread: %q", thread)
+	}
+	if now := sf.Current(card.TS); now == "" {
+		t.Fatal("card text lost")
+	}
+	var lastCard string
+	for _, u := range sf.Posts("chat.update") {
+		if u.TS == card.TS {
+			lastCard = u.Blocks
+		}
+	}
+	if strings.Contains(lastCard, "Mein Paket") || strings.Contains(lastCard, "Laptop") || lastCard == "" {
+		t.Fatalf("card still shows the customer's messages: %s", lastCard)
+	}
+
+	rec := redis.NewRecords(goredis.NewClient(&goredis.Options{Addr: s.mr.Addr()}), "parcelbot:", 0)
+	cs, err := rec.Case(context.Background(), caseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs.Conversation != "" || cs.Order != "302-1013332-4093324" || cs.Status != domain.CaseClosed || cs.Notes[len(cs.Notes)-1].What != bot.ErasedNote {
+		t.Fatalf("case after erasure: conv %q order %q status %s notes %+v", cs.Conversation, cs.Order, cs.Status, cs.Notes)
+	}
+	for _, needle := range []string{"Laptop", "Mein Paket", "tg:8404"} {
+		if where := redisContains(s.mr, needle); where != "" {
+			t.Errorf("%q is still in Redis at %s", needle, where)
+		}
+	}
+	for _, k := range s.mr.Keys() {
+		if strings.Contains(k, "8404") {
+			t.Errorf("key %s still names the chat", k)
+		}
+	}
+	// an agent's reply to the erased case reaches no one and says why
+	if code := s.slackPost(t, "/slack/events", slackfake.MessageEvent("EvF", deskChannel, agentID, card.TS, "Hallo?"), signing); code != 200 {
+		t.Fatalf("HTTP %d", code)
+	}
+}
+
+// `parcelbot forget --conversation` erases a conversation for a
+// data-protection request, against the Redis of a running serve.
+func TestForgetCommand(t *testing.T) {
+	s, sf := startSlackServe(t)
+	card := escalateHighValue(t, s, sf, 8505)
+	caseID := caseOf(t, card)
+	env := map[string]string{"REDIS_URL": "redis://" + s.mr.Addr(), "SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_CHANNEL": deskChannel,
+		"SLACK_SIGNING_SECRET": signing, "SLACK_API_URL": sf.APIURL()}
+	code, out, errOut := runCmd(t, "", env, "forget", "--conversation", "tg:8505")
+	if code != 0 || !strings.Contains(out, "1 case(s) pseudonymised") || !strings.Contains(out, caseID) {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !slackfake.Wait(5*time.Second, func() bool {
+		return strings.Contains(strings.Join(sf.ThreadNow(card.TS), "\n"), "asked for their data to be erased")
+	}) {
+		t.Fatalf("the running serve did not redact the thread: %q", sf.ThreadNow(card.TS))
+	}
+	if where := redisContains(s.mr, "tg:8505"); where != "" {
+		t.Fatalf("the conversation id is still in Redis at %s", where)
+	}
+	if code, _, _ := runCmd(t, "", env, "forget"); code != 2 {
+		t.Fatalf("forget without --conversation: exit %d", code)
 	}
 }

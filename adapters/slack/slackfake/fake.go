@@ -142,12 +142,35 @@ func (f *Fake) Card(caseID string) (Post, bool) {
 	return Post{}, false
 }
 
-// Thread returns the texts posted in the thread of ts.
+// Current returns a message's text as it reads now: the last chat.update
+// of ts, or what was posted.
+func (f *Fake) Current(ts string) string {
+	text := ""
+	for _, p := range f.Posts("") {
+		if p.TS == ts && (p.Method == "chat.postMessage" || p.Method == "chat.update") {
+			text = p.Text
+		}
+	}
+	return text
+}
+
+// Thread returns the texts posted in the thread of ts, as posted.
 func (f *Fake) Thread(ts string) []string {
 	var out []string
 	for _, p := range f.Posts("chat.postMessage") {
 		if p.ThreadTS == ts {
 			out = append(out, p.Text)
+		}
+	}
+	return out
+}
+
+// ThreadNow returns the thread of ts as it reads now (edits applied).
+func (f *Fake) ThreadNow(ts string) []string {
+	var out []string
+	for _, p := range f.Posts("chat.postMessage") {
+		if p.ThreadTS == ts {
+			out = append(out, f.Current(p.TS))
 		}
 	}
 	return out
