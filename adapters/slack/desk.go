@@ -487,27 +487,37 @@ func (d *Desk) reminders(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		due, err := d.rdb.ZRangeByScore(ctx, d.key("sla"), &goredis.ZRangeBy{Min: "-inf", Max: fmt.Sprint(d.cfg.Now().Unix())}).Result()
-		if err != nil {
+		d.remindDue(ctx)
+	}
+}
+
+// remindDue fires the reminders due by the desk's clock and returns how
+// many this instance fired: a reminder belongs to the instance whose ZREM
+// removed it, so with several instances each fires once.
+func (d *Desk) remindDue(ctx context.Context) int {
+	due, err := d.rdb.ZRangeByScore(ctx, d.key("sla"), &goredis.ZRangeBy{Min: "-inf", Max: fmt.Sprint(d.cfg.Now().Unix())}).Result()
+	if err != nil {
+		return 0
+	}
+	fired := 0
+	for _, id := range due {
+		if n, err := d.rdb.ZRem(ctx, d.key("sla"), id).Result(); err != nil || n == 0 {
+			continue // another instance took it
+		}
+		cs, err := d.records.Case(ctx, id)
+		if err != nil || cs.Status != domain.CaseAwaitingAgent {
 			continue
 		}
-		for _, id := range due {
-			if n, err := d.rdb.ZRem(ctx, d.key("sla"), id).Result(); err != nil || n == 0 {
-				continue // another instance took it
-			}
-			cs, err := d.records.Case(ctx, id)
-			if err != nil || cs.Status != domain.CaseAwaitingAgent {
-				continue
-			}
-			mins := int(d.cfg.SLA.Minutes())
-			_ = d.out.add(ctx, "note", id, fmt.Sprintf("⏰ <!here> case %s has waited %d minutes for an agent", id, mins))
-			if d.agent != nil {
-				if err := d.agent.Agent(ctx, bot.AgentAction{ID: "sla:" + id, Case: id, Agent: "sla", Kind: dialog.AgentSLA}); err != nil {
-					d.log.Warn("could not tell the customer about the wait", "case", id, "err", err)
-				}
+		fired++
+		mins := int(d.cfg.SLA.Minutes())
+		_ = d.out.add(ctx, "note", id, fmt.Sprintf("⏰ <!here> case %s has waited %d minutes for an agent", id, mins))
+		if d.agent != nil {
+			if err := d.agent.Agent(ctx, bot.AgentAction{ID: "sla:" + id, Case: id, Agent: "sla", Kind: dialog.AgentSLA}); err != nil {
+				d.log.Warn("could not tell the customer about the wait", "case", id, "err", err)
 			}
 		}
 	}
+	return fired
 }
 
 var _ bot.Desk = (*Desk)(nil)

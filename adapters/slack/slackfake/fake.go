@@ -76,6 +76,14 @@ func (f *Fake) Fail(method string, code, n int) {
 	}
 }
 
+// FailuresLeft returns how many injected failures of method are still to
+// be answered.
+func (f *Fake) FailuresLeft(method string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.fail[method])
+}
+
 func (f *Fake) record(method string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
