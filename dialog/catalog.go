@@ -49,6 +49,7 @@ type langTable struct {
 	lang     string
 	msgs     map[string]*message
 	weekdays [7]string // Sunday first
+	dayOne   string    // format.day_one: the 1st of a month
 	months   [12]string
 	decimal  string
 	group    string
@@ -172,6 +173,9 @@ func parseLocale(file, lang string, data []byte) (*langTable, error) {
 		if m == nil || m.plural || len(m.other) > 1 || (len(m.other) == 1 && m.other[0].arg != "") {
 			return nil, fmt.Errorf("%s: %s must be a plain string", file, k)
 		}
+	}
+	if m := t.msgs["format.day_one"]; m != nil && !m.plural && len(m.other) == 1 && m.other[0].arg == "" {
+		t.dayOne = literal(m.other)
 	}
 	t.decimal = literal(t.msgs["format.decimal"].other)
 	t.group = literal(t.msgs["format.group"].other)
@@ -551,7 +555,11 @@ func (t *langTable) appendDate(buf []byte, tm time.Time) []byte {
 		case "weekday":
 			buf = append(buf, t.weekdays[tm.Weekday()]...)
 		case "day":
-			buf = strconv.AppendInt(buf, int64(tm.Day()), 10)
+			if tm.Day() == 1 && t.dayOne != "" {
+				buf = append(buf, t.dayOne...) // French and Italian say "1er", "1º"
+			} else {
+				buf = strconv.AppendInt(buf, int64(tm.Day()), 10)
+			}
 		case "month":
 			buf = append(buf, t.months[tm.Month()-1]...)
 		case "year":

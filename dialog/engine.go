@@ -438,7 +438,25 @@ func (e *Engine) Turn(ctx context.Context, st *State, in *Input, now time.Time, 
 	if err != nil {
 		return err
 	}
+	if t.strictErr != nil {
+		return t.strictErr
+	}
 	return ctx.Err()
+}
+
+// checkArgs records, in strict mode, a message shown with a placeholder
+// that nothing set (the customer would read "delivered on : ."); an
+// action that sets one to "" leaves out an optional sentence on purpose.
+func (t *turn) checkArgs(key string) {
+	if !t.e.strict || t.strictErr != nil {
+		return
+	}
+	for _, name := range t.e.cat.Placeholders(key) {
+		if _, ok := t.Lookup(name); !ok {
+			t.strictErr = fmt.Errorf("dialog: %s shown without a value for {%s} (flow %s, step %s)", key, name, t.st.Flow, t.st.Step)
+			return
+		}
+	}
 }
 
 // forBot reports whether an input during a hand-over is the bot's: a
@@ -1157,6 +1175,7 @@ func (t *turn) sayStep(s *Step) {
 		if i > 0 {
 			b = append(b, '\n', '\n')
 		}
+		t.checkArgs(k)
 		b = t.e.cat.Append(b, t.st.Lang, k, t)
 	}
 	t.buf = b
@@ -1176,6 +1195,7 @@ func (t *turn) emit(text string) {
 }
 
 func (t *turn) say(key string) {
+	t.checkArgs(key)
 	t.buf = t.e.cat.Append(t.buf[:0], t.st.Lang, key, t)
 	t.emit(string(t.buf))
 }

@@ -459,3 +459,37 @@ func FuzzTurn(f *testing.F) {
 		}
 	})
 }
+
+// In strict mode (conversation tests) a message shown with a placeholder
+// nothing set fails the turn, naming the key and the placeholder, instead
+// of showing the customer a sentence with a hole in it.
+func TestStrictModeRefusesAnUnsetPlaceholder(t *testing.T) {
+	flows := map[string]string{}
+	for k, v := range testFlows {
+		flows[k] = v
+	}
+	flows["menu.yaml"] = strings.Replace(flows["menu.yaml"], "      - {label: menu.language, goto: language}\n",
+		"      - {label: menu.language, goto: language}\n      - {label: menu.track, goto: blank}\n", 1)
+	flows["blank.yaml"] = `
+flow: blank
+start: show
+steps:
+  show:
+    say: track.estimate
+    goto: menu.again
+`
+	e := newEngine(t, flows)
+	var st dialog.State
+	var res dialog.Result
+	if err := e.Turn(context.Background(), &st, &dialog.Input{Text: "/start"}, now, &res); err != nil {
+		t.Fatal(err)
+	}
+	data := ""
+	for _, b := range res.Replies[len(res.Replies)-1].Buttons {
+		data = b.Data // the last button: blank
+	}
+	err := e.Turn(context.Background(), &st, &dialog.Input{Button: data}, now, &res)
+	if err == nil || !strings.Contains(err.Error(), "track.estimate") || !strings.Contains(err.Error(), "{estimate}") {
+		t.Fatalf("turn with an unset placeholder: %v", err)
+	}
+}

@@ -102,6 +102,27 @@ func TestDatesAndMoneyPerLanguage(t *testing.T) {
 	}
 }
 
+// The first of a month is "1er" in French and "1º" in Italian.
+func TestFirstOfTheMonth(t *testing.T) {
+	cat, err := dialog.LoadCatalog(locales.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := dialog.DateValue(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
+	second := dialog.DateValue(time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC))
+	for lang, want := range map[string][2]string{
+		"en": {"Tuesday 1 December", "Wednesday 2 December"},
+		"de": {"Dienstag, 1. Dezember", "Mittwoch, 2. Dezember"},
+		"fr": {"mardi 1er décembre", "mercredi 2 décembre"},
+		"it": {"martedì 1º dicembre", "mercoledì 2 dicembre"},
+	} {
+		got := [2]string{string(cat.AppendValue(nil, lang, first)), string(cat.AppendValue(nil, lang, second))}
+		if got != want {
+			t.Errorf("%s: %q, want %q", lang, got, want)
+		}
+	}
+}
+
 func TestPlurals(t *testing.T) {
 	cat, err := dialog.LoadCatalog(locales.FS)
 	if err != nil {

@@ -67,9 +67,9 @@ func escalateHighValue(t *testing.T, s *served, sf *slackfake.Fake, chat int64) 
 	s.expect(t, chat, 1, "Postleitzahl")
 	s.fake.Text(chat, "de", "10115")
 	details := s.expect(t, chat, 2, "als zugestellt markiert")
-	label := "Als fehlend melden"
+	label := "Als vermisst melden"
 	if _, ok := details.Button(label); !ok {
-		label = "Jetzt als fehlend melden" // delivered less than 36 hours ago
+		label = "Jetzt als vermisst melden" // delivered less than 36 hours ago
 	}
 	s.press(t, chat, "de", details, label)
 	s.expect(t, chat, 3, "gibt eine Kollegin oder ein Kollege Erstattungen und Ersatz frei")
