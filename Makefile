@@ -40,10 +40,15 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseLinkToken$$' -fuzztime $(FUZZTIME) ./domain
 	$(GO) test -run '^$$' -fuzz '^FuzzEntities$$' -fuzztime $(FUZZTIME) ./bot
 
-## lint: gofmt and go vet
+STATICCHECK_VERSION := v0.8.2
+
+## lint: gofmt, go vet and staticcheck (installed from the Go module proxy
+## into ./bin when it is not there yet)
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	@test -x bin/staticcheck-$(STATICCHECK_VERSION) || { mkdir -p bin && GOBIN=$$(pwd)/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) && mv bin/staticcheck bin/staticcheck-$(STATICCHECK_VERSION); }
+	./bin/staticcheck-$(STATICCHECK_VERSION) $(PKGS)
 
 ## build: a static binary ./parcelbot
 build:

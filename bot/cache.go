@@ -78,12 +78,3 @@ func (c *sessionCache) drop(conv string) {
 		c.ll.Remove(e)
 	}
 }
-
-func (c *sessionCache) len() int {
-	if c == nil {
-		return 0
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.ll.Len()
-}

@@ -183,9 +183,8 @@ func ukPostcodeAt(s string, i int) (string, bool) {
 	if letters == 0 || j >= len(s) || !isDigit(s[j]) {
 		return "", false
 	}
-	outward := s[i:j]
 	j++
-	outward = s[i:j]
+	outward := s[i:j]
 	if j < len(s) && isAlnum(s[j]) && !(j+3 <= len(s) && isDigit(s[j]) && isLetter(s[j+1]) && isLetter(s[j+2]) && (j+3 == len(s) || !isAlnum(s[j+3]))) {
 		j++
 		outward = s[i:j]

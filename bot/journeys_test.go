@@ -398,7 +398,7 @@ func TestRefundNeedsAnExplicitConfirmation(t *testing.T) {
 		t.Fatalf("declining refunded (%d writes):\n%s", countWrites(f.data, "refund"), got)
 	}
 	rs = f.press(t, "1", "p3", rs, "↩ Choose again")
-	rs = f.press(t, "1", "p4", rs, "💶")
+	f.press(t, "1", "p4", rs, "💶")
 	rs = say("yes, go ahead")
 	if got := texts(rs); !strings.Contains(got, "Your refund of €") || countWrites(f.data, "refund") != 1 {
 		t.Fatalf("confirmed, but %d refund writes:\n%s", countWrites(f.data, "refund"), got)
@@ -409,8 +409,8 @@ func TestRefundNeedsAnExplicitConfirmation(t *testing.T) {
 // moved by the bot, nor sees the amount: the claim goes to an agent.
 func TestUnlinkedClaimGoesToAnAgentWithoutAmounts(t *testing.T) {
 	f := newFixture(t, nil, nil)
-	rs := f.send(t, "2", "u1", "my parcel 302-1012221-4085547 never arrived")
-	rs = f.send(t, "2", "u2", "10115")
+	f.send(t, "2", "u1", "my parcel 302-1012221-4085547 never arrived")
+	rs := f.send(t, "2", "u2", "10115")
 	rs = f.press(t, "2", "u3", rs, "Report it missing")
 	got := texts(rs)
 	if !strings.Contains(got, "isn't linked to the customer account") || strings.ContainsAny(got, "€£") {

@@ -109,7 +109,7 @@ func (t *turn) answer(s *Step, text string) (int, bool) {
 
 // buttonNumber reads "2", "2.", "#2" or "(2)".
 func buttonNumber(text string) (int, bool) {
-	s := strings.Trim(strings.TrimSpace(text), "#.()) ")
+	s := strings.Trim(strings.TrimSpace(text), "#.() ")
 	if s == "" || len(s) > 2 {
 		return 0, false
 	}

@@ -288,7 +288,7 @@ func TestCaseIDsAreSpeakable(t *testing.T) {
 	if len(seen) < 1990 {
 		t.Errorf("only %d distinct ids from 2000 seeds", len(seen))
 	}
-	if CaseID("same") != CaseID("same") {
+	if a, b := CaseID("same"), CaseID("same"); a != b {
 		t.Error("CaseID is not deterministic")
 	}
 }

@@ -313,10 +313,12 @@ func (d *Desk) RunSocketMode(ctx context.Context) error {
 		}
 	}()
 	for ctx.Err() == nil {
-		if err := client.RunContext(ctx); err != nil && ctx.Err() == nil {
-			d.log.Warn("socket mode connection ended; reconnecting", "err", err)
-			sleep(ctx, 2*time.Second)
+		err := client.RunContext(ctx) // returns only when the connection ends
+		if ctx.Err() != nil {
+			break
 		}
+		d.log.Warn("socket mode connection ended; reconnecting", "err", err)
+		sleep(ctx, 2*time.Second)
 	}
 	return nil
 }

@@ -19,7 +19,8 @@ import (
 )
 
 // fileConfig is the configuration file (docs/parcelbot.example.yaml). Every
-// field can be overridden by its environment variable (see envVars).
+// field can be overridden by its environment variable (the configuration
+// table in README.md).
 type fileConfig struct {
 	Shop struct {
 		Name        string `yaml:"name"`
@@ -108,49 +109,6 @@ type env struct {
 		BotToken, Channel, AppToken, SigningSecret, APIURL, UserGroup string
 		ReminderAfter                                                 time.Duration // default: the agent SLA
 	}
-}
-
-// envVars maps environment variables to configuration fields; the names are
-// also what errors call the fields.
-var envVars = []struct{ env, field string }{
-	{"PARCELBOT_SHOP_NAME", "shop.name"},
-	{"PARCELBOT_ORDER_FORMAT", "shop.order_format"},
-	{"LATE_REFUND_AFTER_DAYS", "policy.late_refund_after_days"},
-	{"WAIT_HOURS_AFTER_DELIVERED", "policy.wait_hours_after_delivered"},
-	{"AUTO_APPROVE_LIMIT", "policy.auto_approve_limit"},
-	{"MAX_CLAIMS_12M", "policy.max_claims_12m"},
-	{"AGENT_SLA_MINUTES", "policy.agent_sla_minutes"},
-	{"LOOKUP_FAILURES", "policy.lookup_failures"},
-	{"LOOKUP_WINDOW_MINUTES", "policy.lookup_window_minutes"},
-	{"LINK_FAILURES", "policy.link_failures"},
-	{"PARCELBOT_DATA", "data"},
-	{"PARCELBOT_FLOWS", "flows"},
-	{"PARCELBOT_LOCALES", "locales"},
-	{"REDIS_URL", "redis.url"},
-	{"REDIS_PREFIX", "redis.prefix"},
-	{"SESSION_TTL", "redis.session_ttl"},
-	{"TRANSCRIPT_RETENTION", "redis.transcript_retention"},
-	{"LINK_TOKEN_SECRET", "link_token_secret"},
-	{"LOG_LEVEL", "log_level"},
-	{"PARCELBOT_ADDR", "addr"},
-	{"PARCELBOT_OPS_ADDR", "ops_addr"},
-	{"SHUTDOWN_TIMEOUT", "shutdown_timeout"},
-	{"PARCELBOT_BACKEND", "backend"},
-	{"SHOP_API_URL", "shop_api.url"},
-	{"SHOP_API_TOKEN", "shop_api.token"},
-	{"TELEGRAM_BOT_TOKEN", "telegram.token"},
-	{"TELEGRAM_API_URL", "telegram.api_url"},
-	{"TELEGRAM_WEBHOOK_URL", "telegram.webhook_url"},
-	{"TELEGRAM_WEBHOOK_SECRET", "telegram.webhook_secret"},
-	{"TELEGRAM_RATE", "telegram.rate"},
-	{"TELEGRAM_CHAT_INTERVAL", "telegram.chat_interval"},
-	{"SLACK_BOT_TOKEN", "slack.bot_token"},
-	{"SLACK_CHANNEL", "slack.channel"},
-	{"SLACK_APP_TOKEN", "slack.app_token"},
-	{"SLACK_SIGNING_SECRET", "slack.signing_secret"},
-	{"SLACK_API_URL", "slack.api_url"},
-	{"SLACK_USER_GROUP", "slack.user_group"},
-	{"SLACK_REMINDER_AFTER", "slack.reminder_after"},
 }
 
 const demoLinkSecret = "parcelbot-demo-link-secret"
