@@ -1,9 +1,10 @@
 // Package shopapi serves parcelbot's shop data from the shop's own REST API
 // (docs/shop-api.yaml): it implements bot.Shop and bot.ShopWriter. Requests
-// carry a bearer token and a timeout; reads are retried with backoff on 429,
-// 5xx and network errors; every write carries an Idempotency-Key; after
-// repeated failures a circuit breaker fails calls at once for a while, so a
-// down shop costs customers no waiting. HTTP errors become the domain's
+// carry a bearer token and a timeout; every write carries an
+// Idempotency-Key, so reads and writes alike are retried with backoff on
+// 429, 5xx and network errors; after repeated failures a circuit breaker
+// (sony/gobreaker) fails calls at once for a while, then lets one trial call
+// through, so a down shop costs customers no waiting. HTTP errors become the domain's
 // error codes (404 ENOTFOUND, 400 EINVALID, 409 ECONFLICT, else
 // EUNAVAILABLE).
 package shopapi
@@ -19,8 +20,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/sony/gobreaker/v2"
 
 	"github.com/parcelbot/parcelbot/bot"
 	"github.com/parcelbot/parcelbot/domain"
@@ -31,7 +33,7 @@ type Config struct {
 	URL       string        // SHOP_API_URL, e.g. https://shop.example.com/parcelbot/v1
 	Token     domain.Secret // SHOP_API_TOKEN
 	Timeout   time.Duration // per request, default 5s
-	Retries   int           // extra attempts for reads, default 2
+	Retries   int           // extra attempts (reads, and writes with their Idempotency-Key), default 2
 	Backoff   time.Duration // first retry wait, default 100ms
 	Breaker   int           // consecutive failures that open the breaker, default 5
 	Cooldown  time.Duration // how long it stays open, default 10s
@@ -43,9 +45,7 @@ type Client struct {
 	cfg  Config
 	http *http.Client
 
-	mu       sync.Mutex
-	failures int
-	openTill time.Time
+	breaker *gobreaker.CircuitBreaker[struct{}]
 }
 
 var (
@@ -80,35 +80,29 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Cooldown <= 0 {
 		cfg.Cooldown = 10 * time.Second
 	}
-	return &Client{cfg: cfg, http: &http.Client{Transport: cfg.Transport}}, nil
+	c := &Client{cfg: cfg, http: &http.Client{Transport: cfg.Transport}}
+	// sony/gobreaker: open after Breaker consecutive failures, for
+	// Cooldown; then half-open lets exactly one call through, whose result
+	// closes or reopens it. An answer of the shop that is not its failure
+	// (404, 409, 400) counts as a success.
+	c.breaker = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
+		Name: "shop", MaxRequests: 1, Timeout: cfg.Cooldown,
+		ReadyToTrip:  func(n gobreaker.Counts) bool { return n.ConsecutiveFailures >= uint32(cfg.Breaker) },
+		IsSuccessful: func(err error) bool { return err == nil || shopAnswered(err) },
+		IsExcluded:   func(err error) bool { return errors.Is(err, context.Canceled) },
+	})
+	return c, nil
 }
 
-// ErrBreakerOpen is returned while the circuit breaker is open.
+// ErrBreakerOpen is returned while the circuit breaker is open (or
+// half-open with its one trial call under way).
 var ErrBreakerOpen = errors.New("shop API: circuit breaker open after repeated failures")
 
-func (c *Client) allow() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if time.Now().Before(c.openTill) {
-		return ErrBreakerOpen
-	}
-	return nil
-}
-
-// outcome records a call's success for the breaker; a half-open breaker
-// closes on the first success and opens again on the first failure.
-func (c *Client) outcome(failed bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !failed {
-		c.failures = 0
-		return
-	}
-	c.failures++
-	if c.failures >= c.cfg.Breaker {
-		c.openTill = time.Now().Add(c.cfg.Cooldown)
-		c.failures = c.cfg.Breaker - 1 // one failure after the cooldown opens it again
-	}
+// shopAnswered reports whether err is an answer of a working shop (a 4xx
+// other than 429): not a failure of the shop.
+func shopAnswered(err error) bool {
+	var ae *apiError
+	return errors.As(err, &ae) && ae.status < 500 && ae.status != http.StatusTooManyRequests
 }
 
 // apiError is an HTTP error answer.
@@ -146,12 +140,11 @@ func domainErr(op string, err error) error {
 	return &domain.Error{Code: domain.EUNAVAILABLE, Key: "error.unavailable", Op: op, Err: err}
 }
 
-// do makes one request; reads (idemKey == "") are retried.
+// do makes one request through the circuit breaker. Reads, and writes
+// (which always carry an Idempotency-Key, so the shop applies a repeated
+// one once), are retried with backoff on 429, 5xx and network errors.
 func (c *Client) do(ctx context.Context, method, path string, body any, idemKey string, out any) error {
 	op := method + " " + strings.SplitN(path, "?", 2)[0]
-	if err := c.allow(); err != nil {
-		return domainErr(op, err)
-	}
 	var payload []byte
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -160,37 +153,40 @@ func (c *Client) do(ctx context.Context, method, path string, body any, idemKey 
 		}
 		payload = b
 	}
-	attempts := 1
-	if method == http.MethodGet {
-		attempts += c.cfg.Retries
+	if method != http.MethodGet && idemKey == "" {
+		return fmt.Errorf("%s: a write needs an idempotency key", op)
 	}
+	_, err := c.breaker.Execute(func() (struct{}, error) {
+		return struct{}{}, c.attempts(ctx, method, path, payload, idemKey, out)
+	})
+	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+		err = ErrBreakerOpen
+	}
+	if err != nil {
+		return domainErr(op, err)
+	}
+	return nil
+}
+
+// attempts runs a request with the retry policy; the breaker sees its
+// final result.
+func (c *Client) attempts(ctx context.Context, method, path string, payload []byte, idemKey string, out any) error {
 	wait := c.cfg.Backoff
 	var err error
-	for i := 0; i < attempts; i++ {
+	for i := 0; i <= c.cfg.Retries; i++ {
 		if i > 0 {
 			select {
 			case <-ctx.Done():
-				return domainErr(op, ctx.Err())
+				return ctx.Err()
 			case <-time.After(wait):
 			}
 			wait *= 2
 		}
-		err = c.once(ctx, method, path, payload, idemKey, out)
-		if err == nil {
-			c.outcome(false)
-			return nil
-		}
-		var ae *apiError
-		if errors.As(err, &ae) && ae.status < 500 && ae.status != http.StatusTooManyRequests {
-			c.outcome(false) // the shop answered: not a failure of the shop
-			return domainErr(op, err)
-		}
-		if !retryable(err) {
-			break
+		if err = c.once(ctx, method, path, payload, idemKey, out); err == nil || shopAnswered(err) || !retryable(err) {
+			return err
 		}
 	}
-	c.outcome(true)
-	return domainErr(op, err)
+	return err
 }
 
 func (c *Client) once(ctx context.Context, method, path string, payload []byte, idemKey string, out any) error {

@@ -126,23 +126,40 @@ func TestContractWritesAreIdempotent(t *testing.T) {
 	}
 }
 
-func TestReadsRetryWritesDoNot(t *testing.T) {
+// Reads and writes are retried on 503; a retried write carries the same
+// Idempotency-Key, so the shop applies it once.
+func TestReadsAndWritesRetryWithTheirKey(t *testing.T) {
 	c, f, _ := setup(t)
 	ctx := context.Background()
 	f.Fail(2)
 	if _, err := c.Order(ctx, "302-1001111-4007777"); err != nil {
 		t.Fatalf("a read should survive two 503s: %v", err)
 	}
-	before := f.Calls()
-	f.Fail(1)
-	if err := c.Redirect(ctx, "302-1019998-4139986", "DE-BER-1", "redirect:x"); domain.ErrorCode(err) != domain.EUNAVAILABLE {
-		t.Fatalf("write on 503: %v", err)
+	before, writes := f.Calls(), f.Writes()
+	f.Fail(2)
+	if err := c.Redirect(ctx, "302-1019998-4139986", "DE-BER-1", "redirect:x"); err != nil {
+		t.Fatalf("a write should survive two 503s: %v", err)
 	}
-	if n := f.Calls() - before; n != 1 {
-		t.Fatalf("a failed write was sent %d times", n)
+	if n := f.Calls() - before; n != 3 {
+		t.Fatalf("a write was sent %d times, want 3 (two 503s, then applied)", n)
+	}
+	if n := f.Writes() - writes; n != 1 {
+		t.Fatalf("%d writes applied, want 1", n)
+	}
+	// the same call again (a redelivered turn): the key makes it a replay
+	if err := c.Redirect(ctx, "302-1019998-4139986", "DE-BER-1", "redirect:x"); err != nil || f.Writes()-writes != 1 {
+		t.Fatalf("repeated write: %v, %d applied", err, f.Writes()-writes)
+	}
+	// three 503s: given up, unavailable
+	f.Fail(3)
+	if err := c.Redirect(ctx, "302-1019998-4139986", "DE-BER-2", "redirect:y"); domain.ErrorCode(err) != domain.EUNAVAILABLE {
+		t.Fatalf("write after three 503s: %v", err)
 	}
 }
 
+// The breaker opens after five failed calls, fails at once while open, and
+// after the cooldown lets exactly one trial call through (half-open): the
+// others still fail at once until the trial succeeded.
 func TestCircuitBreaker(t *testing.T) {
 	c, f, _ := setup(t)
 	ctx := context.Background()
@@ -155,10 +172,24 @@ func TestCircuitBreaker(t *testing.T) {
 	if domain.ErrorCode(err) != domain.EUNAVAILABLE || f.Calls() != before {
 		t.Fatalf("open breaker: err %v, %d calls went out", err, f.Calls()-before)
 	}
-	f.Fail(0)
+	// the cooldown (200 ms here) is a lower bound: a slow machine only
+	// waits longer
 	time.Sleep(250 * time.Millisecond)
+	f.Fail(0)
+	f.Hold() // the trial call waits at the shop
+	trial := make(chan error, 1)
+	go func() { _, err := c.Order(ctx, "302-1001111-4007777"); trial <- err }()
+	f.WaitHeld(1)
+	before = f.Calls()
+	if _, err := c.Order(ctx, "302-1001111-4007777"); domain.ErrorCode(err) != domain.EUNAVAILABLE || f.Calls() != before {
+		t.Fatalf("half-open: a second call went out (%v)", err)
+	}
+	f.Release()
+	if err := <-trial; err != nil {
+		t.Fatalf("the trial call: %v", err)
+	}
 	if _, err := c.Order(ctx, "302-1001111-4007777"); err != nil {
-		t.Fatalf("after the cooldown: %v", err)
+		t.Fatalf("after a good trial the breaker is closed: %v", err)
 	}
 }
 

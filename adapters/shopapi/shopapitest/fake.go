@@ -28,11 +28,15 @@ type Fake struct {
 	fail    int               // next calls answer 503
 	calls   int
 	writes  int
+	hold    chan struct{} // requests wait on it while set
+	held    int
+	cond    *sync.Cond
 }
 
 // New starts a fake serving data with token.
 func New(data *demo.Data, token string) *Fake {
 	f := &Fake{Data: data, Token: token, replies: map[string][]byte{}}
+	f.cond = sync.NewCond(&f.mu)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /orders/{number}", f.order)
 	mux.HandleFunc("GET /customers/{id}", f.customer)
@@ -90,6 +94,33 @@ func (f *Fake) Calls() int {
 	return f.calls
 }
 
+// Hold makes requests wait at the fake until Release (to observe what a
+// client does while a call is under way).
+func (f *Fake) Hold() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hold = make(chan struct{})
+}
+
+// WaitHeld waits until n requests are waiting at the fake.
+func (f *Fake) WaitHeld(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for f.held < n {
+		f.cond.Wait()
+	}
+}
+
+// Release lets the held requests go on.
+func (f *Fake) Release() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.hold != nil {
+		close(f.hold)
+		f.hold = nil
+	}
+}
+
 // Writes returns how many writes were applied (replays not counted).
 func (f *Fake) Writes() int {
 	f.mu.Lock()
@@ -105,7 +136,18 @@ func (f *Fake) guard(next http.Handler) http.Handler {
 		if failing {
 			f.fail--
 		}
+		hold := f.hold
+		if hold != nil {
+			f.held++
+			f.cond.Broadcast()
+		}
 		f.mu.Unlock()
+		if hold != nil {
+			<-hold
+			f.mu.Lock()
+			f.held--
+			f.mu.Unlock()
+		}
 		if r.Header.Get("Authorization") != "Bearer "+f.Token {
 			writeErr(w, http.StatusUnauthorized, "bad token")
 			return
