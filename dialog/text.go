@@ -2,8 +2,12 @@ package dialog
 
 import (
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
 )
 
 // MaxInputBytes is the longest message text the engine looks at; longer text
@@ -106,7 +110,10 @@ func invisible(r rune) bool {
 
 // fold appends a matching form of s to dst: lower case, accents removed
 // (é→e, ß→ss, œ→oe), apostrophes and punctuation as spaces, one space
-// between words, no leading or trailing space.
+// between words, no leading or trailing space. ASCII takes a fast path;
+// any other character is folded by golang.org/x/text: its compatibility
+// decomposition (norm.NFKD), without combining marks, case-folded
+// (cases.Fold). It allocates nothing once a character was seen.
 func fold(dst []byte, s string) []byte {
 	start := len(dst)
 	space := true
@@ -117,70 +124,88 @@ func fold(dst []byte, s string) []byte {
 		space = false
 		dst = append(dst, bs...)
 	}
+	ascii := func(c byte) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+			emit(c)
+		case c >= 'A' && c <= 'Z':
+			emit(c + 32)
+		default:
+			space = true
+		}
+	}
 	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
+		if c := s[i]; c < utf8.RuneSelf {
 			i++
-			switch {
-			case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-				emit(c)
-			case c >= 'A' && c <= 'Z':
-				emit(c + 32)
-			default:
-				space = true
-			}
+			ascii(c)
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		p := norm.NFKD.PropertiesString(s[i:])
+		size := p.Size()
+		if size == 0 {
+			_, size = utf8.DecodeRuneInString(s[i:])
+		}
+		d := p.Decomposition()
+		if d == nil {
+			d = []byte(s[i : i+size])
+		}
 		i += size
-		if a, b := foldRune(r); a != 0 {
-			if b != 0 {
-				emit(a, b)
-			} else {
-				emit(a)
+		for j := 0; j < len(d); {
+			r, n := utf8.DecodeRune(d[j:])
+			j += n
+			if unicode.Is(unicode.Mn, r) {
+				continue // an accent
 			}
-			continue
+			f := caseFold(r)
+			for k := 0; k < len(f); {
+				if f[k] < utf8.RuneSelf {
+					ascii(f[k])
+					k++
+					continue
+				}
+				q, m := utf8.DecodeRuneInString(f[k:])
+				if unicode.IsLetter(q) || unicode.IsDigit(q) {
+					emit([]byte(f[k : k+m])...)
+				} else {
+					space = true
+				}
+				k += m
+			}
 		}
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			var tmp [4]byte
-			n := utf8.EncodeRune(tmp[:], unicode.ToLower(r))
-			emit(tmp[:n]...)
-			continue
-		}
-		space = true
 	}
 	return dst
 }
 
-// foldRune maps the Latin letters of our four languages to one or two
-// ASCII letters; 0, 0 for anything else.
-func foldRune(r rune) (byte, byte) {
-	switch r {
-	case 'à', 'á', 'â', 'ã', 'ä', 'å', 'À', 'Á', 'Â', 'Ã', 'Ä', 'Å':
-		return 'a', 0
-	case 'ç', 'Ç':
-		return 'c', 0
-	case 'è', 'é', 'ê', 'ë', 'È', 'É', 'Ê', 'Ë':
-		return 'e', 0
-	case 'ì', 'í', 'î', 'ï', 'Ì', 'Í', 'Î', 'Ï':
-		return 'i', 0
-	case 'ñ', 'Ñ':
-		return 'n', 0
-	case 'ò', 'ó', 'ô', 'õ', 'ö', 'Ò', 'Ó', 'Ô', 'Õ', 'Ö', 'ø', 'Ø':
-		return 'o', 0
-	case 'ù', 'ú', 'û', 'ü', 'Ù', 'Ú', 'Û', 'Ü':
-		return 'u', 0
-	case 'ý', 'ÿ', 'Ý':
-		return 'y', 0
-	case 'ß':
-		return 's', 's'
-	case 'œ', 'Œ':
-		return 'o', 'e'
-	case 'æ', 'Æ':
-		return 'a', 'e'
+// caseFold is cases.Fold of one character (ß→ss), remembered: the caser
+// allocates, and a conversation uses few distinct characters. Ligatures
+// that French writes for two letters (œ, æ) fold to them.
+func caseFold(r rune) string {
+	foldMu.RLock()
+	f, ok := folded[r]
+	foldMu.RUnlock()
+	if ok {
+		return f
 	}
-	return 0, 0
+	switch r {
+	case 'œ', 'Œ':
+		f = "oe"
+	case 'æ', 'Æ':
+		f = "ae"
+	default:
+		f = cases.Fold().String(string(r))
+	}
+	foldMu.Lock()
+	if len(folded) < 4096 {
+		folded[r] = f
+	}
+	foldMu.Unlock()
+	return f
 }
+
+var (
+	foldMu sync.RWMutex
+	folded = map[rune]string{}
+)
 
 // Fold returns the matching form of s (see fold): what button labels and
 // typed answers are compared by.

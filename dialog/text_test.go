@@ -176,3 +176,24 @@ func FuzzConvoParse(f *testing.F) {
 		}
 	})
 }
+
+// Folding is Unicode's (x/text): compatibility forms, accents and case in
+// every script, plus the ligatures French writers use for two letters.
+func TestFold(t *testing.T) {
+	for in, want := range map[string]string{
+		"Ça MARCHE, allez-y !":  "ca marche allez y",
+		"Straße":                "strasse",
+		"STRASSE":               "strasse",
+		"œuvre Æsop":            "oeuvre aesop",
+		"Wo isch mis Päckli?":   "wo isch mis packli",
+		"ＤＥＬＩＶＥＲＥＤ":             "delivered", // full-width letters
+		"ﬁnd my parcel":         "find my parcel",
+		"macché, c'è un errore": "macche c e un errore",
+		"ΠΑΚΈΤΟ":                "πακετο",
+		"  spaces\tand\nlines ": "spaces and lines",
+	} {
+		if got := dialog.Fold(in); got != want {
+			t.Errorf("Fold(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
