@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/text/currency"
+	"golang.org/x/text/feature/plural"
+	"golang.org/x/text/language"
 )
 
 // Languages are the languages parcelbot speaks, in menu order. English is
@@ -47,6 +50,7 @@ type Catalog struct {
 
 type langTable struct {
 	lang     string
+	tag      language.Tag // for CLDR's plural rules
 	msgs     map[string]*message
 	weekdays [7]string // Sunday first
 	dayOne   string    // format.day_one: the 1st of a month
@@ -60,6 +64,7 @@ type message struct {
 	key    string
 	one    []part // nil unless plural
 	other  []part
+	forms  map[plural.Form][]part // zero, two, few, many when a file has them
 	plural bool
 	line   int
 	list   []string // for sequences (weekdays, months)
@@ -144,7 +149,7 @@ func parseLocale(file, lang string, data []byte) (*langTable, error) {
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	t := &langTable{lang: lang, msgs: map[string]*message{}}
+	t := &langTable{lang: lang, tag: language.Make(lang), msgs: map[string]*message{}}
 	if len(root.Content) == 0 {
 		return nil, fmt.Errorf("%s: empty locale file", file)
 	}
@@ -210,9 +215,11 @@ func (t *langTable) walk(file, prefix string, n *yaml.Node) error {
 					m.one = ps
 				case "other":
 					m.other = ps
-				default:
-					// zero/two/few/many are accepted for translators but
-					// none of our four languages selects them.
+				default: // chosen when CLDR's rule of the language says so
+					if m.forms == nil {
+						m.forms = map[plural.Form][]part{}
+					}
+					m.forms[map[string]plural.Form{"zero": plural.Zero, "two": plural.Two, "few": plural.Few, "many": plural.Many}[k]] = ps
 				}
 			}
 			if m.one == nil {
@@ -399,9 +406,7 @@ func (c *Catalog) Append(buf []byte, lang, key string, args Args) []byte {
 	if m.plural && args != nil {
 		if v, ok := args.Lookup("count"); ok {
 			n, _ := strconv.ParseInt(v, 10, 64)
-			if pluralOne(t.lang, n) {
-				ps = m.one
-			}
+			ps = m.pluralForm(t.tag, n)
 		}
 	}
 	for _, p := range ps {
@@ -421,13 +426,27 @@ func (c *Catalog) Append(buf []byte, lang, key string, args Args) []byte {
 	return buf
 }
 
-// pluralOne applies the CLDR "one" rule of our languages: French counts 0
-// and 1 as singular, English, German and Italian only 1.
-func pluralOne(lang string, n int64) bool {
-	if lang == "fr" {
-		return n == 0 || n == 1
+// pluralForm picks the form CLDR's cardinal rule of the language gives n
+// (golang.org/x/text/feature/plural): French "one" for 0 and 1, "many" for
+// a million; the others "one" for 1 only. A form a file does not have
+// falls back to "other".
+func (m *message) pluralForm(tag language.Tag, n int64) []part {
+	abs := n
+	if abs < 0 {
+		abs = -abs
 	}
-	return n == 1
+	i := int(min(abs, 1<<31-1))
+	switch f := plural.Cardinal.MatchPlural(tag, i, 0, 0, 0, 0); f {
+	case plural.One:
+		return m.one
+	case plural.Other:
+		return m.other
+	default:
+		if ps, ok := m.forms[f]; ok {
+			return ps
+		}
+		return m.other
+	}
 }
 
 // Typed values travel through slots as tagged strings, so that sessions stay
@@ -580,7 +599,7 @@ func (t *langTable) appendMoney(buf []byte, minor int64, cur string) []byte {
 		case "":
 			buf = append(buf, p.lit...)
 		case "amount":
-			buf = t.appendAmount(buf, minor)
+			buf = t.appendAmount(buf, minor, minorDigits(cur))
 		case "symbol":
 			if s, ok := t.msgs["format.currency."+cur]; ok && len(s.other) > 0 {
 				buf = append(buf, s.other[0].lit...)
@@ -592,23 +611,60 @@ func (t *langTable) appendMoney(buf []byte, minor int64, cur string) []byte {
 	return buf
 }
 
-func (t *langTable) appendAmount(buf []byte, minor int64) []byte {
+// appendAmount writes an amount given in the currency's minor unit with
+// the language's separators and the currency's number of decimals.
+func (t *langTable) appendAmount(buf []byte, minor int64, digits int) []byte {
 	if minor < 0 {
 		buf = append(buf, '-')
 		minor = -minor
 	}
-	units, cents := minor/100, minor%100
-	var digits [24]byte
-	d := strconv.AppendInt(digits[:0], units, 10)
+	scale := int64(1)
+	for range digits {
+		scale *= 10
+	}
+	units, frac := minor/scale, minor%scale
+	var tmp [24]byte
+	d := strconv.AppendInt(tmp[:0], units, 10)
 	for i, ch := range d {
 		if i > 0 && (len(d)-i)%3 == 0 {
 			buf = append(buf, t.group...)
 		}
 		buf = append(buf, ch)
 	}
+	if digits == 0 {
+		return buf
+	}
 	buf = append(buf, t.decimal...)
-	return append(buf, byte('0'+cents/10), byte('0'+cents%10))
+	f := strconv.AppendInt(tmp[:0], frac+scale, 10) // leading 1 keeps the zeros
+	return append(buf, f[1:]...)
 }
+
+// minorDigits is the number of decimals of a currency in ISO 4217 (CLDR's
+// data in golang.org/x/text/currency): 2 for EUR, GBP and CHF, 0 for JPY,
+// 3 for KWD; 2 for a code it does not know.
+func minorDigits(code string) int {
+	digitsMu.RLock()
+	d, ok := digitsOf[code]
+	digitsMu.RUnlock()
+	if ok {
+		return d
+	}
+	d = 2
+	if u, err := currency.ParseISO(code); err == nil {
+		d, _ = currency.Standard.Rounding(u)
+	}
+	digitsMu.Lock()
+	if len(digitsOf) < 512 {
+		digitsOf[code] = d
+	}
+	digitsMu.Unlock()
+	return d
+}
+
+var (
+	digitsMu sync.RWMutex
+	digitsOf = map[string]int{}
+)
 
 // AppendValue renders one typed value (a date, a money amount, plain text)
 // in lang onto buf.

@@ -197,3 +197,42 @@ func TestFold(t *testing.T) {
 		}
 	}
 }
+
+// Plural forms follow CLDR's rules (x/text/feature/plural): French takes
+// "one" for 0, English, German and Italian "other".
+func TestPluralFormsFromCLDR(t *testing.T) {
+	cat, err := dialog.LoadCatalog(locales.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ lang, count, want string }{
+		{"fr", "0", "Il a 0 jour de retard"}, {"fr", "1000000", "Il a 1000000 jours"}, {"en", "0", "It's 0 days late"},
+		{"de", "0", "Es ist 0 Tage"}, {"it", "0", "di 0 giorni"}, {"en", "-1", "It's -1 day late"},
+	} {
+		if got := cat.Text(tc.lang, "track.late", mapArgs{"count": tc.count}); !strings.Contains(got, tc.want) {
+			t.Errorf("%s %s: %q, want %q in it", tc.lang, tc.count, got, tc.want)
+		}
+	}
+}
+
+// Amounts take their currency's decimals from ISO 4217 (x/text/currency):
+// none for yen, three for Kuwaiti dinar.
+func TestMoneyDecimalsPerCurrency(t *testing.T) {
+	cat, err := dialog.LoadCatalog(locales.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		lang  string
+		minor int64
+		cur   string
+		want  string
+	}{
+		{"en", 4990, "EUR", "€49.90"}, {"de", 123456, "JPY", "123.456 JPY"},
+		{"fr", 12345, "KWD", "12,345 KWD"}, {"it", 5, "CHF", "0,05 CHF"},
+	} {
+		if got := string(cat.AppendValue(nil, tc.lang, dialog.MoneyValue(tc.minor, tc.cur))); got != tc.want {
+			t.Errorf("%s %d %s: %q, want %q", tc.lang, tc.minor, tc.cur, got, tc.want)
+		}
+	}
+}
