@@ -1,88 +1,32 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	kyaml "github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/confmap"
+	kenv "github.com/knadh/koanf/providers/env/v2"
+	"github.com/knadh/koanf/providers/rawbytes"
+	"github.com/knadh/koanf/v2"
 
 	"github.com/parcelbot/parcelbot/bot"
 	"github.com/parcelbot/parcelbot/dialog"
 	"github.com/parcelbot/parcelbot/domain"
 )
 
-// fileConfig is the configuration file (docs/parcelbot.example.yaml). Every
-// field can be overridden by its environment variable (the configuration
-// table in README.md).
-type fileConfig struct {
-	Shop struct {
-		Name        string `yaml:"name"`
-		OrderFormat string `yaml:"order_format"`
-	} `yaml:"shop"`
-	Policy struct {
-		LateRefundAfterDays     *int   `yaml:"late_refund_after_days"`
-		WaitHoursAfterDelivered *int   `yaml:"wait_hours_after_delivered"`
-		AutoApproveLimit        string `yaml:"auto_approve_limit"`
-		MaxClaims12m            *int   `yaml:"max_claims_12m"`
-		AgentSLAMinutes         *int   `yaml:"agent_sla_minutes"`
-		TrialMaxExtensions      *int   `yaml:"trial_max_extensions"`
-		PaidMaxExtensions12m    *int   `yaml:"paid_max_extensions_12m"`
-		LookupFailures          *int   `yaml:"lookup_failures"`
-		LookupWindowMinutes     *int   `yaml:"lookup_window_minutes"`
-		LinkFailures            *int   `yaml:"link_failures"`
-	} `yaml:"policy"`
-	SupportHours map[string]struct {
-		Hours string `yaml:"hours"`
-		TZ    string `yaml:"tz"`
-	} `yaml:"support_hours"`
-	Data    string `yaml:"data"`
-	Flows   string `yaml:"flows"`
-	Locales string `yaml:"locales"`
-	Redis   struct {
-		URL                 string `yaml:"url"`
-		Prefix              string `yaml:"prefix"`
-		SessionTTL          string `yaml:"session_ttl"`
-		TranscriptRetention string `yaml:"transcript_retention"`
-	} `yaml:"redis"`
-	LinkTokenSecret string `yaml:"link_token_secret"`
-	LogLevel        string `yaml:"log_level"`
-	Addr            string `yaml:"addr"`
-	OpsAddr         string `yaml:"ops_addr"`
-	ShutdownTimeout string `yaml:"shutdown_timeout"`
-	Backend         string `yaml:"backend"`
-	ShopAPI         struct {
-		URL   string `yaml:"url"`
-		Token string `yaml:"token"`
-	} `yaml:"shop_api"`
-	Telegram struct {
-		Token         string `yaml:"token"`
-		APIURL        string `yaml:"api_url"`
-		WebhookURL    string `yaml:"webhook_url"`
-		WebhookSecret string `yaml:"webhook_secret"`
-		Rate          string `yaml:"rate"`
-		ChatInterval  string `yaml:"chat_interval"`
-	} `yaml:"telegram"`
-	Slack struct {
-		BotToken      string `yaml:"bot_token"`
-		Channel       string `yaml:"channel"`
-		AppToken      string `yaml:"app_token"`
-		SigningSecret string `yaml:"signing_secret"`
-		APIURL        string `yaml:"api_url"`
-		UserGroup     string `yaml:"user_group"`
-		ReminderAfter string `yaml:"reminder_after"`
-	} `yaml:"slack"`
-}
-
 // env is the effective configuration.
 type env struct {
-	File          string // the configuration file read, if any
+	File          string            // the configuration file read, if any
+	raw           map[string]string // each setting's value as given (for printing)
 	Data          string
 	Flows         string
 	Locales       string
@@ -113,186 +57,101 @@ type env struct {
 
 const demoLinkSecret = "parcelbot-demo-link-secret"
 
-// loadEnv reads the configuration file (PARCELBOT_CONFIG or path), then the
-// environment, and validates the result; errors name the field.
+// loadEnv reads the settings (settings.go) with koanf: their defaults,
+// then the configuration file (PARCELBOT_CONFIG or path), then the
+// environment, which wins; and validates the result. Errors name the
+// setting and its variable; an unknown key in the file is an error.
 func loadEnv(getenv func(string) string, path ...string) (env, error) {
-	var fc fileConfig
 	file := getenv("PARCELBOT_CONFIG")
 	if len(path) > 0 && path[0] != "" {
 		file = path[0]
+	}
+	k := koanf.New(".")
+	defaults := map[string]any{}
+	byEnv := map[string]string{}
+	for _, s := range settings {
+		defaults[s.key] = s.def
+		if s.env != "" {
+			byEnv[s.env] = s.key
+		}
+	}
+	if err := k.Load(confmap.Provider(defaults, "."), nil); err != nil {
+		return env{}, fmt.Errorf("config defaults: %w", err)
 	}
 	if file != "" {
 		b, err := os.ReadFile(file)
 		if err != nil {
 			return env{}, fmt.Errorf("config: %w", err)
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(b))
-		dec.KnownFields(true)
-		if err := dec.Decode(&fc); err != nil {
+		fk := koanf.New(".")
+		if err := fk.Load(rawbytes.Provider(b), kyaml.Parser()); err != nil {
 			return env{}, fmt.Errorf("config %s: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))
 		}
-	}
-	e := env{File: file, Bot: bot.DefaultConfig(), SessionTTL: 30 * 24 * time.Hour, TranscriptTTL: 90 * 24 * time.Hour, LogLevel: slog.LevelWarn, Shutdown: 20 * time.Second}
-	// strings: file, then environment
-	str := func(fileVal, envName string) string {
-		if v := getenv(envName); v != "" {
-			return v
+		for _, key := range fk.Keys() {
+			if _, ok := defaults[key]; !ok && !strings.HasPrefix(key, "support_hours.") {
+				return env{}, fmt.Errorf("config %s: unknown setting %q (see docs/parcelbot.example.yaml)", file, key)
+			}
 		}
-		return fileVal
-	}
-	e.Bot.ShopName = or(str(fc.Shop.Name, "PARCELBOT_SHOP_NAME"), e.Bot.ShopName)
-	e.Bot.OrderFormat = or(str(fc.Shop.OrderFormat, "PARCELBOT_ORDER_FORMAT"), e.Bot.OrderFormat)
-	e.Data = str(fc.Data, "PARCELBOT_DATA")
-	e.Flows = str(fc.Flows, "PARCELBOT_FLOWS")
-	e.Locales = str(fc.Locales, "PARCELBOT_LOCALES")
-	e.RedisURL = str(fc.Redis.URL, "REDIS_URL")
-	e.RedisPrefix = or(str(fc.Redis.Prefix, "REDIS_PREFIX"), "parcelbot:")
-	secret := str(fc.LinkTokenSecret, "LINK_TOKEN_SECRET")
-	if secret == "" {
-		// The demo's secret: fine for trying deep links, never for production.
-		secret, e.demoSecret = demoLinkSecret, true
-	}
-	e.Bot.LinkSecret = []byte(secret)
-	e.Addr = or(str(fc.Addr, "PARCELBOT_ADDR"), ":8080")
-	e.OpsAddr = or(str(fc.OpsAddr, "PARCELBOT_OPS_ADDR"), "127.0.0.1:9090")
-	e.Telegram.Token = str(fc.Telegram.Token, "TELEGRAM_BOT_TOKEN")
-	e.Telegram.APIURL = or(str(fc.Telegram.APIURL, "TELEGRAM_API_URL"), "https://api.telegram.org")
-	e.Telegram.WebhookURL = str(fc.Telegram.WebhookURL, "TELEGRAM_WEBHOOK_URL")
-	e.Telegram.WebhookSecret = str(fc.Telegram.WebhookSecret, "TELEGRAM_WEBHOOK_SECRET")
-	e.Telegram.Rate, e.Telegram.ChatInterval = 30, time.Second
-	if v := str(fc.Telegram.Rate, "TELEGRAM_RATE"); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f <= 0 {
-			return e, fmt.Errorf("telegram.rate (TELEGRAM_RATE): %q is not a positive number of messages a second", v)
-		}
-		e.Telegram.Rate = f
-	}
-	if v := str(fc.Telegram.ChatInterval, "TELEGRAM_CHAT_INTERVAL"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return e, fmt.Errorf("telegram.chat_interval (TELEGRAM_CHAT_INTERVAL): %q is not a positive duration such as 1s", v)
-		}
-		e.Telegram.ChatInterval = d
-	}
-	e.Backend = or(str(fc.Backend, "PARCELBOT_BACKEND"), "demo")
-	e.ShopURL = str(fc.ShopAPI.URL, "SHOP_API_URL")
-	e.ShopToken = str(fc.ShopAPI.Token, "SHOP_API_TOKEN")
-	switch e.Backend {
-	case "demo":
-	case "shopapi":
-		if e.ShopURL == "" || e.ShopToken == "" {
-			return e, errors.New("shop_api.url (SHOP_API_URL) and shop_api.token (SHOP_API_TOKEN): required with PARCELBOT_BACKEND=shopapi")
-		}
-	default:
-		return e, fmt.Errorf("backend (PARCELBOT_BACKEND): %q is not demo or shopapi", e.Backend)
-	}
-	e.Slack.BotToken = str(fc.Slack.BotToken, "SLACK_BOT_TOKEN")
-	e.Slack.Channel = str(fc.Slack.Channel, "SLACK_CHANNEL")
-	e.Slack.AppToken = str(fc.Slack.AppToken, "SLACK_APP_TOKEN")
-	e.Slack.SigningSecret = str(fc.Slack.SigningSecret, "SLACK_SIGNING_SECRET")
-	e.Slack.APIURL = str(fc.Slack.APIURL, "SLACK_API_URL")
-	e.Slack.UserGroup = str(fc.Slack.UserGroup, "SLACK_USER_GROUP")
-	e.Slack.ReminderAfter = time.Duration(e.Bot.Policy.AgentSLAMinutes) * time.Minute
-	if v := str(fc.Slack.ReminderAfter, "SLACK_REMINDER_AFTER"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return e, fmt.Errorf("slack.reminder_after (SLACK_REMINDER_AFTER): %q is not a positive duration", v)
-		}
-		e.Slack.ReminderAfter = d
-	}
-	if e.Slack.BotToken != "" {
-		if e.Slack.Channel == "" {
-			return e, errors.New("slack.channel (SLACK_CHANNEL): required with SLACK_BOT_TOKEN: the escalation channel's id")
-		}
-		if e.Slack.AppToken == "" && e.Slack.SigningSecret == "" {
-			return e, errors.New("slack.app_token (SLACK_APP_TOKEN) or slack.signing_secret (SLACK_SIGNING_SECRET): one is required with SLACK_BOT_TOKEN")
+		if err := k.Merge(fk); err != nil {
+			return env{}, fmt.Errorf("config %s: %w", file, err)
 		}
 	}
-	if e.Telegram.WebhookURL != "" && e.Telegram.WebhookSecret == "" {
-		return e, errors.New("telegram.webhook_secret (TELEGRAM_WEBHOOK_SECRET): required in webhook mode (TELEGRAM_WEBHOOK_URL is set)")
-	}
-	if e.Telegram.WebhookURL != "" && !strings.HasPrefix(e.Telegram.WebhookURL, "https://") && !strings.HasPrefix(e.Telegram.WebhookURL, "http://") {
-		return e, fmt.Errorf("telegram.webhook_url (TELEGRAM_WEBHOOK_URL): %q is not a URL", e.Telegram.WebhookURL)
+	err := k.Load(kenv.Provider(".", kenv.Opt{
+		EnvironFunc: func() []string {
+			var out []string
+			for name := range byEnv {
+				if v := getenv(name); v != "" {
+					out = append(out, name+"="+v)
+				}
+			}
+			return out
+		},
+		TransformFunc: func(name, v string) (string, any) { return byEnv[name], v },
+	}), nil)
+	if err != nil {
+		return env{}, fmt.Errorf("config environment: %w", err)
 	}
 
-	p := &e.Bot.Policy
-	ints := []struct {
-		field, env string
-		file       *int
-		dst        *int
-	}{
-		{"policy.late_refund_after_days", "LATE_REFUND_AFTER_DAYS", fc.Policy.LateRefundAfterDays, &p.LateRefundAfterDays},
-		{"policy.wait_hours_after_delivered", "WAIT_HOURS_AFTER_DELIVERED", fc.Policy.WaitHoursAfterDelivered, &p.WaitHoursAfterDelivered},
-		{"policy.max_claims_12m", "MAX_CLAIMS_12M", fc.Policy.MaxClaims12m, &p.MaxClaims12m},
-		{"policy.agent_sla_minutes", "AGENT_SLA_MINUTES", fc.Policy.AgentSLAMinutes, &p.AgentSLAMinutes},
-		{"policy.trial_max_extensions", "", fc.Policy.TrialMaxExtensions, &p.TrialMaxExtensions},
-		{"policy.paid_max_extensions_12m", "", fc.Policy.PaidMaxExtensions12m, &p.PaidMaxExtensions12m},
-		{"policy.lookup_failures", "LOOKUP_FAILURES", fc.Policy.LookupFailures, &p.LookupFailures},
-		{"policy.lookup_window_minutes", "LOOKUP_WINDOW_MINUTES", fc.Policy.LookupWindowMinutes, &p.LookupWindowMinutes},
-		{"policy.link_failures", "LINK_FAILURES", fc.Policy.LinkFailures, &p.LinkFailures},
-	}
-	for _, i := range ints {
-		if i.file != nil {
-			*i.dst = *i.file
-		}
-		if i.env == "" {
-			continue
-		}
-		if v := getenv(i.env); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				return e, fmt.Errorf("%s (%s): %q is not a whole number", i.field, i.env, v)
-			}
-			*i.dst = n
+	e := env{File: file, Bot: bot.DefaultConfig(), raw: map[string]string{}}
+	for _, s := range settings {
+		v := k.String(s.key)
+		e.raw[s.key] = v
+		if err := s.set(&e, v); err != nil {
+			return e, fmt.Errorf("%s: %w", s.name(), err)
 		}
 	}
-	if v := str(fc.Policy.AutoApproveLimit, "AUTO_APPROVE_LIMIT"); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f < 0 {
-			return e, fmt.Errorf("policy.auto_approve_limit (AUTO_APPROVE_LIMIT): %q is not an amount such as 250.00", v)
-		}
-		p.AutoApproveLimit = int64(f*100 + 0.5)
+	if e.Slack.ReminderAfter == 0 {
+		e.Slack.ReminderAfter = time.Duration(e.Bot.Policy.AgentSLAMinutes) * time.Minute
 	}
-	if err := p.Validate(); err != nil {
+	switch {
+	case e.Backend == "shopapi" && (e.ShopURL == "" || e.ShopToken == ""):
+		return e, errors.New("shop_api.url (SHOP_API_URL) and shop_api.token (SHOP_API_TOKEN): required with PARCELBOT_BACKEND=shopapi")
+	case e.Slack.BotToken != "" && e.Slack.Channel == "":
+		return e, errors.New("slack.channel (SLACK_CHANNEL): required with SLACK_BOT_TOKEN: the escalation channel's id")
+	case e.Slack.BotToken != "" && e.Slack.AppToken == "" && e.Slack.SigningSecret == "":
+		return e, errors.New("slack.app_token (SLACK_APP_TOKEN) or slack.signing_secret (SLACK_SIGNING_SECRET): one is required with SLACK_BOT_TOKEN")
+	case e.Telegram.WebhookURL != "" && e.Telegram.WebhookSecret == "":
+		return e, errors.New("telegram.webhook_secret (TELEGRAM_WEBHOOK_SECRET): required in webhook mode (TELEGRAM_WEBHOOK_URL is set)")
+	}
+	if err := e.Bot.Policy.Validate(); err != nil {
 		return e, fmt.Errorf("config: %w", err)
-	}
-	if _, err := bot.ParseOrderFormat(e.Bot.OrderFormat); err != nil {
-		return e, fmt.Errorf("shop.order_format (PARCELBOT_ORDER_FORMAT): %w", err)
-	}
-	durs := []struct {
-		field, env, file string
-		dst              *time.Duration
-	}{
-		{"redis.session_ttl", "SESSION_TTL", fc.Redis.SessionTTL, &e.SessionTTL},
-		{"redis.transcript_retention", "TRANSCRIPT_RETENTION", fc.Redis.TranscriptRetention, &e.TranscriptTTL},
-		{"shutdown_timeout", "SHUTDOWN_TIMEOUT", fc.ShutdownTimeout, &e.Shutdown},
-	}
-	for _, d := range durs {
-		if v := str(d.file, d.env); v != "" {
-			x, err := time.ParseDuration(v)
-			if err != nil || x <= 0 {
-				return e, fmt.Errorf("%s (%s): %q is not a positive duration such as 720h", d.field, d.env, v)
-			}
-			*d.dst = x
-		}
-	}
-	if v := str(fc.LogLevel, "LOG_LEVEL"); v != "" {
-		if err := e.LogLevel.UnmarshalText([]byte(v)); err != nil {
-			return e, fmt.Errorf("log_level (LOG_LEVEL): %q is not debug, info, warn or error", v)
-		}
 	}
 	e.Bot.SupportHours = map[string]domain.SupportHours{}
 	e.supportSpec = map[string][2]string{}
-	for lang, sh := range fc.SupportHours {
-		if dialog.NormalizeLang(lang) != lang {
-			return e, fmt.Errorf("support_hours.%s: want one of %v", lang, dialog.Languages)
+	if hours, ok := k.Get("support_hours").(map[string]any); ok {
+		for lang, v := range hours {
+			m, _ := v.(map[string]any)
+			if dialog.NormalizeLang(lang) != lang || m == nil {
+				return e, fmt.Errorf("support_hours.%s: want one of %v with hours and tz", lang, dialog.Languages)
+			}
+			h, tz := fmt.Sprint(m["hours"]), fmt.Sprint(m["tz"])
+			sh, err := domain.ParseSupportHours(h, tz)
+			if err != nil {
+				return e, fmt.Errorf("support_hours.%s: %w", lang, err)
+			}
+			e.Bot.SupportHours[lang] = sh
+			e.supportSpec[lang] = [2]string{h, tz}
 		}
-		h, err := domain.ParseSupportHours(sh.Hours, sh.TZ)
-		if err != nil {
-			return e, fmt.Errorf("support_hours.%s: %w", lang, err)
-		}
-		e.Bot.SupportHours[lang] = h
-		e.supportSpec[lang] = [2]string{sh.Hours, sh.TZ}
 	}
 	return e, nil
 }
@@ -325,48 +184,111 @@ func (e *env) serveSecrets(demo bool) error {
 	return nil
 }
 
-// redacted hides a secret, showing only whether it is set.
-func redacted(s string) string {
-	if s == "" {
-		return "(not set)"
-	}
-	return "[redacted]"
-}
-
-// print writes the effective configuration as YAML, secrets redacted.
-func (e env) print(w interface{ Write([]byte) (int, error) }) {
-	p := e.Bot.Policy
+// print writes the effective configuration as YAML, secrets redacted, in
+// the order of the settings table.
+func (e env) print(w io.Writer) {
 	fmt.Fprintf(w, "# effective configuration (file: %s)\n", or(e.File, "none"))
-	fmt.Fprintf(w, "shop:\n  name: %q\n  order_format: %q\n", e.Bot.ShopName, e.Bot.OrderFormat)
-	fmt.Fprintf(w, "policy:\n  late_refund_after_days: %d\n  wait_hours_after_delivered: %d\n  auto_approve_limit: \"%d.%02d\"\n  max_claims_12m: %d\n  agent_sla_minutes: %d\n  trial_max_extensions: %d\n  paid_max_extensions_12m: %d\n  lookup_failures: %d\n  lookup_window_minutes: %d\n  link_failures: %d\n",
-		p.LateRefundAfterDays, p.WaitHoursAfterDelivered, p.AutoApproveLimit/100, p.AutoApproveLimit%100, p.MaxClaims12m, p.AgentSLAMinutes, p.TrialMaxExtensions, p.PaidMaxExtensions12m,
-		p.LookupFailures, p.LookupWindowMinutes, p.LinkFailures)
+	writeYAML(w, func(s setting) string { return s.value(&e, e.raw[s.key]) }, false)
 	fmt.Fprintf(w, "support_hours:")
 	if len(e.supportSpec) == 0 {
 		fmt.Fprintf(w, " {} # always open\n")
-	} else {
-		fmt.Fprintln(w)
-		var langs []string
-		for l := range e.supportSpec {
-			langs = append(langs, l)
-		}
-		sort.Strings(langs)
-		for _, l := range langs {
-			fmt.Fprintf(w, "  %s: {hours: %q, tz: %s}\n", l, e.supportSpec[l][0], e.supportSpec[l][1])
-		}
+		return
 	}
-	fmt.Fprintf(w, "data: %q\nflows: %q\nlocales: %q\n", e.Data, e.Flows, e.Locales)
-	fmt.Fprintf(w, "redis:\n  url: %q\n  prefix: %q\n  session_ttl: %s\n  transcript_retention: %s\n", redactURL(e.RedisURL), e.RedisPrefix, e.SessionTTL, e.TranscriptTTL)
-	secret := redacted(string(e.Bot.LinkSecret))
-	if e.demoSecret {
-		secret = "(not set: the demo secret is used; set LINK_TOKEN_SECRET in production)"
+	fmt.Fprintln(w)
+	var langs []string
+	for l := range e.supportSpec {
+		langs = append(langs, l)
 	}
-	fmt.Fprintf(w, "link_token_secret: %s\nlog_level: %s\naddr: %q\nshutdown_timeout: %s\n", secret, strings.ToLower(e.LogLevel.String()), e.Addr, e.Shutdown)
-	fmt.Fprintf(w, "backend: %s\nshop_api:\n  url: %q\n  token: %s\n", e.Backend, e.ShopURL, redacted(e.ShopToken))
-	fmt.Fprintf(w, "telegram:\n  token: %s\n  api_url: %q\n  webhook_url: %q\n  webhook_secret: %s\n  rate: %g\n  chat_interval: %s\n",
-		redacted(e.Telegram.Token), e.Telegram.APIURL, e.Telegram.WebhookURL, redacted(e.Telegram.WebhookSecret), e.Telegram.Rate, e.Telegram.ChatInterval)
-	fmt.Fprintf(w, "slack:\n  bot_token: %s\n  channel: %q\n  app_token: %s\n  signing_secret: %s\n  api_url: %q\n  user_group: %q\n",
-		redacted(e.Slack.BotToken), e.Slack.Channel, redacted(e.Slack.AppToken), redacted(e.Slack.SigningSecret), e.Slack.APIURL, e.Slack.UserGroup)
+	sort.Strings(langs)
+	for _, l := range langs {
+		fmt.Fprintf(w, "  %s: {hours: %q, tz: %s}\n", l, e.supportSpec[l][0], e.supportSpec[l][1])
+	}
+}
+
+// writeYAML writes every setting as nested YAML with value(s); with docs,
+// each line carries its variable and doc as a comment.
+func writeYAML(w io.Writer, value func(s setting) string, docs bool) {
+	section := ""
+	for i, s := range settings {
+		top, leaf, nested := strings.Cut(s.key, ".")
+		indent := ""
+		if nested {
+			if top != section {
+				if docs && i > 0 {
+					fmt.Fprintln(w)
+				}
+				fmt.Fprintf(w, "%s:\n", top)
+				section = top
+			}
+			indent = "  "
+		} else {
+			if docs && section != "" {
+				fmt.Fprintln(w)
+			}
+			section, leaf = "", s.key
+		}
+		v := value(s)
+		if !plainYAML.MatchString(v) {
+			v = strconv.Quote(v)
+		}
+		line := fmt.Sprintf("%s%s: %s", indent, leaf, v)
+		if docs {
+			comment := s.doc
+			if s.env != "" {
+				comment = s.env + ": " + comment
+			}
+			line = fmt.Sprintf("%-48s # %s", line, comment)
+		}
+		fmt.Fprintln(w, line)
+	}
+}
+
+// plainYAML are values written without quotes: whole numbers, durations,
+// plain words.
+var plainYAML = regexp.MustCompile(`^(\d+|\d+(ns|us|ms|s|m|h)|[a-z]+)$`)
+
+// docsTable writes the settings as the Markdown table in README.md.
+func docsTable(w io.Writer) {
+	fmt.Fprintln(w, "| setting (file) | variable | default | meaning |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- |")
+	for _, s := range settings {
+		v, def := "(file only)", "none"
+		if s.env != "" {
+			v = "`" + s.env + "`"
+		}
+		if s.def != "" {
+			def = "`" + s.def + "`"
+		}
+		if s.secret {
+			def += " (secret)"
+		}
+		fmt.Fprintf(w, "| `%s` | %s | %s | %s |\n", s.key, v, def, s.doc)
+	}
+	fmt.Fprintln(w, "| `support_hours.<lang>` | (file only) | always open | when agents work per language market, e.g. `de: {hours: \"mon-sat 08:00-20:00\", tz: Europe/Berlin}` |")
+	fmt.Fprintln(w, "| | `PARCELBOT_CONFIG` | none | the configuration file (or `--config file` before the command) |")
+}
+
+// exampleFile writes docs/parcelbot.example.yaml: every setting with its
+// default, variable and meaning.
+func exampleFile(w io.Writer) {
+	fmt.Fprint(w, `# parcelbot configuration, generated by `+"`parcelbot config -example`"+` from the
+# settings table (cmd/parcelbot/settings.go). Use it with
+# `+"`parcelbot --config parcelbot.yaml <command>`"+` or PARCELBOT_CONFIG=parcelbot.yaml.
+# Every setting with a variable (named in its comment) can be overridden by
+# it; `+"`parcelbot config`"+` prints the effective configuration with secrets
+# redacted. Values shown are the defaults.
+
+`)
+	writeYAML(w, func(s setting) string { return s.def }, true)
+	fmt.Fprint(w, `
+# When agents work, per language market. A market not listed is always open.
+# Outside these hours a customer handed to an agent is told when agents are back.
+support_hours:
+  en: {hours: "mon-fri 09:00-18:00", tz: Europe/London}
+  de: {hours: "mon-sat 08:00-20:00", tz: Europe/Berlin}
+  fr: {hours: "mon-fri 09:00-19:00", tz: Europe/Paris}
+  it: {hours: "mon-fri 09:00-18:00", tz: Europe/Rome}
+`)
 }
 
 // redactURL hides a password in a Redis URL.

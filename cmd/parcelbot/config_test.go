@@ -2,6 +2,8 @@ package main
 
 import (
 	"os"
+
+	"github.com/parcelbot/parcelbot/bot"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -40,13 +42,56 @@ func TestConfigPrecedenceAndErrors(t *testing.T) {
 		{"support_hours:\n  de: {hours: \"mon-fri 20:00-08:00\", tz: Europe/Berlin}\n", "support_hours.de"},
 		{"support_hours:\n  es: {hours: \"24/7\", tz: Europe/Madrid}\n", "support_hours.es"},
 		{"redis:\n  session_ttl: forever\n", "redis.session_ttl"},
-		{"polcy:\n  x: 1\n", "field polcy not found"},
+		{"polcy:\n  x: 1\n", `unknown setting "polcy.x"`},
+		{"telegram:\n  rate: 0\n", "telegram.rate (TELEGRAM_RATE)"},
 	}
 	for _, b := range bad {
 		os.WriteFile(file, []byte(b.yaml), 0o644)
 		code, _, errs := runCmd(t, "", nil, "--config", file, "validate")
 		if code != 2 || !strings.Contains(errs, b.want) {
 			t.Errorf("%q: exit %d, %q", b.yaml, code, errs)
+		}
+	}
+}
+
+// The settings table is the one declaration: the README's table, the
+// example file and the defaults of the policy all come from it, so none can
+// drift from what parcelbot reads.
+func TestSettingsDocsAreGenerated(t *testing.T) {
+	var table, example strings.Builder
+	docsTable(&table)
+	exampleFile(&example)
+	readme, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), table.String()) {
+		t.Error("README.md's configuration table is not `parcelbot config -docs`: regenerate it")
+	}
+	file, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "parcelbot.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(file) != example.String() {
+		t.Error("docs/parcelbot.example.yaml is not `parcelbot config -example`: regenerate it")
+	}
+	e, err := loadEnv(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if def := bot.DefaultConfig(); e.Bot.Policy != def.Policy || e.Bot.ShopName != def.ShopName || e.Bot.OrderFormat != def.OrderFormat {
+		t.Errorf("the settings' defaults differ from bot.DefaultConfig:\n%+v\n%+v", e.Bot.Policy, def.Policy)
+	}
+	// every setting is printed by `parcelbot config`
+	var out strings.Builder
+	e.print(&out)
+	for _, s := range settings {
+		_, leaf, _ := strings.Cut(s.key, ".")
+		if leaf == "" {
+			leaf = s.key
+		}
+		if !strings.Contains(out.String(), leaf+":") {
+			t.Errorf("parcelbot config does not print %s", s.key)
 		}
 	}
 }

@@ -37,7 +37,8 @@ commands:
   link       mint a one-time deep-link token that links a chat to a customer
   loadtest   simulated customers through the real service and Redis store; prints figures
   health     exit 0 when a running serve answers /healthz (for container health checks)
-  config     print the effective configuration (file, environment), secrets redacted
+  config     print the effective configuration (file, environment), secrets redacted;
+             -docs the settings table of README.md, -example docs/parcelbot.example.yaml
   forget     erase a conversation for a data-protection request (--conversation tg:<chat id>)
 
 Run 'parcelbot <command> -h' for a command's flags.
@@ -79,7 +80,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "forget":
 		return a.forget(ctx, args[1:])
 	case "config":
-		env.print(stdout)
+		switch {
+		case len(args) > 1 && args[1] == "-docs":
+			docsTable(stdout) // the configuration table of README.md
+		case len(args) > 1 && args[1] == "-example":
+			exampleFile(stdout) // docs/parcelbot.example.yaml
+		case len(args) > 1:
+			fmt.Fprintf(stderr, "parcelbot config: unknown flag %q (-docs, -example)\n", args[1])
+			return 2
+		default:
+			env.print(stdout)
+		}
 		return 0
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
