@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -36,37 +37,47 @@ type Options struct {
 
 // Store is a bot.SessionStore on Redis.
 type Store struct {
-	rdb    goredis.UniversalClient
-	prefix string
-	ttlMS  string
-	seen   string
-	tTTLMS string
-	tMax   string
+	doneLoaded atomic.Bool // the done script is loaded (EVALSHA)
+	rdb        goredis.UniversalClient
+	prefix     string
+	ttlMS      string
+	seen       string
+	tTTLMS     string
+	tMax       string
 }
 
 // saveScript: KEYS[1] session, KEYS[2] transcript; ARGV: expected version,
 // data, input id, ttl ms, ids to keep, transcript ttl ms, transcript lines
-// to keep, pending work ("<input id>\n<data>"), then the lines to append. Returns the new version, -1 for a
-// duplicate input, -2 for a version conflict.
+// to keep, pending work ("<input id>\n<data>"), then the lines to append.
+// Returns the new version, -1 for a duplicate input, -2 for a version
+// conflict. The processed ids are a newline-separated list ('s') with its
+// length kept beside it ('n'), so a save appends one id and drops at most
+// one without scanning the list.
 var saveScript = goredis.NewScript(`
-local cur = redis.call('HMGET', KEYS[1], 'v', 's')
+local cur = redis.call('HMGET', KEYS[1], 'v', 's', 'n')
 local v = tonumber(cur[1]) or 0
 local seen = cur[2] or '\n'
 if seen == '' then seen = '\n' end
 local id = ARGV[3]
 if id ~= '' and string.find(seen, '\n' .. id .. '\n', 1, true) then return -1 end
 if v ~= tonumber(ARGV[1]) then return -2 end
+local n = tonumber(cur[3])
 if id ~= '' then
+  if not n then -- a session saved before the count was kept
+    n = select(2, string.gsub(seen, '\n', '')) - 1
+  end
   seen = seen .. id .. '\n'
-  local n = select(2, string.gsub(seen, '\n', '')) - 1
+  n = n + 1
   local keep = tonumber(ARGV[5])
   while n > keep do
-    seen = string.sub(seen, string.find(seen, '\n', 2, true))
+    -- drop the oldest id: keep from the newline that ends it
+    local i = string.find(seen, '\n', 2, true)
+    seen = string.sub(seen, i)
     n = n - 1
   end
 end
 v = v + 1
-redis.call('HSET', KEYS[1], 'v', v, 'd', ARGV[2], 's', seen, 'p', ARGV[8])
+redis.call('HSET', KEYS[1], 'v', v, 'd', ARGV[2], 's', seen, 'p', ARGV[8], 'n', n or 0)
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 if #ARGV > 8 then
   redis.call('RPUSH', KEYS[2], unpack(ARGV, 9))
@@ -137,13 +148,36 @@ return 0`
 
 var doneScript = goredis.NewScript(doneSource)
 
-// MarkDoneBatch implements bot.BatchDoner: one pipelined round trip.
+// MarkDoneBatch implements bot.BatchDoner: one pipelined round trip of
+// EVALSHA (the script is loaded on every node first; a server that lost it,
+// after a restart or a fail-over, gets the batch again as EVAL).
 func (s *Store) MarkDoneBatch(ctx context.Context, done []bot.Done) error {
-	pipe := s.rdb.Pipeline()
-	for _, d := range done {
-		pipe.Eval(ctx, doneSource, []string{s.key(d.Conv)}, d.InputID)
+	if !s.doneLoaded.Load() {
+		if err := doneScript.Load(ctx, s.rdb).Err(); err == nil {
+			s.doneLoaded.Store(true)
+		}
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
+	run := func(sha bool) error {
+		pipe := s.rdb.Pipeline()
+		for _, d := range done {
+			if sha {
+				doneScript.EvalSha(ctx, pipe, []string{s.key(d.Conv)}, d.InputID)
+			} else {
+				doneScript.Eval(ctx, pipe, []string{s.key(d.Conv)}, d.InputID)
+			}
+		}
+		_, err := pipe.Exec(ctx)
+		if err != nil && !errors.Is(err, goredis.Nil) {
+			return err
+		}
+		return nil
+	}
+	err := run(s.doneLoaded.Load())
+	if err != nil && goredis.HasErrorPrefix(err, "NOSCRIPT") {
+		s.doneLoaded.Store(false)
+		err = run(false)
+	}
+	if err != nil {
 		return fmt.Errorf("redis mark done: %w", err)
 	}
 	return nil

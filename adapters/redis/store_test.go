@@ -238,3 +238,79 @@ func TestRecordsOnRealRedis(t *testing.T) {
 		})
 	}
 }
+
+// The done marks run as EVALSHA; a server that lost its scripts (restart,
+// fail-over) gets the batch again as EVAL, and nothing is left pending.
+func TestMarkDoneBatchAfterScriptFlush(t *testing.T) {
+	mr := miniredis.RunT(t)
+	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+	defer c.Close()
+	s := NewStore(c, Options{})
+	ctx := context.Background()
+	for i, id := range []string{"u1", "u2"} {
+		if _, err := s.Save(ctx, "a", uint64(i), []byte("x"), id, nil, []byte("work")); err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			if err := c.ScriptFlush(ctx).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.MarkDoneBatch(ctx, []bot.Done{{Conv: "a", InputID: id}}); err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		if got, _ := s.Load(ctx, "a", id); len(got.Pending) != 0 {
+			t.Fatalf("%s: still pending", id)
+		}
+	}
+}
+
+// A session saved before the processed-id count was kept ('n') goes on:
+// its list is counted once, repeats are still refused, and the list stays
+// at its bound.
+func TestSeenListOfThePreviousLayout(t *testing.T) {
+	mr := miniredis.RunT(t)
+	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+	defer c.Close()
+	s := NewStore(c, Options{Seen: 3})
+	ctx := context.Background()
+	mr.HSet("parcelbot:s:{a}", "v", "5", "d", "x", "s", "\nu1\nu2\nu3\n", "p", "")
+	if _, err := s.Save(ctx, "a", 5, []byte("y"), "u2", nil, nil); err != bot.ErrDuplicate {
+		t.Fatalf("repeat of an old-layout id: %v", err)
+	}
+	if _, err := s.Save(ctx, "a", 5, []byte("y"), "u4", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := mr.HGet("parcelbot:s:{a}", "s"); got != "\nu2\nu3\nu4\n" || mr.HGet("parcelbot:s:{a}", "n") != "3" {
+		t.Fatalf("seen %q n %q", got, mr.HGet("parcelbot:s:{a}", "n"))
+	}
+	for i := 5; i < 20; i++ {
+		if _, err := s.Save(ctx, "a", uint64(i+1), []byte("z"), fmt.Sprintf("u%d", i), nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := mr.HGet("parcelbot:s:{a}", "s"); got != "\nu17\nu18\nu19\n" {
+		t.Fatalf("seen %q after many saves", got)
+	}
+}
+
+// The last 64 processed ids are remembered however many came before (the
+// list used to collapse to nothing when it overflowed, forgetting them
+// all).
+func TestSeenWindowHoldsTheLast64(t *testing.T) {
+	mr := miniredis.RunT(t)
+	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+	defer c.Close()
+	s := NewStore(c, Options{})
+	ctx := context.Background()
+	for i := 0; i < 100; i++ {
+		if _, err := s.Save(ctx, "a", uint64(i), []byte("x"), fmt.Sprintf("u%d", i), nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, i := range []int{36, 60, 99} {
+		if _, err := s.Save(ctx, "a", 100, []byte("x"), fmt.Sprintf("u%d", i), nil, nil); err != bot.ErrDuplicate {
+			t.Errorf("u%d (among the last 64) not refused: %v", i, err)
+		}
+	}
+}

@@ -115,6 +115,7 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 	}
 	ch.keep = true
 	rt.Store(0)
+	redisBefore, redisOK := redisUsec(ctx, rdb)
 	var turns, failures atomic.Int64
 	lat := make([][]int64, *convs)
 	deadline := time.Now().Add(*dur)
@@ -132,23 +133,26 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 				next = next.Add(time.Duration(i) * every / time.Duration(*convs)) // spread the starts
 			}
 			for n := 0; ; n++ {
+				var sched time.Time // when this message is due (open loop)
 				if every > 0 {
 					if d := time.Until(next); d > 0 {
 						time.Sleep(d)
 					}
-					// a customer who got a late answer writes at their next
-					// slot: no burst of "missed" messages, and customers keep
-					// their spread (resetting to now would bunch them)
+					// every message keeps its slot: one that is late because
+					// the previous answer was late is sent at once, and its
+					// latency counts from its slot, not from when it could be
+					// sent (no coordinated omission)
+					sched = next
 					next = next.Add(every)
-					for now := time.Now(); next.Before(now); {
-						next = next.Add(every)
-					}
 				}
 				if ctx.Err() != nil || time.Now().After(deadline) || (*maxTurns > 0 && turns.Load() >= int64(*maxTurns)) {
 					return
 				}
 				m := c.next(n)
 				t0 := time.Now()
+				if !sched.IsZero() {
+					t0 = sched
+				}
 				if err := svc.Handle(ctx, m); err != nil {
 					if ctx.Err() != nil {
 						return
@@ -180,6 +184,10 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 	}
 	n := turns.Load()
 	tps := float64(n) / elapsed.Seconds()
+	redisPerTurn := -1.0 // unknown: the server does not report commandstats
+	if after, ok := redisUsec(ctx, rdb); ok && redisOK && n > 0 {
+		redisPerTurn = float64(after-redisBefore) / float64(n)
+	}
 	perTurn := float64(rt.Load()) / float64(max(n, 1))
 	sess := sessionBytes(ctx, rdb, prefix)
 	runtime.GC()
@@ -187,12 +195,15 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 	fmt.Fprintf(a.stdout, "turns: %d in %s: %.0f turns/s\n", n, elapsed.Round(time.Millisecond), tps)
 	fmt.Fprintf(a.stdout, "latency per turn: p50 %.0f µs, p99 %.0f µs, max %.0f µs\n", pct(0.50), pct(0.99), pct(1))
 	fmt.Fprintf(a.stdout, "Redis round trips per turn: %.2f (pipelines count once)\n", perTurn)
+	if redisPerTurn >= 0 {
+		fmt.Fprintf(a.stdout, "Redis CPU per turn: %.1f µs (INFO commandstats, every command of the run)\n", redisPerTurn)
+	}
 	fmt.Fprintf(a.stdout, "stored session: %d bytes (state field, mean of a sample)\n", sess)
 	fmt.Fprintf(a.stdout, "process RSS: %.1f MB\n", rss)
 	fails := failures.Load()
 	fmt.Fprintf(a.stdout, "failed turns: %d\n", fails)
-	fmt.Fprintf(a.stdout, "loadtest: conversations=%d turns=%d turns_per_s=%.1f p50_us=%.1f p99_us=%.1f redis_rt_per_turn=%.2f failures=%d session_bytes=%d rss_mb=%.1f\n",
-		*convs, n, tps, pct(0.50), pct(0.99), perTurn, fails, sess, rss)
+	fmt.Fprintf(a.stdout, "loadtest: conversations=%d turns=%d turns_per_s=%.1f p50_us=%.1f p99_us=%.1f redis_rt_per_turn=%.2f redis_us_per_turn=%.1f failures=%d session_bytes=%d rss_mb=%.1f\n",
+		*convs, n, tps, pct(0.50), pct(0.99), perTurn, redisPerTurn, fails, sess, rss)
 	if fails > 0 {
 		fmt.Fprintf(a.stderr, "parcelbot loadtest: %d turns failed\n", fails)
 		return 1
@@ -407,4 +418,42 @@ func rssMB() float64 {
 		}
 	}
 	return 0
+}
+
+// redisUsec sums the CPU time Redis reports for every command
+// (INFO commandstats usec), over every master of a cluster; false when the
+// server does not report it (the in-process Redis).
+func redisUsec(ctx context.Context, rdb goredis.UniversalClient) (int64, bool) {
+	sum := func(c *goredis.Client) (int64, bool) {
+		info, err := c.Info(ctx, "commandstats").Result()
+		if err != nil || !strings.Contains(info, "cmdstat_") {
+			return 0, false
+		}
+		var total int64
+		for _, line := range strings.Split(info, "\n") {
+			if _, rest, ok := strings.Cut(line, "usec="); ok && strings.HasPrefix(line, "cmdstat_") {
+				v, _, _ := strings.Cut(rest, ",")
+				n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				total += n
+			}
+		}
+		return total, true
+	}
+	switch c := rdb.(type) {
+	case *goredis.Client:
+		return sum(c)
+	case *goredis.ClusterClient:
+		var mu sync.Mutex
+		var total int64
+		ok := true
+		_ = c.ForEachMaster(ctx, func(ctx context.Context, m *goredis.Client) error {
+			n, good := sum(m)
+			mu.Lock()
+			total, ok = total+n, ok && good
+			mu.Unlock()
+			return nil
+		})
+		return total, ok
+	}
+	return 0, false
 }
