@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -53,7 +54,7 @@ type Config struct {
 	SLA           time.Duration // a card unclaimed this long gets a reminder
 	Logger        *slog.Logger
 	Now           func() time.Time
-	HTTPClient    *http.Client // for metrics; nil: the default
+	HTTPClient    *http.Client // nil: NewTransport, 30 s timeout; wrap it for metrics
 }
 
 // Desk is the Slack agent desk; it implements bot.Desk.
@@ -116,9 +117,10 @@ func New(cfg Config, rdb goredis.UniversalClient, records bot.Records) (*Desk, e
 	if cfg.AppToken != "" {
 		opts = append(opts, slack.OptionAppLevelToken(cfg.AppToken))
 	}
-	if cfg.HTTPClient != nil {
-		opts = append(opts, slack.OptionHTTPClient(cfg.HTTPClient))
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second, Transport: NewTransport()}
 	}
+	opts = append(opts, slack.OptionHTTPClient(cfg.HTTPClient))
 	d := &Desk{cfg: cfg, api: slack.New(cfg.BotToken, opts...), rdb: rdb, records: records,
 		log: cfg.Logger.With("desk", "slack")}
 	d.out = newOutbox(rdb, cfg.Prefix+"slack:", d.deliver, d.log)
@@ -145,6 +147,21 @@ func (d *Desk) Escalate(ctx context.Context, e bot.Escalation) error {
 // case's thread.
 func (d *Desk) Relay(ctx context.Context, caseID, text string) error {
 	return d.out.add(ctx, "relay", caseID, text)
+}
+
+// NewTransport is the HTTP transport for Slack's Web API: keep-alive
+// connections, a few kept idle (the outbox delivers one entry at a time;
+// agents' actions and events add a few more), instead of dialing anew.
+func NewTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:   true,
+		MaxIdleConns:        32,
+		MaxIdleConnsPerHost: 16,
+		IdleConnTimeout:     90 * time.Second,
+		TLSHandshakeTimeout: 10 * time.Second,
+	}
 }
 
 // Erase implements bot.Eraser: queued like every Slack write, so that it

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	tgbot "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
 
 	"github.com/parcelbot/parcelbot/dialog"
@@ -386,10 +385,11 @@ func (c *Channel) notify(ctx context.Context, chat int64, lang, key string) {
 }
 
 func (c *Channel) sendText(ctx context.Context, chat int64, text string) error {
-	return c.send(ctx, chat, func(ctx context.Context) error {
-		_, err := c.api.SendMessage(ctx, &tgbot.SendMessageParams{ChatID: chat, Text: text})
+	body, err := json.Marshal(sendMessage{ChatID: chat, Text: text})
+	if err != nil {
 		return err
-	})
+	}
+	return c.send(ctx, chat, func(ctx context.Context) error { return c.callJSON(ctx, "sendMessage", body) })
 }
 
 // langOf is the language Telegram reports for the update's sender.

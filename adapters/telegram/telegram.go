@@ -30,11 +30,15 @@
 package telegram
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -73,7 +77,7 @@ type Config struct {
 	// the locale key commands.<name>.
 	Commands  []string
 	Logger    *slog.Logger
-	Transport http.RoundTripper // for metrics; nil: the default
+	Transport http.RoundTripper // nil: NewTransport(Workers); wrap it for metrics
 	// Spool keeps polled updates until they are handled (adapters/redis);
 	// nil: in memory.
 	Spool Spool
@@ -172,6 +176,9 @@ func New(cfg Config) (*Channel, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Transport == nil {
+		cfg.Transport = NewTransport(cfg.Workers)
+	}
 	client := &http.Client{Timeout: cfg.PollTimeout + 10*time.Second, Transport: cfg.Transport}
 	api, err := tgbot.New(cfg.Token, tgbot.WithServerURL(cfg.APIURL), tgbot.WithSkipGetMe(),
 		tgbot.WithHTTPClient(cfg.PollTimeout, client), tgbot.WithErrorsHandler(func(error) {}))
@@ -181,6 +188,26 @@ func New(cfg Config) (*Channel, error) {
 	return &Channel{cfg: cfg, api: api, client: client, log: cfg.Logger.With("channel", "telegram"),
 		limit: newLimiter(cfg.GlobalRate, cfg.ChatEvery), queues: newQueues(), blocked: map[int64]bool{},
 		flood: newFlood(cfg.FloodMessages, cfg.FloodWindow), groups: map[int64]bool{}}, nil
+}
+
+// NewTransport is the HTTP transport for every Bot API call: keep-alive
+// connections, as many kept idle per host as turns run at once (plus the
+// poller and callback answers), so a burst of replies reuses connections
+// instead of dialing one per message (http.DefaultTransport keeps 2).
+func NewTransport(workers int) *http.Transport {
+	if workers <= 0 {
+		workers = 64
+	}
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          2*workers + 16,
+		MaxIdleConnsPerHost:   workers + 16,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
 }
 
 // Name implements bot.Channel.
@@ -199,20 +226,76 @@ func (c *Channel) Send(ctx context.Context, chat string, _ string, replies []dia
 	for _, g := range group(replies) {
 		parts := split(g.text, maxMessage)
 		for i, p := range parts {
-			params := &tgbot.SendMessageParams{ChatID: id, Text: html.EscapeString(p), ParseMode: models.ParseModeHTML,
+			msg := sendMessage{ChatID: id, Text: html.EscapeString(p), ParseMode: string(models.ParseModeHTML),
 				LinkPreviewOptions: &models.LinkPreviewOptions{IsDisabled: tgbot.True()}}
 			if i == len(parts)-1 && len(g.buttons) > 0 {
-				params.ReplyMarkup = keyboard(g.buttons)
+				msg.ReplyMarkup = keyboard(g.buttons)
+			}
+			body, err := json.Marshal(msg)
+			if err != nil {
+				return fmt.Errorf("telegram send to chat %d: %w", id, err)
 			}
 			if err := c.send(ctx, id, func(ctx context.Context) error {
-				_, err := c.api.SendMessage(ctx, params)
-				return err
+				return c.callJSON(ctx, "sendMessage", body)
 			}); err != nil {
 				return fmt.Errorf("telegram send to chat %d: %w", id, err)
 			}
 		}
 	}
 	return nil
+}
+
+// sendMessage is the body of a sendMessage call, sent as JSON (the
+// library sends multipart forms, which cost more to build and parse).
+type sendMessage struct {
+	ChatID             int64                        `json:"chat_id"`
+	Text               string                       `json:"text"`
+	ParseMode          string                       `json:"parse_mode,omitempty"`
+	LinkPreviewOptions *models.LinkPreviewOptions   `json:"link_preview_options,omitempty"`
+	ReplyMarkup        *models.InlineKeyboardMarkup `json:"reply_markup,omitempty"`
+}
+
+// callJSON posts a JSON body to a Bot API method and maps its error answer
+// to the library's errors (429 with its retry_after, 403, 400, 401, 404),
+// which send's retry policy knows. The token is never part of an error.
+func (c *Channel) callJSON(ctx context.Context, method string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.APIURL+"/bot"+c.cfg.Token+"/"+method, bytes.NewReader(body))
+	if err != nil {
+		return errors.New(method + ": bad API URL")
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s: %s", method, strings.ReplaceAll(err.Error(), c.cfg.Token, "***"))
+	}
+	defer resp.Body.Close()
+	var r struct {
+		OK          bool   `json:"ok"`
+		ErrorCode   int    `json:"error_code"`
+		Description string `json:"description"`
+		Parameters  struct {
+			RetryAfter int `json:"retry_after"`
+		} `json:"parameters"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&r); err != nil {
+		return fmt.Errorf("%s: bad answer (HTTP %d)", method, resp.StatusCode)
+	}
+	if r.OK {
+		return nil
+	}
+	switch r.ErrorCode {
+	case http.StatusTooManyRequests:
+		return &tgbot.TooManyRequestsError{Message: r.Description, RetryAfter: r.Parameters.RetryAfter}
+	case http.StatusForbidden:
+		return fmt.Errorf("%w, %s", tgbot.ErrorForbidden, r.Description)
+	case http.StatusBadRequest:
+		return fmt.Errorf("%w, %s", tgbot.ErrorBadRequest, r.Description)
+	case http.StatusUnauthorized:
+		return fmt.Errorf("%w, %s", tgbot.ErrorUnauthorized, r.Description)
+	case http.StatusNotFound:
+		return fmt.Errorf("%w, %s", tgbot.ErrorNotFound, r.Description)
+	}
+	return fmt.Errorf("%s: error %d, %s", method, r.ErrorCode, r.Description)
 }
 
 type message struct {

@@ -3,6 +3,7 @@ package telegram
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +18,7 @@ import (
 
 var _ bot.Channel = (*Channel)(nil)
 
-func newTestChannel(t *testing.T, rate float64, every time.Duration) (*Channel, *telegramtest.Server) {
+func newTestChannel(t testing.TB, rate float64, every time.Duration) (*Channel, *telegramtest.Server) {
 	t.Helper()
 	fake := telegramtest.New("1:T")
 	t.Cleanup(fake.Close)
@@ -197,5 +198,30 @@ func TestFailedUpdateIsDeliveredAgainInOrder(t *testing.T) {
 	}
 	if strings.Count(got, "tg:1/a1") != 1 || !strings.Contains(got, "tg:2/b2") {
 		t.Fatalf("handled %q: a1 once (it was acknowledged), b2 after b1", got)
+	}
+}
+
+// A burst of replies to many chats reuses keep-alive connections: far
+// fewer connections are opened than messages sent (http.DefaultTransport
+// keeps two idle per host, so a burst dials nearly one per message).
+func TestBurstReusesConnections(t *testing.T) {
+	c, fake := newTestChannel(t, 10000, time.Millisecond)
+	before := fake.Conns()
+	var wg sync.WaitGroup
+	for chat := 1; chat <= 32; chat++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 10; i++ {
+				_ = c.Send(context.Background(), strconv.Itoa(chat), "en", []dialog.Reply{{Text: "hi"}})
+			}
+		}()
+	}
+	wg.Wait()
+	if n := len(fake.Calls("sendMessage")); n != 320 {
+		t.Fatalf("%d messages", n)
+	}
+	if n := fake.Conns() - before; n > 40 {
+		t.Fatalf("%d connections opened for 320 messages from 32 senders, want at most one per sender (and a few)", n)
 	}
 }

@@ -75,7 +75,7 @@ To try the bot without Telegram, run: parcelbot chat`)
 			BotToken: a.env.Slack.BotToken, Channel: a.env.Slack.Channel, AppToken: a.env.Slack.AppToken,
 			SigningSecret: a.env.Slack.SigningSecret, APIURL: a.env.Slack.APIURL, UserGroup: a.env.Slack.UserGroup,
 			Prefix: a.env.RedisPrefix, SLA: a.env.Slack.ReminderAfter, Logger: log,
-			HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: met.Transport("slack", nil)},
+			HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: met.Transport("slack", slackdesk.NewTransport())},
 		}, rdb, be.Records)
 		if err != nil {
 			fmt.Fprintf(a.stderr, "parcelbot serve: %v\n", err)
@@ -89,7 +89,7 @@ To try the bot without Telegram, run: parcelbot chat`)
 		Token: a.env.Telegram.Token, APIURL: a.env.Telegram.APIURL,
 		WebhookURL: a.env.Telegram.WebhookURL, WebhookSecret: a.env.Telegram.WebhookSecret,
 		GlobalRate: a.env.Telegram.Rate, ChatEvery: a.env.Telegram.ChatInterval,
-		Catalog: eng.Catalog(), Commands: eng.Menu(), Logger: log, Transport: met.Transport("telegram", nil),
+		Catalog: eng.Catalog(), Commands: eng.Menu(), Logger: log, Transport: met.Transport("telegram", telegram.NewTransport(0)),
 		Spool: redis.NewTelegramSpool(rdb, a.env.RedisPrefix), Count: met.Channel("telegram"),
 	})
 	if err != nil {

@@ -9,11 +9,13 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-telegram/bot/models"
@@ -54,6 +56,7 @@ type Server struct {
 	fail     map[string][]failure // method → queued failures
 	blocked  map[int64]bool
 	gone     map[int64]bool
+	conns    atomic.Int64 // TCP connections accepted
 	msgID    int
 	closed   bool
 	webhook  string
@@ -97,7 +100,13 @@ type failure struct {
 func New(token string) *Server {
 	s := &Server{Token: token, fail: map[string][]failure{}, blocked: map[int64]bool{}, gone: map[int64]bool{}, nextID: 1000}
 	s.cond = sync.NewCond(&s.mu)
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.Server.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.conns.Add(1)
+		}
+	}
+	s.Server.Start()
 	go s.tick()
 	return s
 }
@@ -187,6 +196,9 @@ func (s *Server) Block(chat int64) {
 	defer s.mu.Unlock()
 	s.blocked[chat] = true
 }
+
+// Conns returns how many TCP connections the fake accepted.
+func (s *Server) Conns() int64 { return s.conns.Load() }
 
 // Gone makes every send to chat fail with 400 "chat not found", as for a
 // chat that no longer exists.
