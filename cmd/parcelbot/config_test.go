@@ -95,3 +95,18 @@ func TestSettingsDocsAreGenerated(t *testing.T) {
 		}
 	}
 }
+
+func TestCgroupMemory(t *testing.T) {
+	dir := t.TempDir()
+	for content, want := range map[string]int64{"536870912\n": 536870912, "max\n": 0, "": 0} {
+		p := filepath.Join(dir, "memory.max")
+		os.WriteFile(p, []byte(content), 0o644)
+		got, ok := cgroupMemory(p)
+		if got != want || ok != (want > 0) {
+			t.Errorf("%q: %d %v", content, got, ok)
+		}
+	}
+	if _, ok := cgroupMemory(filepath.Join(dir, "none")); ok {
+		t.Error("a missing file gave a limit")
+	}
+}
