@@ -3,6 +3,8 @@ package bot
 import (
 	"fmt"
 	"strings"
+
+	"github.com/parcelbot/parcelbot/dialog"
 )
 
 // OrderFormat describes how order numbers look: N a digit, A a letter, X a
@@ -199,4 +201,28 @@ func ukPostcodeAt(s string, i int) (string, bool) {
 		return "", false
 	}
 	return strings.ToUpper(outward) + " " + strings.ToUpper(s[j:j+3]), true
+}
+
+// languageNames are the names customers give our four languages, in each
+// of them, folded (dialog.Fold).
+var languageNames = map[string]string{
+	"english": "en", "englisch": "en", "anglais": "en", "inglese": "en",
+	"german": "de", "deutsch": "de", "allemand": "de", "tedesco": "de",
+	"french": "fr", "franzosisch": "fr", "francais": "fr", "francese": "fr",
+	"italian": "it", "italienisch": "it", "italien": "it", "italiano": "it",
+}
+
+// FindLanguage returns the language a message names ("in German please" →
+// de), or "" when it names none or more than one.
+func FindLanguage(text string) string {
+	found := ""
+	for _, w := range strings.Fields(dialog.Fold(text)) {
+		if l, ok := languageNames[w]; ok {
+			if found != "" && found != l {
+				return ""
+			}
+			found = l
+		}
+	}
+	return found
 }

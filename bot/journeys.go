@@ -118,7 +118,10 @@ func slotTypes(of OrderFormat) map[string]dialog.SlotType {
 		"reference": {Accept: func(text string) (string, bool) {
 			return text, len(text) <= 60 && strings.ContainsAny(text, "0123456789")
 		}},
-		"order_number": {Find: of.Find, Accept: find(of.Find)},
+		// a language named in a sentence ("can we do this in German",
+		// "auf Englisch bitte", "en anglais ?", "in inglese")
+		"language_name": {Find: FindLanguage, Accept: find(FindLanguage)},
+		"order_number":  {Find: of.Find, Accept: find(of.Find)},
 		"postcode":     {Find: postcode, Accept: find(postcode)},
 		"place": {
 			Find: postcode,
