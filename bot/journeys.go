@@ -122,7 +122,7 @@ func slotTypes(of OrderFormat) map[string]dialog.SlotType {
 		// "auf Englisch bitte", "en anglais ?", "in inglese")
 		"language_name": {Find: FindLanguage, Accept: find(FindLanguage)},
 		"order_number":  {Find: of.Find, Accept: find(of.Find)},
-		"postcode":     {Find: postcode, Accept: find(postcode)},
+		"postcode":      {Find: postcode, Accept: find(postcode)},
 		"place": {
 			Find: postcode,
 			Accept: func(text string) (string, bool) {
