@@ -3,6 +3,8 @@ package slack
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -36,12 +38,27 @@ func (r *recAgent) count() int {
 	return len(r.acts)
 }
 
-func newDesk(t *testing.T, sf *slackfake.Fake, cfg Config) (*Desk, *goredis.Client, *redis.Records) {
+// newDesk is a desk on an in-process Redis, or on the Redis Cluster at
+// PARCELBOT_TEST_REDIS (.ci/with-redis-cluster) under a key prefix of its
+// own: the desk's keys are spread over the cluster's slots.
+func newDesk(t *testing.T, sf *slackfake.Fake, cfg Config) (*Desk, goredis.UniversalClient, *redis.Records) {
 	t.Helper()
-	mr := miniredis.RunT(t)
-	rdb := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
-	t.Cleanup(func() { rdb.Close() })
-	rec := redis.NewRecords(rdb, "", 0)
+	var rdb goredis.UniversalClient
+	if url := os.Getenv("PARCELBOT_TEST_REDIS"); url != "" {
+		c, closeFn, err := redis.Connect(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(closeFn)
+		rdb = c
+		cfg.Prefix = fmt.Sprintf("desktest:%d:%d:", os.Getpid(), time.Now().UnixNano())
+	} else {
+		mr := miniredis.RunT(t)
+		c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+		t.Cleanup(func() { c.Close() })
+		rdb = c
+	}
+	rec := redis.NewRecords(rdb, cfg.Prefix, 0)
 	cfg.BotToken, cfg.Channel, cfg.APIURL = "xoxb-t", "CDESK", sf.APIURL()
 	if cfg.AppToken == "" && cfg.SigningSecret == "" {
 		cfg.SigningSecret = "s"
