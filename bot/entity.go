@@ -215,6 +215,9 @@ var languageNames = map[string]string{
 // FindLanguage returns the language a message names ("in German please" →
 // de), or "" when it names none or more than one.
 func FindLanguage(text string) string {
+	if !mentionsLanguage(text) {
+		return "" // the common case, without folding the message
+	}
 	found := ""
 	for _, w := range strings.Fields(dialog.Fold(text)) {
 		if l, ok := languageNames[w]; ok {
@@ -225,4 +228,20 @@ func FindLanguage(text string) string {
 		}
 	}
 	return found
+}
+
+// languageStems are the first letters of every name in languageNames.
+var languageStems = []string{"engl", "angl", "ingl", "germ", "deut", "alle", "tede", "fren", "fran", "ital"}
+
+// mentionsLanguage reports, without allocating, whether text may name a
+// language (a stem of one of the names, in any case).
+func mentionsLanguage(text string) bool {
+	for i := 0; i+4 <= len(text); i++ {
+		for _, st := range languageStems {
+			if strings.EqualFold(text[i:i+4], st) {
+				return true
+			}
+		}
+	}
+	return false
 }

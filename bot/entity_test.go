@@ -80,3 +80,21 @@ func FuzzEntities(f *testing.F) {
 		}
 	})
 }
+
+func TestFindLanguage(t *testing.T) {
+	for text, want := range map[string]string{
+		"can we do this in German please":          "de",
+		"Können wir auf Englisch weiterschreiben?": "en",
+		"on peut parler en anglais ?":              "en",
+		"possiamo parlare in FRANCESE?":            "fr",
+		"Auf Französisch bitte":                    "fr",
+		"italiano":                                 "it",
+		"where is my parcel":                       "",
+		"English or German?":                       "", // two: the customer picks
+		"my friend Angela":                         "",
+	} {
+		if got := bot.FindLanguage(text); got != want {
+			t.Errorf("FindLanguage(%q) = %q, want %q", text, got, want)
+		}
+	}
+}
