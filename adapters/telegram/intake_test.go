@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -377,5 +378,41 @@ func TestFloodLimitWindow(t *testing.T) {
 	}
 	if ok, _ := f.admit(1, t0.Add(10*time.Second)); ok {
 		t.Fatal("two slots freed by one message leaving the window")
+	}
+}
+
+// failingSpool refuses the first puts (Redis down).
+type failingSpool struct {
+	*memSpool
+	mu    sync.Mutex
+	fails int
+}
+
+func (f *failingSpool) Put(ctx context.Context, id int64, raw []byte) error {
+	f.mu.Lock()
+	if f.fails > 0 {
+		f.fails--
+		f.mu.Unlock()
+		return errors.New("redis down")
+	}
+	f.mu.Unlock()
+	return f.memSpool.Put(ctx, id, raw)
+}
+
+// An update fetched again and again while the spool (Redis) is down is
+// counted once by the flood limit: when Redis is back it is handled, not
+// dropped as a flood.
+func TestSpoolOutageDoesNotLookLikeAFlood(t *testing.T) {
+	spool := &failingSpool{memSpool: newMemSpool(), fails: 6}
+	c, fake, cnt, _ := floodChannel(t, Config{Spool: spool, FloodMessages: 3})
+	c.limit = newLimiter(1000, time.Millisecond)
+	h := &echo{c: c, seen: map[string]int{}}
+	fake.Text(4, "en", "hello")
+	runPolling(t, c, h)
+	if got := fake.WaitSent(4, 1, 20*time.Second); len(got) < 1 || got[0].Params["text"] != "got hello" {
+		t.Fatalf("the message was not handled after the outage: %v (dropped %d)", got, cnt.get(EventFloodDropped))
+	}
+	if n := cnt.get(EventFloodDropped); n != 0 {
+		t.Fatalf("%d updates dropped as a flood", n)
 	}
 }

@@ -84,7 +84,7 @@ func (c *Channel) poll(ctx context.Context) error {
 	if err := in.recover(ctx); err != nil {
 		c.log.Warn("could not read the spool; its updates wait for the next start", "err", err)
 	}
-	var offset int64
+	var offset, admitted int64
 	wait := time.Duration(0)
 	for ctx.Err() == nil {
 		if wait > 0 {
@@ -121,9 +121,18 @@ func (c *Channel) poll(ctx context.Context) error {
 			if u.ID < offset {
 				continue
 			}
-			if in.seen(u.ID) || !c.admit(ctx, &u) {
-				offset = u.ID + 1 // already spooled (redelivered), or dropped
+			if in.seen(u.ID) {
+				offset = u.ID + 1 // already spooled (redelivered)
 				continue
+			}
+			// the flood limit sees each update once: one fetched again
+			// because spooling it failed was admitted already
+			if u.ID > admitted {
+				admitted = u.ID
+				if !c.admit(ctx, &u) {
+					offset = u.ID + 1 // dropped
+					continue
+				}
 			}
 			if err := in.take(ctx, u); err != nil {
 				// Redis is down: this update and the rest of the batch come
