@@ -80,6 +80,7 @@ type flood struct {
 
 type floodChat struct {
 	times   []time.Time // admitted messages in the window, oldest first
+	ids     []int64     // their update ids
 	noticed time.Time
 }
 
@@ -87,9 +88,11 @@ func newFlood(max int, window time.Duration) *flood {
 	return &flood{max: max, window: window, chats: map[int64]*floodChat{}}
 }
 
-// admit reports whether chat's message at now is handled, and when it is
-// not, whether the chat is to be told (once a window).
-func (f *flood) admit(chat int64, now time.Time) (ok, notice bool) {
+// admit reports whether chat's message (update id) at now is handled, and
+// when it is not, whether the chat is to be told (once a window). An update
+// admitted before (delivered again after a failure) is admitted again
+// without counting twice.
+func (f *flood) admit(chat, id int64, now time.Time) (ok, notice bool) {
 	if f.max <= 0 || chat == 0 {
 		return true, false
 	}
@@ -111,9 +114,14 @@ func (f *flood) admit(chat int64, now time.Time) (ok, notice bool) {
 	for drop < len(c.times) && now.Sub(c.times[drop]) >= f.window {
 		drop++
 	}
-	c.times = c.times[drop:]
+	c.times, c.ids = c.times[drop:], c.ids[drop:]
+	for _, x := range c.ids {
+		if x == id && id != 0 {
+			return true, false
+		}
+	}
 	if len(c.times) < f.max {
-		c.times = append(c.times, now)
+		c.times, c.ids = append(c.times, now), append(c.ids, id)
 		return true, false
 	}
 	if c.noticed.IsZero() || now.Sub(c.noticed) >= f.window {
@@ -358,7 +366,7 @@ func (c *Channel) count(event string) {
 // its chat told once a window.
 func (c *Channel) admit(ctx context.Context, u *models.Update) bool {
 	chat := chatOf(u)
-	ok, notice := c.flood.admit(chat, c.cfg.Now())
+	ok, notice := c.flood.admit(chat, u.ID, c.cfg.Now())
 	if ok {
 		return true
 	}

@@ -358,25 +358,28 @@ func TestFloodLimitWindow(t *testing.T) {
 	f := newFlood(20, 10*time.Second)
 	t0 := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
 	for i := range 20 {
-		if ok, _ := f.admit(1, t0.Add(time.Duration(i)*100*time.Millisecond)); !ok {
+		if ok, _ := f.admit(1, int64(i+1), t0.Add(time.Duration(i)*100*time.Millisecond)); !ok {
 			t.Fatalf("message %d refused", i+1)
 		}
 	}
-	ok, notice := f.admit(1, t0.Add(2*time.Second))
+	if ok, _ := f.admit(1, 5, t0.Add(2*time.Second)); !ok {
+		t.Fatal("an admitted update delivered again was refused")
+	}
+	ok, notice := f.admit(1, 21, t0.Add(2*time.Second))
 	if ok || !notice {
 		t.Fatalf("21st: ok %v notice %v", ok, notice)
 	}
-	if ok, notice := f.admit(1, t0.Add(3*time.Second)); ok || notice {
+	if ok, notice := f.admit(1, 22, t0.Add(3*time.Second)); ok || notice {
 		t.Fatalf("22nd: ok %v notice %v (one notice a window)", ok, notice)
 	}
-	if ok, _ := f.admit(2, t0.Add(3*time.Second)); !ok {
+	if ok, _ := f.admit(2, 23, t0.Add(3*time.Second)); !ok {
 		t.Fatal("another chat refused")
 	}
 	// 10 s after the first message, one slot is free again
-	if ok, _ := f.admit(1, t0.Add(10*time.Second)); !ok {
+	if ok, _ := f.admit(1, 24, t0.Add(10*time.Second)); !ok {
 		t.Fatal("the window did not move on")
 	}
-	if ok, _ := f.admit(1, t0.Add(10*time.Second)); ok {
+	if ok, _ := f.admit(1, 25, t0.Add(10*time.Second)); ok {
 		t.Fatal("two slots freed by one message leaving the window")
 	}
 }
