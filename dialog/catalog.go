@@ -643,28 +643,16 @@ func (t *langTable) appendAmount(buf []byte, minor int64, digits int) []byte {
 // data in golang.org/x/text/currency): 2 for EUR, GBP and CHF, 0 for JPY,
 // 3 for KWD; 2 for a code it does not know.
 func minorDigits(code string) int {
-	digitsMu.RLock()
-	d, ok := digitsOf[code]
-	digitsMu.RUnlock()
-	if ok {
-		return d
-	}
-	d = 2
-	if u, err := currency.ParseISO(code); err == nil {
-		d, _ = currency.Standard.Rounding(u)
-	}
-	digitsMu.Lock()
-	if len(digitsOf) < 512 {
-		digitsOf[code] = d
-	}
-	digitsMu.Unlock()
-	return d
+	return digitsOf.get(code, func(code string) int {
+		if u, err := currency.ParseISO(code); err == nil {
+			d, _ := currency.Standard.Rounding(u)
+			return d
+		}
+		return 2
+	})
 }
 
-var (
-	digitsMu sync.RWMutex
-	digitsOf = map[string]int{}
-)
+var digitsOf = memo[string, int]{max: 512}
 
 // AppendValue renders one typed value (a date, a money amount, plain text)
 // in lang onto buf.

@@ -180,32 +180,45 @@ func fold(dst []byte, s string) []byte {
 // allocates, and a conversation uses few distinct characters. Ligatures
 // that French writes for two letters (œ, æ) fold to them.
 func caseFold(r rune) string {
-	foldMu.RLock()
-	f, ok := folded[r]
-	foldMu.RUnlock()
-	if ok {
-		return f
-	}
-	switch r {
-	case 'œ', 'Œ':
-		f = "oe"
-	case 'æ', 'Æ':
-		f = "ae"
-	default:
-		f = cases.Fold().String(string(r))
-	}
-	foldMu.Lock()
-	if len(folded) < 4096 {
-		folded[r] = f
-	}
-	foldMu.Unlock()
-	return f
+	return folded.get(r, func(r rune) string {
+		switch r {
+		case 'œ', 'Œ':
+			return "oe"
+		case 'æ', 'Æ':
+			return "ae"
+		}
+		return cases.Fold().String(string(r))
+	})
 }
 
-var (
-	foldMu sync.RWMutex
-	folded = map[rune]string{}
-)
+var folded = memo[rune, string]{max: 4096}
+
+// memo remembers the results of a pure function of a few distinct keys
+// (at most max of them), safe for concurrent use.
+type memo[K comparable, V any] struct {
+	mu  sync.RWMutex
+	m   map[K]V
+	max int
+}
+
+func (c *memo[K, V]) get(k K, f func(K) V) V {
+	c.mu.RLock()
+	v, ok := c.m[k]
+	c.mu.RUnlock()
+	if ok {
+		return v
+	}
+	v = f(k)
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[K]V{}
+	}
+	if len(c.m) < c.max {
+		c.m[k] = v
+	}
+	c.mu.Unlock()
+	return v
+}
 
 // Fold returns the matching form of s (see fold): what button labels and
 // typed answers are compared by.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/alicebob/miniredis/v2"
@@ -50,9 +48,9 @@ func BenchmarkLoadSave(b *testing.B) {
 		}
 		defer closeFn()
 		prefix := fmt.Sprintf("parcelbot-bench:%d:", os.Getpid())
-		before, ok := redisCPU(c)
+		before, ok := CommandCPU(context.Background(), c)
 		benchStore(b, c, prefix)
-		if after, ok2 := redisCPU(c); ok && ok2 {
+		if after, ok2 := CommandCPU(context.Background(), c); ok && ok2 {
 			// Redis's own CPU time per turn (INFO commandstats), the figure
 			// loadtest prints as redis_us_per_turn
 			b.ReportMetric(float64(after-before)/float64(b.N), "redis-µs/op")
@@ -62,21 +60,4 @@ func BenchmarkLoadSave(b *testing.B) {
 			c.Del(context.Background(), keys...)
 		}
 	})
-}
-
-// redisCPU sums INFO commandstats usec of a single server.
-func redisCPU(c goredis.UniversalClient) (int64, bool) {
-	info, err := c.Info(context.Background(), "commandstats").Result()
-	if err != nil {
-		return 0, false
-	}
-	var total int64
-	for _, line := range strings.Split(info, "\n") {
-		if _, rest, ok := strings.Cut(line, "usec="); ok && strings.HasPrefix(line, "cmdstat_") {
-			v, _, _ := strings.Cut(rest, ",")
-			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			total += n
-		}
-	}
-	return total, true
 }

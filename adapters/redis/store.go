@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -349,4 +350,43 @@ func isClusterNode(opts *goredis.UniversalOptions) bool {
 	defer cancel()
 	info, err := c.Info(ctx, "cluster").Result()
 	return err == nil && strings.Contains(info, "cluster_enabled:1")
+}
+
+// CommandCPU sums the CPU time Redis reports for every command it ran
+// (INFO commandstats usec), over every master of a cluster; false when the
+// server does not report it (miniredis). The load test and the store
+// benchmark report Redis's work per turn with it.
+func CommandCPU(ctx context.Context, rdb goredis.UniversalClient) (int64, bool) {
+	sum := func(c *goredis.Client) (int64, bool) {
+		info, err := c.Info(ctx, "commandstats").Result()
+		if err != nil || !strings.Contains(info, "cmdstat_") {
+			return 0, false
+		}
+		var total int64
+		for _, line := range strings.Split(info, "\n") {
+			if _, rest, ok := strings.Cut(line, "usec="); ok && strings.HasPrefix(line, "cmdstat_") {
+				v, _, _ := strings.Cut(rest, ",")
+				n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				total += n
+			}
+		}
+		return total, true
+	}
+	switch c := rdb.(type) {
+	case *goredis.Client:
+		return sum(c)
+	case *goredis.ClusterClient:
+		var mu sync.Mutex
+		var total int64
+		ok := true
+		_ = c.ForEachMaster(ctx, func(ctx context.Context, m *goredis.Client) error {
+			n, good := sum(m)
+			mu.Lock()
+			total, ok = total+n, ok && good
+			mu.Unlock()
+			return nil
+		})
+		return total, ok
+	}
+	return 0, false
 }

@@ -115,7 +115,7 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 	}
 	ch.keep = true
 	rt.Store(0)
-	redisBefore, redisOK := redisUsec(ctx, rdb)
+	redisBefore, redisOK := redis.CommandCPU(ctx, rdb)
 	var turns, failures atomic.Int64
 	lat := make([][]int64, *convs)
 	deadline := time.Now().Add(*dur)
@@ -185,7 +185,7 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 	n := turns.Load()
 	tps := float64(n) / elapsed.Seconds()
 	redisPerTurn := -1.0 // unknown: the server does not report commandstats
-	if after, ok := redisUsec(ctx, rdb); ok && redisOK && n > 0 {
+	if after, ok := redis.CommandCPU(ctx, rdb); ok && redisOK && n > 0 {
 		redisPerTurn = float64(after-redisBefore) / float64(n)
 	}
 	perTurn := float64(rt.Load()) / float64(max(n, 1))
@@ -418,42 +418,4 @@ func rssMB() float64 {
 		}
 	}
 	return 0
-}
-
-// redisUsec sums the CPU time Redis reports for every command
-// (INFO commandstats usec), over every master of a cluster; false when the
-// server does not report it (the in-process Redis).
-func redisUsec(ctx context.Context, rdb goredis.UniversalClient) (int64, bool) {
-	sum := func(c *goredis.Client) (int64, bool) {
-		info, err := c.Info(ctx, "commandstats").Result()
-		if err != nil || !strings.Contains(info, "cmdstat_") {
-			return 0, false
-		}
-		var total int64
-		for _, line := range strings.Split(info, "\n") {
-			if _, rest, ok := strings.Cut(line, "usec="); ok && strings.HasPrefix(line, "cmdstat_") {
-				v, _, _ := strings.Cut(rest, ",")
-				n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-				total += n
-			}
-		}
-		return total, true
-	}
-	switch c := rdb.(type) {
-	case *goredis.Client:
-		return sum(c)
-	case *goredis.ClusterClient:
-		var mu sync.Mutex
-		var total int64
-		ok := true
-		_ = c.ForEachMaster(ctx, func(ctx context.Context, m *goredis.Client) error {
-			n, good := sum(m)
-			mu.Lock()
-			total, ok = total+n, ok && good
-			mu.Unlock()
-			return nil
-		})
-		return total, ok
-	}
-	return 0, false
 }
