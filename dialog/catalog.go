@@ -594,6 +594,10 @@ func (t *langTable) appendMoney(buf []byte, minor int64, cur string) []byte {
 	if m == nil {
 		return buf
 	}
+	if minor < 0 { // the sign goes before the whole amount: -£19.99, -19,99 €
+		buf = append(buf, '-')
+		minor = -minor
+	}
 	for _, p := range m.other {
 		switch p.arg {
 		case "":

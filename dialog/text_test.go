@@ -229,7 +229,7 @@ func TestMoneyDecimalsPerCurrency(t *testing.T) {
 		want  string
 	}{
 		{"en", 4990, "EUR", "€49.90"}, {"de", 123456, "JPY", "123.456 JPY"},
-		{"fr", 12345, "KWD", "12,345 KWD"}, {"it", 5, "CHF", "0,05 CHF"},
+		{"fr", 12345, "KWD", "12,345 KWD"}, {"it", 5, "CHF", "0,05 CHF"}, {"en", -1999, "GBP", "-£19.99"}, {"de", -4990, "EUR", "-49,90 €"},
 	} {
 		if got := string(cat.AppendValue(nil, tc.lang, dialog.MoneyValue(tc.minor, tc.cur))); got != tc.want {
 			t.Errorf("%s %d %s: %q, want %q", tc.lang, tc.minor, tc.cur, got, tc.want)
