@@ -85,6 +85,11 @@ func (d *Desk) Ready() error {
 // Pending returns how many outbox entries wait for Slack.
 func (d *Desk) Pending(ctx context.Context) (int64, error) { return d.out.len(ctx) }
 
+// Failing reports whether the outbox's last delivery attempt failed: at
+// shutdown, waiting for the outbox is worth it only while Slack answers
+// (what is left is delivered by the next instance).
+func (d *Desk) Failing() bool { return d.out.failing.Load() }
+
 // New returns a desk. Call SetAgent before inbound events flow and Run to
 // deliver the outbox.
 func New(cfg Config, rdb goredis.UniversalClient, records bot.Records) (*Desk, error) {

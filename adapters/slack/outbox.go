@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -18,6 +19,7 @@ import (
 // (and deleted) only after Slack took it, so a crash or a Slack outage
 // loses nothing: the next holder reads the pending entries first.
 type outbox struct {
+	failing atomic.Bool // the last delivery attempt failed (Slack is not answering)
 	rdb     goredis.UniversalClient
 	stream  string
 	lease   string
@@ -145,6 +147,7 @@ func (o *outbox) deliverOne(ctx context.Context, m goredis.XMessage) bool {
 	backoff := o.minBackoff
 	for attempt := 1; ; attempt++ {
 		err := o.deliver(ctx, str("kind"), str("case"), str("data"))
+		o.failing.Store(err != nil)
 		if err == nil {
 			// delivered: acknowledge even if we are being stopped
 			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)

@@ -227,7 +227,7 @@ To try the bot without Telegram, run: parcelbot chat`)
 	_ = srv.Shutdown(deadline) // webhook requests in flight finish
 	waitOrDeadline(deadline, &intakeWG)
 	if sdesk != nil { // let the outbox drain while Slack answers
-		for deadline.Err() == nil {
+		for deadline.Err() == nil && !sdesk.Failing() {
 			if n, err := sdesk.Pending(deadline); err != nil || n == 0 {
 				break
 			}

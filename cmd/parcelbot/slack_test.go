@@ -441,3 +441,17 @@ func TestForgetCommand(t *testing.T) {
 		t.Fatalf("forget without --conversation: exit %d", code)
 	}
 }
+
+// With Slack down, stopping serve does not wait out SHUTDOWN_TIMEOUT (20 s)
+// for an outbox that cannot drain: what is left is delivered by the next
+// instance. (startServe's cleanup fails the test when serve takes more
+// than 15 s to stop.)
+func TestServeStopsPromptlyWhileSlackIsDown(t *testing.T) {
+	s, sf := startSlackServe(t)
+	sf.Fail("chat.postMessage", http.StatusInternalServerError, 1000)
+	s.fake.Text(8606, "en", "/human")
+	s.expect(t, 8606, 1, "support team")
+	if !slackfake.Wait(10*time.Second, func() bool { return sf.FailuresLeft("chat.postMessage") <= 998 }) {
+		t.Fatal("the outbox made no attempt")
+	}
+}
