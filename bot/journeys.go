@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -91,6 +92,7 @@ func NewEngineFrom(cfg Config, b Backends, flows, locs fs.FS) (*dialog.Engine, e
 		Globals:    map[string]string{"shop": cfg.ShopName, "minutes": strconv.Itoa(cfg.Policy.AgentSLAMinutes)},
 		Menu:       "menu.start",
 		Again:      "menu.again",
+		Closing:    "feedback.ask",
 		Resume:     "menu.resume",
 		OfferHuman: "human.offer",
 		Strict:     cfg.Strict,
@@ -121,8 +123,17 @@ func slotTypes(of OrderFormat) map[string]dialog.SlotType {
 		// a language named in a sentence ("can we do this in German",
 		// "auf Englisch bitte", "en anglais ?", "in inglese")
 		"language_name": {Find: FindLanguage, Accept: find(FindLanguage)},
-		"order_number":  {Find: of.Find, Accept: find(of.Find)},
-		"postcode":      {Find: postcode, Accept: find(postcode)},
+		// a rating from 1 to 5 as customers type it: "4", "4/5", "4 out of
+		// 5", "5 stars"
+		"rating": {Accept: func(text string) (string, bool) {
+			m := ratingRE.FindStringSubmatch(text)
+			if m == nil {
+				return "", false
+			}
+			return m[1], true
+		}},
+		"order_number": {Find: of.Find, Accept: find(of.Find)},
+		"postcode":     {Find: postcode, Accept: find(postcode)},
 		"place": {
 			Find: postcode,
 			Accept: func(text string) (string, bool) {
@@ -176,6 +187,8 @@ func (j *journeys) actions() map[string]dialog.Action {
 		"change_address":      j.changeAddress,
 		"redeliver":           j.redeliver,
 		"forget":              j.forget,
+		"feedback_due":        j.feedbackDue,
+		"save_feedback":       j.saveFeedback,
 	}
 }
 
@@ -1116,5 +1129,77 @@ func (j *journeys) listCases(ctx context.Context, c *dialog.Call) (dialog.Outcom
 
 func (j *journeys) forget(_ context.Context, c *dialog.Call) (dialog.Outcome, error) {
 	c.Effect(effectForget)
+	return outOk, nil
+}
+
+// --- the closing question ---
+
+// ratingRE finds the first figure from 1 to 5 that stands alone.
+var ratingRE = regexp.MustCompile(`(?:^|[^0-9])([1-5])(?:$|[^0-9])`)
+
+// feedbackNote and commentNote begin the notes a rating and its comment
+// leave on the case; the comment is the customer's own words and goes at
+// erasure.
+const (
+	feedbackNote = "rated "
+	commentNote  = "feedback: "
+)
+
+// feedbackDue asks for a rating once per case: not for a case rated
+// before, nor for one that cannot be read.
+func (j *journeys) feedbackDue(ctx context.Context, c *dialog.Call) (dialog.Outcome, error) {
+	id := c.Slot("case")
+	if id == "" {
+		return outSkip, nil
+	}
+	cs, err := j.Records.Case(ctx, id)
+	if err != nil {
+		return outSkip, nil // no question is better than a failed turn
+	}
+	for _, n := range cs.Notes {
+		if strings.HasPrefix(n.What, feedbackNote) {
+			return outSkip, nil
+		}
+	}
+	return outAsk, nil
+}
+
+// saveFeedback stores the rating (1-5) and the optional comment with the
+// case, once, and counts the rating by case kind and language.
+func (j *journeys) saveFeedback(ctx context.Context, c *dialog.Call) (dialog.Outcome, error) {
+	id := c.Slot("case")
+	rating, err := strconv.Atoi(c.Slot("rating"))
+	if id == "" || err != nil || rating < 1 || rating > 5 {
+		return outOk, nil
+	}
+	comment := strings.TrimSpace(c.Slot("comment"))
+	counted := false
+	_, err = UpdateCase(ctx, j.Records, id, func(cs *domain.Case) (*domain.Case, error) {
+		if cs == nil {
+			return nil, nil
+		}
+		for _, n := range cs.Notes {
+			if strings.HasPrefix(n.What, feedbackNote) {
+				return nil, nil // rated already (a re-run of this turn)
+			}
+		}
+		cs.Notes = append(cs.Notes, domain.CaseEvent{At: c.Now, Who: "customer", What: fmt.Sprintf("%s%d/5", feedbackNote, rating)})
+		if comment != "" {
+			cs.Notes = append(cs.Notes, domain.CaseEvent{At: c.Now, Who: "customer", What: commentNote + comment})
+		}
+		cs.Updated = c.Now
+		counted = true
+		return cs, nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("save feedback %s: %w", id, err)
+	}
+	if counted {
+		kind := "case"
+		if cs, err := j.Records.Case(ctx, id); err == nil {
+			kind = string(cs.Kind)
+		}
+		j.Observer.Satisfaction(kind, c.Lang(), rating)
+	}
 	return outOk, nil
 }

@@ -425,3 +425,59 @@ func TestUnlinkedClaimGoesToAnAgentWithoutAmounts(t *testing.T) {
 		t.Fatalf("%d escalations, want 1", len(f.desk.esc))
 	}
 }
+
+// After an agent resolves a case the customer is asked once how we did:
+// the rating and the comment are kept on the case (and counted), a second
+// resolution of the same case does not ask again, and erasure removes the
+// comment but keeps the rating.
+func TestSatisfactionAfterAnAgentResolved(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	ctx := context.Background()
+	say := func(id, text string) string {
+		if err := f.svc.Handle(ctx, bot.Message{Conversation: "t:5", ID: id, Input: dialog.Input{Text: text, LangHint: "en"}}); err != nil {
+			t.Fatal(err)
+		}
+		return texts(f.rec.Take("5"))
+	}
+	say("u1", "/human")
+	caseID := f.desk.esc[0].Case
+	if err := f.svc.Agent(ctx, bot.AgentAction{ID: "a1", Case: caseID, Agent: "U1", Kind: dialog.AgentResolve, How: domain.ResolveAnswered}); err != nil {
+		t.Fatal(err)
+	}
+	if got := texts(f.rec.Take("5")); !strings.Contains(got, "How did we do?") {
+		t.Fatalf("no closing question after the resolution: %s", got)
+	}
+	if got := say("u2", "4 out of 5"); !strings.Contains(got, "anything we could have done better") {
+		t.Fatalf("rating not taken: %s", got)
+	}
+	if got := say("u3", "the wait was a bit long"); !strings.Contains(got, "Thank you for your feedback") {
+		t.Fatalf("comment not taken: %s", got)
+	}
+	rec := redis.NewRecords(f.rdb, "", 0)
+	notes := func() string {
+		cs, err := rec.Case(ctx, caseID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, n := range cs.Notes {
+			out = append(out, n.Who+":"+n.What)
+		}
+		return strings.Join(out, ",")
+	}
+	if got := notes(); !strings.Contains(got, "customer:rated 4/5") || !strings.Contains(got, "customer:feedback: the wait was a bit long") {
+		t.Fatalf("feedback not on the case: %s", got)
+	}
+	f.obs.mu.Lock()
+	counted := f.obs.satisfaction
+	f.obs.mu.Unlock()
+	if !strings.HasSuffix(counted, "/en/4") {
+		t.Fatalf("rating not counted: %q", counted)
+	}
+	if err := f.svc.Forget(ctx, "t:5"); err != nil {
+		t.Fatal(err)
+	}
+	if got := notes(); strings.Contains(got, "the wait was a bit long") || !strings.Contains(got, "rated 4/5") {
+		t.Fatalf("after erasure: %s", got)
+	}
+}

@@ -17,6 +17,9 @@ type Observer interface {
 	// Agent reports the time from escalation to an agent's claim ("claim")
 	// or to the end of the hand-off ("handoff").
 	Agent(what string, took time.Duration)
+	// Satisfaction reports a customer's rating (1-5) of a resolved case, by
+	// the case's kind and the language.
+	Satisfaction(kind, lang string, rating int)
 }
 
 // nopObserver observes nothing.
@@ -27,3 +30,4 @@ func (nopObserver) Journey(string, string, string)           {}
 func (nopObserver) Escalation(string)                        {}
 func (nopObserver) Compensation()                            {}
 func (nopObserver) Agent(string, time.Duration)              {}
+func (nopObserver) Satisfaction(string, string, int)         {}

@@ -15,6 +15,7 @@ const (
 	outAlready       dialog.Outcome = "already"
 	outApproved      dialog.Outcome = "approved"
 	outAsk           dialog.Outcome = "ask"
+	outSkip          dialog.Outcome = "skip"
 	outBlocked       dialog.Outcome = "blocked"
 	outClosed        dialog.Outcome = "closed"
 	outDelivered     dialog.Outcome = "delivered"

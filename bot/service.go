@@ -486,7 +486,8 @@ const ErasedNote = "personal data erased at the customer's request"
 // data-protection request): its session and transcript are deleted; each
 // of its cases is kept as a business record (order, kind, outcome, the
 // customer account for the claim limits) but loses the conversation id
-// and the free text the customer gave (a police report number), a case
+// and the free text the customer gave (a police report number, a feedback
+// comment), a case
 // waiting for or with an agent is closed, the index of the conversation's cases goes, and the
 // agent desk removes the customer's words from the case (Eraser). Running
 // it again finds nothing more to do.
@@ -519,6 +520,13 @@ func (s *Service) Erase(ctx context.Context, conv string) (Erasure, error) {
 				return nil, nil
 			}
 			cs.Conversation, cs.PoliceReport = "", ""
+			kept := cs.Notes[:0]
+			for _, n := range cs.Notes {
+				if !strings.HasPrefix(n.What, commentNote) { // the customer's own words
+					kept = append(kept, n)
+				}
+			}
+			cs.Notes = kept
 			if cs.Status == domain.CaseAwaitingAgent || cs.Status == domain.CaseWithAgent {
 				cs.Status = domain.CaseClosed // no one left to talk to; an investigation goes on
 			}

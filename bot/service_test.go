@@ -22,7 +22,25 @@ import (
 
 var testNow = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 
+// recObs records the ratings the service reports.
+type recObs struct {
+	mu           sync.Mutex
+	satisfaction string
+}
+
+func (*recObs) Turn(string, string, time.Duration, bool) {}
+func (*recObs) Journey(string, string, string)           {}
+func (*recObs) Escalation(string)                        {}
+func (*recObs) Compensation()                            {}
+func (*recObs) Agent(string, time.Duration)              {}
+func (o *recObs) Satisfaction(kind, lang string, rating int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.satisfaction = fmt.Sprintf("%s/%s/%d", kind, lang, rating)
+}
+
 type fixture struct {
+	obs  *recObs
 	svc  *bot.Service
 	rec  *console.Recorder
 	desk *recDesk
@@ -53,7 +71,8 @@ func newFixtureWith(t testing.TB, mr *miniredis.Miniredis, shop bot.Shop, config
 	}
 	rdb := goredis.NewClient(&goredis.Options{Addr: mr.Addr(), MaxRetries: -1})
 	t.Cleanup(func() { rdb.Close() })
-	be := bot.Backends{Shop: shop, Writer: d, Records: redis.NewRecords(rdb, "", 0)}
+	obs := &recObs{}
+	be := bot.Backends{Shop: shop, Writer: d, Records: redis.NewRecords(rdb, "", 0), Observer: obs}
 	cfg := bot.DefaultConfig()
 	cfg.LinkSecret = []byte("test-secret")
 	if configure != nil {
@@ -63,7 +82,7 @@ func newFixtureWith(t testing.TB, mr *miniredis.Miniredis, shop bot.Shop, config
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{rec: console.NewRecorder("t"), desk: &recDesk{}, mr: mr, rdb: rdb, data: d}
+	f := &fixture{obs: obs, rec: console.NewRecorder("t"), desk: &recDesk{}, mr: mr, rdb: rdb, data: d}
 	f.svc = bot.NewService(bot.Options{Engine: eng, Store: redis.NewStore(rdb, redis.Options{}), Desk: f.desk, Backends: be, Now: func() time.Time { return testNow }})
 	f.svc.AddChannel(f.rec)
 	return f

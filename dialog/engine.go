@@ -47,6 +47,10 @@ type Config struct {
 	// Again is the short menu offered after a journey ends ("menu.again");
 	// default Menu.
 	Again string
+	// Closing is where the conversation goes when an agent resolves its
+	// case ("feedback.ask": a closing question), with the slot "case" set
+	// to the case; default Again.
+	Closing string
 	// OfferHuman is where the engine goes after MaxMisses turns in a row it
 	// did not understand ("human.offer").
 	OfferHuman string
@@ -104,6 +108,7 @@ type Engine struct {
 	globals     map[string]string
 	menu        *Step
 	again       *Step
+	closing     *Step
 	resume      *Step
 	offerHuman  *Step
 	// locationFlow starts when a location is shared outside a question.
@@ -229,6 +234,12 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Again != "" {
 		if e.again = e.resolve(nil, cfg.Again); e.again == nil {
 			return nil, fmt.Errorf("dialog: again target %q is not a step", cfg.Again)
+		}
+	}
+	e.closing = e.again
+	if cfg.Closing != "" {
+		if e.closing = e.resolve(nil, cfg.Closing); e.closing == nil {
+			return nil, fmt.Errorf("dialog: closing target %q is not a step", cfg.Closing)
 		}
 	}
 	if cfg.Resume != "" {
@@ -550,6 +561,10 @@ func (t *turn) agent(ev *AgentEvent) error {
 			}
 		}
 		t.say(key)
+		if ev.Kind == AgentResolve {
+			t.st.Set("case", ev.Case)
+			return t.enter(t.e.closing)
+		}
 		return t.enter(t.e.again)
 	}
 	return nil

@@ -34,6 +34,7 @@ type Metrics struct {
 	apiSeconds   *prometheus.HistogramVec
 	apiErrors    *prometheus.CounterVec
 	channel      *prometheus.CounterVec
+	satisfaction *prometheus.CounterVec
 }
 
 var _ bot.Observer = (*Metrics)(nil)
@@ -61,8 +62,15 @@ func New() *Metrics {
 	for _, e := range []string{"flood_dropped", "flood_notice", "dead_letter", "unsupported", "group"} {
 		m.channel.WithLabelValues("telegram", e)
 	}
+	m.satisfaction = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parcelbot_satisfaction_total", Help: "Customers' ratings (1-5) of resolved cases, by case kind and language: the average is sum(rating*count)/sum(count)."}, []string{"kind", "lang", "rating"})
+	reg.MustRegister(m.satisfaction)
 	reg.MustRegister(m.turns, m.turnSeconds, m.journeys, m.escalations, m.agentSeconds, m.compensation, m.redisSeconds, m.redisErrors, m.apiSeconds, m.apiErrors, m.channel)
 	return m
+}
+
+// Satisfaction implements bot.Observer.
+func (m *Metrics) Satisfaction(kind, lang string, rating int) {
+	m.satisfaction.WithLabelValues(kind, lang, strconv.Itoa(rating)).Inc()
 }
 
 // Channel returns a counter of a channel's events (telegram.Config.Count).

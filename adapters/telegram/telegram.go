@@ -322,11 +322,20 @@ func group(replies []dialog.Reply) []message {
 	return out
 }
 
-// keyboard puts each button on a row of its own: labels are sentences.
+// keyboard puts each button on a row of its own, as labels are sentences;
+// consecutive short labels (a rating's 1 to 5) share one row.
 func keyboard(bs []dialog.Button) *models.InlineKeyboardMarkup {
-	rows := make([][]models.InlineKeyboardButton, len(bs))
-	for i, b := range bs {
-		rows[i] = []models.InlineKeyboardButton{{Text: b.Label, CallbackData: b.Data}}
+	var rows [][]models.InlineKeyboardButton
+	short := false
+	for _, b := range bs {
+		btn := models.InlineKeyboardButton{Text: b.Label, CallbackData: b.Data}
+		s := utf8.RuneCountInString(b.Label) <= 3
+		if s && short && len(rows[len(rows)-1]) < 8 {
+			rows[len(rows)-1] = append(rows[len(rows)-1], btn)
+		} else {
+			rows = append(rows, []models.InlineKeyboardButton{btn})
+		}
+		short = s
 	}
 	return &models.InlineKeyboardMarkup{InlineKeyboard: rows}
 }

@@ -3,6 +3,7 @@ package telegram
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -223,5 +224,17 @@ func TestBurstReusesConnections(t *testing.T) {
 	}
 	if n := fake.Conns() - before; n > 40 {
 		t.Fatalf("%d connections opened for 320 messages from 32 senders, want at most one per sender (and a few)", n)
+	}
+}
+
+// Sentence labels get a row each; a rating's 1 to 5 share one row.
+func TestKeyboardRows(t *testing.T) {
+	kb := keyboard([]dialog.Button{{Label: "1"}, {Label: "2"}, {Label: "3"}, {Label: "4"}, {Label: "5"}, {Label: "No, thanks"}, {Label: "↩ Main menu"}})
+	var shape []int
+	for _, r := range kb.InlineKeyboard {
+		shape = append(shape, len(r))
+	}
+	if fmt.Sprint(shape) != "[5 1 1]" {
+		t.Fatalf("rows %v, want [5 1 1]", shape)
 	}
 }
