@@ -1196,7 +1196,7 @@ func (j *journeys) saveFeedback(ctx context.Context, c *dialog.Call) (dialog.Out
 	}
 	if counted {
 		kind := "case"
-		if cs, err := j.Records.Case(ctx, id); err == nil {
+		if cs, err := j.Records.Case(ctx, id); err == nil && cs.Kind != "" {
 			kind = string(cs.Kind)
 		}
 		j.Observer.Satisfaction(kind, c.Lang(), rating)
