@@ -116,7 +116,7 @@ func slotTypes(of OrderFormat) map[string]dialog.SlotType {
 		// a new delivery address, as the customer writes it
 		"address": {Accept: func(text string) (string, bool) {
 			return text, domain.ValidDeliveryAddress(text)
-		}, Loose: true},
+		}},
 		"reference": {Accept: func(text string) (string, bool) {
 			return text, len(text) <= 60 && strings.ContainsAny(text, "0123456789")
 		}},
@@ -124,7 +124,8 @@ func slotTypes(of OrderFormat) map[string]dialog.SlotType {
 		// "auf Englisch bitte", "en anglais ?", "in inglese")
 		"language_name": {Find: FindLanguage, Accept: find(FindLanguage)},
 		// a rating from 1 to 5 as customers type it: "4", "4/5", "4 out of
-		// 5", "5 stars"
+		// 5", "5 stars"; loose, so that "where are my 2 other parcels?" is a
+		// change of topic, not a 2
 		"rating": {Accept: func(text string) (string, bool) {
 			m := ratingRE.FindStringSubmatch(text)
 			if m == nil {
@@ -1153,15 +1154,20 @@ func (j *journeys) feedbackDue(ctx context.Context, c *dialog.Call) (dialog.Outc
 		return outSkip, nil
 	}
 	cs, err := j.Records.Case(ctx, id)
-	if err != nil {
+	if err != nil || rated(cs) {
 		return outSkip, nil // no question is better than a failed turn
 	}
+	return outAsk, nil
+}
+
+// rated reports whether a case has its customer's rating.
+func rated(cs *domain.Case) bool {
 	for _, n := range cs.Notes {
 		if strings.HasPrefix(n.What, feedbackNote) {
-			return outSkip, nil
+			return true
 		}
 	}
-	return outAsk, nil
+	return false
 }
 
 // saveFeedback stores the rating (1-5) and the optional comment with the
@@ -1173,32 +1179,27 @@ func (j *journeys) saveFeedback(ctx context.Context, c *dialog.Call) (dialog.Out
 		return outOk, nil
 	}
 	comment := strings.TrimSpace(c.Slot("comment"))
-	counted := false
+	kind := "" // set when this turn stored the rating
 	_, err = UpdateCase(ctx, j.Records, id, func(cs *domain.Case) (*domain.Case, error) {
-		if cs == nil {
+		kind = ""                   // this may run again after a conflict
+		if cs == nil || rated(cs) { // rated already: a re-run of this turn
 			return nil, nil
 		}
-		for _, n := range cs.Notes {
-			if strings.HasPrefix(n.What, feedbackNote) {
-				return nil, nil // rated already (a re-run of this turn)
-			}
+		kind = string(cs.Kind)
+		if kind == "" {
+			kind = "case"
 		}
 		cs.Notes = append(cs.Notes, domain.CaseEvent{At: c.Now, Who: "customer", What: fmt.Sprintf("%s%d/5", feedbackNote, rating)})
 		if comment != "" {
 			cs.Notes = append(cs.Notes, domain.CaseEvent{At: c.Now, Who: "customer", What: commentNote + comment})
 		}
 		cs.Updated = c.Now
-		counted = true
 		return cs, nil
 	})
 	if err != nil {
 		return "", fmt.Errorf("save feedback %s: %w", id, err)
 	}
-	if counted {
-		kind := "case"
-		if cs, err := j.Records.Case(ctx, id); err == nil && cs.Kind != "" {
-			kind = string(cs.Kind)
-		}
+	if kind != "" {
 		j.Observer.Satisfaction(kind, c.Lang(), rating)
 	}
 	return outOk, nil

@@ -485,12 +485,11 @@ const ErasedNote = "personal data erased at the customer's request"
 // Forget erases a conversation (/forget, or `parcelbot forget` for a
 // data-protection request): its session and transcript are deleted; each
 // of its cases is kept as a business record (order, kind, outcome, the
-// customer account for the claim limits) but loses the conversation id
-// and the free text the customer gave (a police report number, a feedback
-// comment), a case
-// waiting for or with an agent is closed, the index of the conversation's cases goes, and the
-// agent desk removes the customer's words from the case (Eraser). Running
-// it again finds nothing more to do.
+// customer account for the claim limits) but loses the conversation id and
+// the free text the customer gave (a police report number, a feedback
+// comment); a case waiting for or with an agent is closed; the index of the
+// conversation's cases goes; and the agent desk removes the customer's
+// words from the case (Eraser). Running it again finds nothing more to do.
 func (s *Service) Forget(ctx context.Context, conv string) error {
 	_, err := s.Erase(ctx, conv)
 	return err

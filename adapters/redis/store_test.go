@@ -34,20 +34,25 @@ var prefixN atomic.Int64
 // one with .ci/with-redis-cluster); each subtest gets its own key prefix,
 // removed afterwards.
 func TestContractRealRedis(t *testing.T) {
+	onRealRedis(t, "the contract ran on miniredis above", func(t *testing.T, rdb goredis.UniversalClient) {
+		bottest.TestSessionStore(t, func(t *testing.T) bot.SessionStore {
+			return NewStore(rdb, Options{Prefix: testPrefix(t, rdb)})
+		})
+	})
+}
+
+// onRealRedis runs fn as a subtest on the server at REDIS_URL and on the
+// Redis Cluster at PARCELBOT_TEST_REDIS, each when set; without either the
+// test is skipped (saying where it ran instead).
+func onRealRedis(t *testing.T, instead string, fn func(t *testing.T, rdb goredis.UniversalClient)) {
 	urls := map[string]string{"server": os.Getenv("REDIS_URL"), "cluster": os.Getenv("PARCELBOT_TEST_REDIS")}
 	if urls["server"] == "" && urls["cluster"] == "" {
-		t.Skip("neither REDIS_URL nor PARCELBOT_TEST_REDIS set: the contract ran on miniredis above")
+		t.Skip("neither REDIS_URL nor PARCELBOT_TEST_REDIS set: " + instead)
 	}
 	for name, url := range urls {
-		if url == "" {
-			continue
+		if url != "" {
+			t.Run(name, func(t *testing.T) { fn(t, realRedis(t, url)) })
 		}
-		t.Run(name, func(t *testing.T) {
-			rdb := realRedis(t, url)
-			bottest.TestSessionStore(t, func(t *testing.T) bot.SessionStore {
-				return NewStore(rdb, Options{Prefix: testPrefix(t, rdb)})
-			})
-		})
 	}
 }
 
@@ -191,52 +196,42 @@ func TestConnectURLs(t *testing.T) {
 // and on a Redis Cluster: the case hash and its indexes are written without
 // any multi-key command that spans hash slots.
 func TestRecordsOnRealRedis(t *testing.T) {
-	urls := map[string]string{"server": os.Getenv("REDIS_URL"), "cluster": os.Getenv("PARCELBOT_TEST_REDIS")}
-	if urls["server"] == "" && urls["cluster"] == "" {
-		t.Skip("neither REDIS_URL nor PARCELBOT_TEST_REDIS set: records ran on miniredis in records_test.go")
-	}
-	for name, url := range urls {
-		if url == "" {
-			continue
+	onRealRedis(t, "records ran on miniredis in records_test.go", func(t *testing.T, rdb goredis.UniversalClient) {
+		rec := NewRecords(rdb, testPrefix(t, rdb), time.Hour)
+		ctx := context.Background()
+		for i := range 20 { // ids spread over many slots
+			c := &domain.Case{ID: fmt.Sprintf("PB-T%05d", i), Kind: domain.CaseMissing, Status: domain.CaseAwaitingAgent, CustomerID: "C-9", Conversation: "t:9", Created: time.Now()}
+			if err := rec.PutCase(ctx, c); err != nil {
+				t.Fatalf("create %s: %v", c.ID, err)
+			}
+			if _, err := bot.UpdateCase(ctx, rec, c.ID, func(cs *domain.Case) (*domain.Case, error) {
+				cs.Status = domain.CaseResolved
+				return cs, nil
+			}); err != nil {
+				t.Fatalf("update %s: %v", c.ID, err)
+			}
 		}
-		t.Run(name, func(t *testing.T) {
-			rdb := realRedis(t, url)
-			rec := NewRecords(rdb, testPrefix(t, rdb), time.Hour)
-			ctx := context.Background()
-			for i := range 20 { // ids spread over many slots
-				c := &domain.Case{ID: fmt.Sprintf("PB-T%05d", i), Kind: domain.CaseMissing, Status: domain.CaseAwaitingAgent, CustomerID: "C-9", Conversation: "t:9", Created: time.Now()}
-				if err := rec.PutCase(ctx, c); err != nil {
-					t.Fatalf("create %s: %v", c.ID, err)
-				}
-				if _, err := bot.UpdateCase(ctx, rec, c.ID, func(cs *domain.Case) (*domain.Case, error) {
-					cs.Status = domain.CaseResolved
-					return cs, nil
-				}); err != nil {
-					t.Fatalf("update %s: %v", c.ID, err)
+		for _, q := range [][2]string{{"C-9", ""}, {"", "t:9"}} {
+			list, err := rec.Cases(ctx, q[0], q[1])
+			if err != nil || len(list) != 20 {
+				t.Fatalf("cases of %v: %d, %v", q, len(list), err)
+			}
+			for _, c := range list {
+				if c.Status != domain.CaseResolved || c.Version != 2 {
+					t.Fatalf("%s: %s at version %d", c.ID, c.Status, c.Version)
 				}
 			}
-			for _, q := range [][2]string{{"C-9", ""}, {"", "t:9"}} {
-				list, err := rec.Cases(ctx, q[0], q[1])
-				if err != nil || len(list) != 20 {
-					t.Fatalf("cases of %v: %d, %v", q, len(list), err)
-				}
-				for _, c := range list {
-					if c.Status != domain.CaseResolved || c.Version != 2 {
-						t.Fatalf("%s: %s at version %d", c.ID, c.Status, c.Version)
-					}
-				}
-			}
-			if _, first, err := rec.Once(ctx, "k", "v"); err != nil || !first {
-				t.Fatalf("once: %v %v", first, err)
-			}
-			if err := rec.AddClaim(ctx, "C-9", "PB-T00001", time.Now()); err != nil {
-				t.Fatal(err)
-			}
-			if n, err := rec.Claims(ctx, "C-9", time.Now().Add(-time.Hour)); err != nil || n != 1 {
-				t.Fatalf("claims %d, %v", n, err)
-			}
-		})
-	}
+		}
+		if _, first, err := rec.Once(ctx, "k", "v"); err != nil || !first {
+			t.Fatalf("once: %v %v", first, err)
+		}
+		if err := rec.AddClaim(ctx, "C-9", "PB-T00001", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := rec.Claims(ctx, "C-9", time.Now().Add(-time.Hour)); err != nil || n != 1 {
+			t.Fatalf("claims %d, %v", n, err)
+		}
+	})
 }
 
 // The done marks run as EVALSHA; a server that lost its scripts (restart,

@@ -200,23 +200,20 @@ func (d *Desk) erase(ctx context.Context, caseID string) error {
 			return fmt.Errorf("redact a message of %s: %w", caseID, err)
 		}
 	}
-	if raw, err := d.rdb.HGet(ctx, d.key("card", caseID), "esc").Result(); err == nil {
-		var e bot.Escalation
-		if json.Unmarshal([]byte(raw), &e) == nil && (len(e.LastMessages) > 0 || e.Conversation != "") {
-			e.LastMessages, e.Conversation = nil, ""
-			b, _ := json.Marshal(e)
-			if err := d.rdb.HSet(ctx, d.key("card", caseID), "esc", b).Err(); err != nil {
-				return err
-			}
+	var e bot.Escalation
+	if json.Unmarshal([]byte(ref.Esc), &e) == nil && (len(e.LastMessages) > 0 || e.Conversation != "") {
+		e.LastMessages, e.Conversation = nil, ""
+		b, _ := json.Marshal(e)
+		if err := d.rdb.HSet(ctx, d.key("card", caseID), "esc", b).Err(); err != nil {
+			return err
 		}
-	} else if !errors.Is(err, goredis.Nil) {
+		ref.Esc = string(b)
+	}
+	if err := d.updateCardOf(ctx, caseID, ref); err != nil {
 		return err
 	}
-	if err := d.updateCard(ctx, caseID); err != nil {
-		return err
-	}
-	if len(relayed) > 0 || !d.erasedNoted(ctx, caseID) {
-		if _, err := d.postThreadTS(ctx, caseID, "🧹 The customer asked for their data to be erased: their messages in this thread were removed. The case keeps its order and outcome; the customer can no longer be reached from here."); err != nil {
+	if len(relayed) > 0 || !ref.Erased {
+		if _, err := d.postIn(ctx, caseID, ref, "🧹 The customer asked for their data to be erased: their messages in this thread were removed. The case keeps its order and outcome; the customer can no longer be reached from here."); err != nil {
 			return err
 		}
 	}
@@ -225,11 +222,6 @@ func (d *Desk) erase(ctx context.Context, caseID string) error {
 	pipe.HSet(ctx, d.key("card", caseID), "erased", "1")
 	_, err = pipe.Exec(ctx)
 	return err
-}
-
-func (d *Desk) erasedNoted(ctx context.Context, caseID string) bool {
-	v, _ := d.rdb.HGet(ctx, d.key("card", caseID), "erased").Result()
-	return v == "1"
 }
 
 // Run delivers the outbox and fires SLA reminders until ctx ends; several
@@ -263,11 +255,15 @@ func (d *Desk) deliver(ctx context.Context, kind, caseID, data string) error {
 		}
 		return d.postCard(ctx, &e)
 	case "relay":
-		if d.erasedNoted(ctx, caseID) {
-			return nil // queued before the erasure: it stays out of Slack
+		ref, ok, err := d.card(ctx, caseID)
+		if err != nil {
+			return err
 		}
-		ts, err := d.postThreadTS(ctx, caseID, "💬 *Customer:* "+mrkdwnEscape(data))
-		if err != nil || ts == "" {
+		if !ok || ref.Erased {
+			return nil // no card, or queued before the erasure: it stays out of Slack
+		}
+		ts, err := d.postIn(ctx, caseID, ref, "💬 *Customer:* "+mrkdwnEscape(data))
+		if err != nil {
 			return err
 		}
 		// remembered so that an erasure can replace it
@@ -285,10 +281,16 @@ func (d *Desk) deliver(ctx context.Context, kind, caseID, data string) error {
 	return nil
 }
 
+// cardRef is what Redis holds of a case's card: where it is, the
+// escalation it shows, and whether the customer's words were erased.
 type cardRef struct {
 	Channel, TS string
+	Esc         string
+	Erased      bool
 }
 
+// card reads a case's card in one round trip; false when it was never
+// posted.
 func (d *Desk) card(ctx context.Context, caseID string) (cardRef, bool, error) {
 	v, err := d.rdb.HGetAll(ctx, d.key("card", caseID)).Result()
 	if err != nil {
@@ -297,7 +299,7 @@ func (d *Desk) card(ctx context.Context, caseID string) (cardRef, bool, error) {
 	if v["ts"] == "" {
 		return cardRef{}, false, nil
 	}
-	return cardRef{Channel: v["channel"], TS: v["ts"]}, true, nil
+	return cardRef{Channel: v["channel"], TS: v["ts"], Esc: v["esc"], Erased: v["erased"] == "1"}, true, nil
 }
 
 // postCard posts a case's card once; a card already posted (an entry
@@ -363,6 +365,11 @@ func (d *Desk) postThreadTS(ctx context.Context, caseID, text string) (string, e
 		d.log.Warn("no card for a thread message; dropped", "case", caseID)
 		return "", nil
 	}
+	return d.postIn(ctx, caseID, ref, text)
+}
+
+// postIn posts to the thread of a card already read.
+func (d *Desk) postIn(ctx context.Context, caseID string, ref cardRef, text string) (string, error) {
 	_, ts, err := d.api.PostMessageContext(ctx, ref.Channel, slack.MsgOptionText(text, false), slack.MsgOptionTS(ref.TS))
 	if err != nil {
 		return "", fmt.Errorf("post to thread of %s: %w", caseID, err)
@@ -375,15 +382,17 @@ func (d *Desk) updateCard(ctx context.Context, caseID string) error {
 	if err != nil || !ok {
 		return err
 	}
-	raw, err := d.rdb.HGet(ctx, d.key("card", caseID), "esc").Result()
-	if err != nil {
-		return err
-	}
+	return d.updateCardOf(ctx, caseID, ref)
+}
+
+// updateCardOf renders a card already read again, with the case's current
+// status and history.
+func (d *Desk) updateCardOf(ctx context.Context, caseID string, ref cardRef) error {
 	var e bot.Escalation
-	if err := json.Unmarshal([]byte(raw), &e); err != nil {
+	if err := json.Unmarshal([]byte(ref.Esc), &e); err != nil {
 		return nil
 	}
-	_, _, _, err = d.api.UpdateMessageContext(ctx, ref.Channel, ref.TS, slack.MsgOptionBlocks(d.cardBlocks(ctx, &e)...),
+	_, _, _, err := d.api.UpdateMessageContext(ctx, ref.Channel, ref.TS, slack.MsgOptionBlocks(d.cardBlocks(ctx, &e)...),
 		slack.MsgOptionText(fmt.Sprintf("Case %s (%s)", e.Case, e.Journey), false))
 	if err != nil {
 		return fmt.Errorf("update card %s: %w", caseID, err)

@@ -323,27 +323,48 @@ const (
 	transientTries = 10
 )
 
-// run handles one update with the retry policy. It returns false when the
-// poller stopped before the update was done.
-func (in *intake) run(ctx context.Context, u *models.Update) bool {
-	backoff := in.c.cfg.RetryBase
+// errStopped: the wait between two tries ended because the channel stops.
+var errStopped = errors.New("telegram: stopped while retrying an update")
+
+// handleWithRetry handles an update with the retry policy: a permanent
+// refusal is dead-lettered after permanentTries; a transient failure is
+// tried up to transient times, then dead-lettered — or, with transient 1
+// (webhook mode), returned at once for Telegram to deliver again. nil means
+// done (handled or dead-lettered). wait sleeps between tries and reports
+// false when the channel stops (errStopped).
+func (c *Channel) handleWithRetry(ctx context.Context, u *models.Update, transient int, wait func(time.Duration) bool) error {
+	backoff := c.cfg.RetryBase
 	for try := 1; ; try++ {
-		err := in.c.handleUpdate(ctx, u)
+		err := c.handleUpdate(ctx, u)
 		if err == nil {
-			return true
+			return nil
 		}
 		reason, perm := permanent(err)
-		if (perm && try >= permanentTries) || try >= transientTries {
-			in.c.deadLetter(ctx, u, try, reason)
-			return true
+		switch {
+		case perm && try >= permanentTries, !perm && transient > 1 && try >= transient:
+			c.deadLetter(ctx, u, try, reason)
+			return nil
+		case !perm && try >= transient:
+			return err
 		}
-		select {
-		case <-in.stop:
-			return false
-		case <-time.After(backoff):
+		if !wait(backoff) {
+			return errStopped
 		}
 		backoff = min(2*backoff, 30*time.Second)
 	}
+}
+
+// run handles one polled update. It returns false when the poller stopped
+// before the update was done.
+func (in *intake) run(ctx context.Context, u *models.Update) bool {
+	return in.c.handleWithRetry(ctx, u, transientTries, func(d time.Duration) bool {
+		select {
+		case <-in.stop:
+			return false
+		case <-time.After(d):
+			return true
+		}
+	}) == nil
 }
 
 // deadLetter records an update given up, with the reason, and counts it.

@@ -18,7 +18,6 @@ import (
 	"github.com/parcelbot/parcelbot/adapters/telegram/telegramtest"
 	"github.com/parcelbot/parcelbot/bot"
 	"github.com/parcelbot/parcelbot/dialog"
-	"github.com/parcelbot/parcelbot/locales"
 )
 
 // echo answers every message with one reply through the channel, as the
@@ -66,25 +65,25 @@ func (c *counter) get(e string) int {
 // messages fall in one window whatever the machine's speed.
 func floodChannel(t *testing.T, cfg Config) (*Channel, *telegramtest.Server, *counter, *memSpool) {
 	t.Helper()
-	fake := telegramtest.New("1:T")
-	t.Cleanup(fake.Close)
-	cat, err := dialog.LoadCatalog(locales.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
 	cnt := &counter{n: map[string]int{}}
 	spool := newMemSpool()
 	frozen := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
-	cfg.Token, cfg.APIURL, cfg.Catalog, cfg.PollTimeout = "1:T", fake.URL, cat, time.Second
 	cfg.GlobalRate, cfg.ChatEvery, cfg.Count, cfg.Now, cfg.RetryBase = 1000, time.Second, cnt.count, func() time.Time { return frozen }, time.Millisecond
 	if cfg.Spool == nil {
 		cfg.Spool = spool
 	}
-	c, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, fake := testChannel(t, cfg)
 	return c, fake, cnt, spool
+}
+
+// answeredWithin fails unless every chat got a message within d.
+func answeredWithin(t *testing.T, fake *telegramtest.Server, chats []int64, d time.Duration, behind string) {
+	t.Helper()
+	for _, chat := range chats {
+		if got := fake.WaitSent(chat, 1, d); len(got) < 1 {
+			t.Fatalf("chat %d not answered within %s behind %s", chat, d, behind)
+		}
+	}
 }
 
 func runPolling(t *testing.T, c *Channel, h Handler) {
@@ -114,11 +113,7 @@ func TestFloodingChatDoesNotDelayOthersPolling(t *testing.T) {
 		fake.Text(chat, "en", "/help")
 	}
 	runPolling(t, c, h)
-	for chat := int64(2); chat <= 6; chat++ {
-		if got := fake.WaitSent(chat, 1, 2*time.Second); len(got) < 1 {
-			t.Fatalf("chat %d not answered within 2 s behind a flooding chat", chat)
-		}
-	}
+	answeredWithin(t, fake, []int64{2, 3, 4, 5, 6}, 2*time.Second, "a flooding chat")
 	notice := c.cfg.Catalog.Text("de", "channel.flood", nil)
 	if !waitFor(5*time.Second, func() bool { return cnt.get(EventFloodDropped) == 180 && hasText(fake.Sent(1), notice) }) {
 		t.Fatalf("dropped %d (want 180), notice sent: %v", cnt.get(EventFloodDropped), hasText(fake.Sent(1), notice))
@@ -203,17 +198,12 @@ func TestUndeliverableUpdateIsDeadLetteredPolling(t *testing.T) {
 		fake.Text(chat, "en", "hi")
 	}
 	runPolling(t, c, h)
-	for chat := int64(8); chat <= 12; chat++ {
-		if got := fake.WaitSent(chat, 1, 2*time.Second); len(got) < 1 {
-			t.Fatalf("chat %d not answered within 2 s behind an undeliverable update", chat)
-		}
-	}
+	answeredWithin(t, fake, []int64{8, 9, 10, 11, 12}, 2*time.Second, "an undeliverable update")
 	if !waitFor(5*time.Second, func() bool { return cnt.get(EventDeadLetter) == 1 }) {
 		t.Fatalf("%d dead letters", cnt.get(EventDeadLetter))
 	}
 	spool.mu.Lock()
 	dead := strings.Join(spool.dead, "\n")
-	left := len(spool.ups)
 	spool.mu.Unlock()
 	if !strings.Contains(dead, "chat not found") || !strings.Contains(dead, " 7 ") || !strings.Contains(dead, "after 2 tries") {
 		t.Fatalf("dead letter %q", dead)
@@ -221,8 +211,11 @@ func TestUndeliverableUpdateIsDeadLetteredPolling(t *testing.T) {
 	if h.count("tg:7") != 2 {
 		t.Fatalf("%d tries, want 2", h.count("tg:7"))
 	}
-	if !waitFor(5*time.Second, func() bool { return fake.Acked() >= 1006 }) || left > 0 && !waitFor(5*time.Second, func() bool { p, _ := spool.Pending(context.Background()); return len(p) == 0 }) {
-		t.Fatalf("offset %d, spool not empty", fake.Acked())
+	if !waitFor(5*time.Second, func() bool {
+		p, _ := spool.Pending(context.Background())
+		return fake.Acked() >= 1006 && len(p) == 0
+	}) {
+		t.Fatalf("offset %d, or the spool not emptied", fake.Acked())
 	}
 }
 

@@ -59,16 +59,6 @@ func (c *Channel) Run(ctx context.Context, h Handler) error {
 // SetHandler sets the handler for webhook mode without Run (tests).
 func (c *Channel) SetHandler(h Handler) { c.handler = h }
 
-type apiUpdates struct {
-	OK          bool            `json:"ok"`
-	Result      []models.Update `json:"result"`
-	ErrorCode   int             `json:"error_code"`
-	Description string          `json:"description"`
-	Parameters  struct {
-		RetryAfter int `json:"retry_after"`
-	} `json:"parameters"`
-}
-
 // poll long-polls getUpdates until ctx ends. Each update is spooled (or
 // dropped by the flood limit) before the next getUpdates offset passes it,
 // and handled in its chat's queue; see the package comment. When ctx ends
@@ -84,7 +74,7 @@ func (c *Channel) poll(ctx context.Context) error {
 	if err := in.recover(ctx); err != nil {
 		c.log.Warn("could not read the spool; its updates wait for the next start", "err", err)
 	}
-	var offset, admitted int64
+	var offset int64
 	wait := time.Duration(0)
 	for ctx.Err() == nil {
 		if wait > 0 {
@@ -125,14 +115,11 @@ func (c *Channel) poll(ctx context.Context) error {
 				offset = u.ID + 1 // already spooled (redelivered)
 				continue
 			}
-			// the flood limit sees each update once: one fetched again
-			// because spooling it failed was admitted already
-			if u.ID > admitted {
-				admitted = u.ID
-				if !c.admit(ctx, &u) {
-					offset = u.ID + 1 // dropped
-					continue
-				}
+			// an update fetched again because spooling it failed is not
+			// counted twice by the flood limit (it remembers update ids)
+			if !c.admit(ctx, &u) {
+				offset = u.ID + 1 // dropped
+				continue
 			}
 			if err := in.take(ctx, u); err != nil {
 				// Redis is down: this update and the rest of the batch come
@@ -162,19 +149,9 @@ func (f *fatalError) Error() string { return f.err.Error() }
 // updates before they are handled. The token is never part of an error.
 func (c *Channel) getUpdates(ctx context.Context, offset int64) ([]models.Update, error) {
 	body, _ := json.Marshal(map[string]any{"offset": offset, "timeout": int(c.cfg.PollTimeout.Seconds()), "allowed_updates": allowedUpdates})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.APIURL+"/bot"+c.cfg.Token+"/getUpdates", strings.NewReader(string(body)))
+	r, err := c.post(ctx, "getUpdates", body, 64<<20)
 	if err != nil {
-		return nil, errors.New("getUpdates: bad API URL")
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("getUpdates: %s", strings.ReplaceAll(err.Error(), c.cfg.Token, "***"))
-	}
-	defer resp.Body.Close()
-	var r apiUpdates
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&r); err != nil {
-		return nil, fmt.Errorf("getUpdates: bad answer (HTTP %d)", resp.StatusCode)
+		return nil, err
 	}
 	if !r.OK {
 		err := fmt.Errorf("getUpdates: %d %s", r.ErrorCode, r.Description)
@@ -186,7 +163,11 @@ func (c *Channel) getUpdates(ctx context.Context, offset int64) ([]models.Update
 		}
 		return nil, err
 	}
-	return r.Result, nil
+	var ups []models.Update
+	if err := json.Unmarshal(r.Result, &ups); err != nil {
+		return nil, fmt.Errorf("getUpdates: bad result: %w", err)
+	}
+	return ups, nil
 }
 
 // chatOf returns the chat an update belongs to (0 for none).
@@ -363,26 +344,16 @@ func (c *Channel) WebhookHandler() http.Handler {
 		}
 		err := c.queues.do(r.Context(), chat, func() error {
 			ctx := withDurable(r.Context())
-			var err error
-			for try := 1; try <= permanentTries; try++ {
-				if err = c.handleUpdate(ctx, &u); err == nil {
-					return nil
-				}
-				reason, perm := permanent(err)
-				if !perm {
-					return err // Telegram delivers it again
-				}
-				if try == permanentTries {
-					c.deadLetter(ctx, &u, try, reason)
-					return nil // answered 200: redelivering cannot help
-				}
+			// a transient failure goes back to Telegram (500), which delivers
+			// it again; an undeliverable one is dead-lettered and answered 200
+			return c.handleWithRetry(ctx, &u, 1, func(d time.Duration) bool {
 				select {
 				case <-ctx.Done():
-					return ctx.Err()
-				case <-time.After(c.cfg.RetryBase):
+					return false
+				case <-time.After(d):
+					return true
 				}
-			}
-			return err
+			})
 		})
 		if err != nil {
 			http.Error(w, "try again", http.StatusInternalServerError)

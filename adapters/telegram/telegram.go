@@ -255,33 +255,45 @@ type sendMessage struct {
 	ReplyMarkup        *models.InlineKeyboardMarkup `json:"reply_markup,omitempty"`
 }
 
-// callJSON posts a JSON body to a Bot API method and maps its error answer
-// to the library's errors (429 with its retry_after, 403, 400, 401, 404),
-// which send's retry policy knows. The token is never part of an error.
-func (c *Channel) callJSON(ctx context.Context, method string, body []byte) error {
+// apiAnswer is the Bot API's answer envelope.
+type apiAnswer struct {
+	OK          bool            `json:"ok"`
+	Result      json.RawMessage `json:"result"`
+	ErrorCode   int             `json:"error_code"`
+	Description string          `json:"description"`
+	Parameters  struct {
+		RetryAfter int `json:"retry_after"`
+	} `json:"parameters"`
+}
+
+// post sends a JSON body to a Bot API method and decodes the answer (at
+// most limit bytes). An error is a transport failure or an unreadable
+// answer; the token is never part of it.
+func (c *Channel) post(ctx context.Context, method string, body []byte, limit int64) (apiAnswer, error) {
+	var r apiAnswer
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.APIURL+"/bot"+c.cfg.Token+"/"+method, bytes.NewReader(body))
 	if err != nil {
-		return errors.New(method + ": bad API URL")
+		return r, errors.New(method + ": bad API URL")
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s: %s", method, strings.ReplaceAll(err.Error(), c.cfg.Token, "***"))
+		return r, fmt.Errorf("%s: %s", method, strings.ReplaceAll(err.Error(), c.cfg.Token, "***"))
 	}
 	defer resp.Body.Close()
-	var r struct {
-		OK          bool   `json:"ok"`
-		ErrorCode   int    `json:"error_code"`
-		Description string `json:"description"`
-		Parameters  struct {
-			RetryAfter int `json:"retry_after"`
-		} `json:"parameters"`
+	if err := json.NewDecoder(io.LimitReader(resp.Body, limit)).Decode(&r); err != nil {
+		return r, fmt.Errorf("%s: bad answer (HTTP %d)", method, resp.StatusCode)
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&r); err != nil {
-		return fmt.Errorf("%s: bad answer (HTTP %d)", method, resp.StatusCode)
-	}
-	if r.OK {
-		return nil
+	return r, nil
+}
+
+// callJSON posts a JSON body to a Bot API method and maps its error answer
+// to the library's errors (429 with its retry_after, 403, 400, 401, 404),
+// which send's retry policy knows.
+func (c *Channel) callJSON(ctx context.Context, method string, body []byte) error {
+	r, err := c.post(ctx, method, body, 1<<20)
+	if err != nil || r.OK {
+		return err
 	}
 	switch r.ErrorCode {
 	case http.StatusTooManyRequests:

@@ -21,13 +21,21 @@ var _ bot.Channel = (*Channel)(nil)
 
 func newTestChannel(t testing.TB, rate float64, every time.Duration) (*Channel, *telegramtest.Server) {
 	t.Helper()
+	return testChannel(t, Config{GlobalRate: rate, ChatEvery: every})
+}
+
+// testChannel is a channel with cfg against a fresh fake Bot API, with the
+// real locales and a one-second poll.
+func testChannel(t testing.TB, cfg Config) (*Channel, *telegramtest.Server) {
+	t.Helper()
 	fake := telegramtest.New("1:T")
 	t.Cleanup(fake.Close)
 	cat, err := dialog.LoadCatalog(locales.FS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := New(Config{Token: "1:T", APIURL: fake.URL, Catalog: cat, GlobalRate: rate, ChatEvery: every, PollTimeout: time.Second})
+	cfg.Token, cfg.APIURL, cfg.Catalog, cfg.PollTimeout = "1:T", fake.URL, cat, time.Second
+	c, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 
-	"github.com/parcelbot/parcelbot/adapters/redis"
 	"github.com/parcelbot/parcelbot/adapters/telegram/telegramtest"
 	"github.com/parcelbot/parcelbot/domain"
 )
@@ -37,16 +35,7 @@ func TestCrashSafety(t *testing.T) {
 // TestCrashSafetyOnRedisCluster is the crash test on a Redis Cluster
 // (.ci/with-redis-cluster sets PARCELBOT_TEST_REDIS).
 func TestCrashSafetyOnRedisCluster(t *testing.T) {
-	url := os.Getenv("PARCELBOT_TEST_REDIS")
-	if url == "" {
-		t.Skip("PARCELBOT_TEST_REDIS not set: run under .ci/with-redis-cluster (CI does)")
-	}
-	rdb, closeFn, err := redis.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeFn()
-	prefix := fmt.Sprintf("pbcrash:%d:%d:", os.Getpid(), time.Now().UnixNano())
+	url, rdb, prefix := testCluster(t, "crash")
 	crashSafety(t, url, prefix, func(k string) bool {
 		n, err := rdb.Exists(context.Background(), k).Result()
 		return err == nil && n == 1

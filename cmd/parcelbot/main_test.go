@@ -3,14 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/parcelbot/parcelbot/adapters/redis"
 )
 
 // repoRoot finds the module root from this package's directory.
@@ -70,21 +66,13 @@ func TestConvoFiles(t *testing.T) {
 // under its own key prefix: sessions, cases, grants and limits all work
 // with keys spread over three masters.
 func TestConvoFilesOnRedisCluster(t *testing.T) {
-	url := os.Getenv("PARCELBOT_TEST_REDIS")
-	if url == "" {
-		t.Skip("PARCELBOT_TEST_REDIS not set: run under .ci/with-redis-cluster (CI does)")
-	}
-	rdb, closeFn, err := redis.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeFn()
+	_, rdb, prefix := testCluster(t, "convo")
 	files, err := findConvos([]string{repoRoot(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := mustEnv(t, nil)
-	e.RedisPrefix = fmt.Sprintf("pbtest:%d:%d:", os.Getpid(), time.Now().UnixNano())
+	e.RedisPrefix = prefix
 	a := &app{env: e, stdout: os.Stdout, stderr: os.Stderr, convoRedis: rdb}
 	t.Run("all", func(t *testing.T) {
 		for _, f := range files {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -99,11 +98,8 @@ func TestSlackHandOffEndToEnd(t *testing.T) {
 // the case, its indexes and the Slack card bookkeeping each stay in one
 // hash slot, so no CROSSSLOT error stops the card or the relay.
 func TestSlackHandOffOnRedisCluster(t *testing.T) {
-	url := os.Getenv("PARCELBOT_TEST_REDIS")
-	if url == "" {
-		t.Skip("PARCELBOT_TEST_REDIS not set: run under .ci/with-redis-cluster (CI does)")
-	}
-	s, sf := startSlackServeWith(t, map[string]string{"REDIS_URL": url, "REDIS_PREFIX": fmt.Sprintf("pbtest:%d:%d:", os.Getpid(), time.Now().UnixNano())})
+	url, _, prefix := testCluster(t, "handoff")
+	s, sf := startSlackServeWith(t, map[string]string{"REDIS_URL": url, "REDIS_PREFIX": prefix})
 	handOffEndToEnd(t, s, sf)
 }
 
