@@ -132,7 +132,7 @@ func slotTypes(of OrderFormat) map[string]dialog.SlotType {
 				return "", false
 			}
 			return m[1], true
-		}},
+		}, Loose: true},
 		"order_number": {Find: of.Find, Accept: find(of.Find)},
 		"postcode":     {Find: postcode, Accept: find(postcode)},
 		"place": {
