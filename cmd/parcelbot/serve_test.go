@@ -75,7 +75,8 @@ type served struct {
 	fake   *telegramtest.Server
 	mr     *miniredis.Miniredis
 	addr   string
-	ops    string // metrics and readiness
+	ops    string                // metrics and readiness
+	hasKey func(key string) bool // when serve runs on another Redis than mr
 	stdout *syncBuffer
 	stderr *syncBuffer
 }

@@ -76,7 +76,22 @@ func escalateHighValue(t *testing.T, s *served, sf *slackfake.Fake, chat int64) 
 	if !slackfake.Wait(5*time.Second, func() bool { var ok bool; card, ok = sf.Card(""); return ok }) {
 		t.Fatalf("no case card in Slack; posts: %+v", sf.Posts(""))
 	}
+	// processed signal: the card's thread is recorded (just after Slack
+	// took the card), so an agent's reply in it finds the case
+	if !slackfake.Wait(5*time.Second, func() bool {
+		return s.has("slack:thread:" + card.TS)
+	}) {
+		t.Fatal("the card's thread was not recorded")
+	}
 	return card
+}
+
+// has reports whether the served Redis holds key (under the key prefix).
+func (s *served) has(key string) bool {
+	if s.hasKey != nil {
+		return s.hasKey(key)
+	}
+	return s.mr.Exists("parcelbot:" + key)
 }
 
 func caseOf(t *testing.T, card slackfake.Post) string {
@@ -98,8 +113,12 @@ func TestSlackHandOffEndToEnd(t *testing.T) {
 // the case, its indexes and the Slack card bookkeeping each stay in one
 // hash slot, so no CROSSSLOT error stops the card or the relay.
 func TestSlackHandOffOnRedisCluster(t *testing.T) {
-	url, _, prefix := testCluster(t, "handoff")
+	url, rdb, prefix := testCluster(t, "handoff")
 	s, sf := startSlackServeWith(t, map[string]string{"REDIS_URL": url, "REDIS_PREFIX": prefix})
+	s.hasKey = func(key string) bool {
+		n, err := rdb.Exists(context.Background(), prefix+key).Result()
+		return err == nil && n == 1
+	}
 	handOffEndToEnd(t, s, sf)
 }
 
