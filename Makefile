@@ -3,7 +3,7 @@ GO      ?= go
 PKGS    := ./...
 FUZZTIME ?= 10s
 
-.PHONY: run test bench lint build fuzz convo validate
+.PHONY: run test bench lint build fuzz convo validate generate
 
 ## run: chat with the bot in this terminal (embedded demo data, in-process Redis)
 run:
@@ -49,6 +49,14 @@ lint:
 	$(GO) vet $(PKGS)
 	@test -x bin/staticcheck-$(STATICCHECK_VERSION) || { mkdir -p bin && GOBIN=$$(pwd)/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) && mv bin/staticcheck bin/staticcheck-$(STATICCHECK_VERSION); }
 	./bin/staticcheck-$(STATICCHECK_VERSION) $(PKGS)
+	@old=$$(mktemp) && cp adapters/shopapi/api.gen.go $$old && $(GO) generate ./adapters/shopapi && \
+	  if ! cmp -s $$old adapters/shopapi/api.gen.go; then rm -f $$old; \
+	    echo "adapters/shopapi/api.gen.go was stale (docs/shop-api.yaml changed): regenerated now, commit it"; exit 1; fi; rm -f $$old
+
+## generate: the shop API client, wire types and strict server from
+## docs/shop-api.yaml (oapi-codegen, pinned in adapters/shopapi/client.go)
+generate:
+	$(GO) generate ./adapters/shopapi
 
 ## build: a static binary ./parcelbot
 build:

@@ -1,5 +1,8 @@
 // Package shopapi serves parcelbot's shop data from the shop's own REST API
-// (docs/shop-api.yaml): it implements bot.Shop and bot.ShopWriter. Requests
+// (docs/shop-api.yaml): it implements bot.Shop and bot.ShopWriter. The wire
+// types, the HTTP client and a strict server interface (which the fake in
+// shopapitest implements) are generated from that spec by oapi-codegen into
+// api.gen.go (`make generate`; `make lint` fails when it is stale). Requests
 // carry a bearer token and a timeout; every write carries an
 // Idempotency-Key, so reads and writes alike are retried with backoff on
 // 429, 5xx and network errors; after repeated failures a circuit breaker
@@ -8,6 +11,9 @@
 // error codes (404 ENOTFOUND, 400 EINVALID, 409 ECONFLICT, else
 // EUNAVAILABLE).
 package shopapi
+
+//go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen@v2.8.2 -config oapi-codegen.yaml ../../docs/shop-api.yaml
+//go:generate sh -c "printf '\\n//lint:file-ignore ST1005 the generator capitalises its error strings\\n' >> api.gen.go"
 
 import (
 	"bytes"
@@ -18,9 +24,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
+
+	openapi_types "github.com/oapi-codegen/runtime/types"
 
 	"github.com/sony/gobreaker/v2"
 
@@ -40,12 +47,15 @@ type Config struct {
 	Transport http.RoundTripper
 }
 
-// Client is the shop API client.
+// Client is the shop API client: the generated client (api.gen.go) over a
+// transport that adds the token, the per-attempt timeout, the retries and
+// the circuit breaker.
 type Client struct {
 	cfg  Config
 	http *http.Client
+	api  *ClientWithResponses
 
-	breaker *gobreaker.CircuitBreaker[struct{}]
+	breaker *gobreaker.CircuitBreaker[*http.Response]
 }
 
 var (
@@ -85,12 +95,21 @@ func New(cfg Config) (*Client, error) {
 	// Cooldown; then half-open lets exactly one call through, whose result
 	// closes or reopens it. An answer of the shop that is not its failure
 	// (404, 409, 400) counts as a success.
-	c.breaker = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
+	c.breaker = gobreaker.NewCircuitBreaker[*http.Response](gobreaker.Settings{
 		Name: "shop", MaxRequests: 1, Timeout: cfg.Cooldown,
 		ReadyToTrip:  func(n gobreaker.Counts) bool { return n.ConsecutiveFailures >= uint32(cfg.Breaker) },
 		IsSuccessful: func(err error) bool { return err == nil || shopAnswered(err) },
 		IsExcluded:   func(err error) bool { return errors.Is(err, context.Canceled) },
 	})
+	api, err := NewClientWithResponses(cfg.URL+"/", WithHTTPClient(doer{c}), WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
+		req.Header.Set("Authorization", "Bearer "+cfg.Token.Reveal())
+		req.Header.Set("Accept", "application/json")
+		return nil
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("shop API: %w", err)
+	}
+	c.api = api
 	return c, nil
 }
 
@@ -113,11 +132,14 @@ type apiError struct {
 
 func (e *apiError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.status, e.msg) }
 
-// retryable reports whether a read may be tried again.
+// failed is the answer of a shop that did not do its work (429, 5xx).
+func failed(status int) bool { return status == http.StatusTooManyRequests || status >= 500 }
+
+// retryable reports whether a request may be tried again.
 func retryable(err error) bool {
 	var ae *apiError
 	if errors.As(err, &ae) {
-		return ae.status == http.StatusTooManyRequests || ae.status >= 500
+		return failed(ae.status)
 	}
 	return !errors.Is(err, context.Canceled)
 }
@@ -137,128 +159,133 @@ func domainErr(op string, err error) error {
 			return &domain.Error{Code: domain.EINTERNAL, Key: "error.unavailable", Op: op, Err: err}
 		}
 	}
-	return &domain.Error{Code: domain.EUNAVAILABLE, Key: "error.unavailable", Op: op, Err: err}
-}
-
-// do makes one request through the circuit breaker. Reads, and writes
-// (which always carry an Idempotency-Key, so the shop applies a repeated
-// one once), are retried with backoff on 429, 5xx and network errors.
-func (c *Client) do(ctx context.Context, method, path string, body any, idemKey string, out any) error {
-	op := method + " " + strings.SplitN(path, "?", 2)[0]
-	var payload []byte
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return fmt.Errorf("%s: %w", op, err)
-		}
-		payload = b
-	}
-	if method != http.MethodGet && idemKey == "" {
-		return fmt.Errorf("%s: a write needs an idempotency key", op)
-	}
-	_, err := c.breaker.Execute(func() (struct{}, error) {
-		return struct{}{}, c.attempts(ctx, method, path, payload, idemKey, out)
-	})
 	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
 		err = ErrBreakerOpen
 	}
-	if err != nil {
-		return domainErr(op, err)
-	}
-	return nil
+	return &domain.Error{Code: domain.EUNAVAILABLE, Key: "error.unavailable", Op: op, Err: err}
 }
 
-// attempts runs a request with the retry policy; the breaker sees its
-// final result.
-func (c *Client) attempts(ctx context.Context, method, path string, payload []byte, idemKey string, out any) error {
+// doer is the generated client's transport: every request goes through
+// the circuit breaker and is retried with backoff on 429, 5xx and network
+// errors. Reads may be repeated; every write carries an Idempotency-Key,
+// so the shop applies a repeated one once. A 429 or 5xx that outlasts the
+// retries is returned as an error (the breaker counts it); any other
+// answer is returned as the response, its body read in full.
+type doer struct{ c *Client }
+
+func (d doer) Do(req *http.Request) (*http.Response, error) {
+	return d.c.breaker.Execute(func() (*http.Response, error) { return d.c.attempts(req) })
+}
+
+func (c *Client) attempts(req *http.Request) (*http.Response, error) {
 	wait := c.cfg.Backoff
 	var err error
 	for i := 0; i <= c.cfg.Retries; i++ {
 		if i > 0 {
 			select {
-			case <-ctx.Done():
-				return ctx.Err()
+			case <-req.Context().Done():
+				return nil, req.Context().Err()
 			case <-time.After(wait):
 			}
 			wait *= 2
 		}
-		if err = c.once(ctx, method, path, payload, idemKey, out); err == nil || shopAnswered(err) || !retryable(err) {
-			return err
+		var resp *http.Response
+		if resp, err = c.once(req); err == nil || !retryable(err) {
+			return resp, err
 		}
 	}
-	return err
+	return nil, err
 }
 
-func (c *Client) once(ctx context.Context, method, path string, payload []byte, idemKey string, out any) error {
-	rctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+// once sends one attempt with its own timeout and reads the whole answer.
+func (c *Client) once(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithTimeout(req.Context(), c.cfg.Timeout)
 	defer cancel()
-	var rd io.Reader
-	if payload != nil {
-		rd = bytes.NewReader(payload)
+	r := req.Clone(ctx)
+	if req.GetBody != nil {
+		b, err := req.GetBody()
+		if err != nil {
+			return nil, err
+		}
+		r.Body = b
 	}
-	req, err := http.NewRequestWithContext(rctx, method, c.cfg.URL+path, rd)
+	resp, err := c.http.Do(r)
 	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.cfg.Token.Reveal())
-	req.Header.Set("Accept", "application/json")
-	if payload != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if idemKey != "" {
-		req.Header.Set("Idempotency-Key", idemKey)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if resp.StatusCode >= 300 {
-		var e struct {
-			Error string `json:"error"`
-		}
-		_ = json.Unmarshal(b, &e)
-		return &apiError{status: resp.StatusCode, msg: e.Error}
+	if failed(resp.StatusCode) {
+		return nil, statusErr(resp.StatusCode, b)
 	}
-	if out != nil && len(b) > 0 {
-		if err := json.Unmarshal(b, out); err != nil {
-			return &apiError{status: http.StatusBadGateway, msg: "bad JSON from the shop: " + err.Error()}
-		}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	return resp, nil
+}
+
+func statusErr(status int, body []byte) error {
+	var e Error
+	_ = json.Unmarshal(body, &e)
+	return &apiError{status: status, msg: e.Error}
+}
+
+// answer is what every generated response has.
+type answer interface {
+	StatusCode() int
+	GetBody() []byte
+}
+
+// check turns a generated call's outcome into nil or a domain error: a
+// transport error, an answer other than want, or want without its body.
+func check(op string, r answer, err error, want int, hasBody bool) error {
+	switch {
+	case err != nil:
+		return domainErr(op, err)
+	case r.StatusCode() != want:
+		return domainErr(op, statusErr(r.StatusCode(), r.GetBody()))
+	case !hasBody:
+		return domainErr(op, &apiError{status: http.StatusBadGateway, msg: "the shop's answer has no JSON body"})
+	}
+	return nil
+}
+
+// needKey refuses a write without its idempotency key.
+func needKey(op, key string) error {
+	if key == "" {
+		return fmt.Errorf("%s: a write needs an idempotency key", op)
 	}
 	return nil
 }
 
 // Order implements bot.Shop.
 func (c *Client) Order(ctx context.Context, number string) (*domain.Order, error) {
-	var o Order
-	if err := c.do(ctx, http.MethodGet, "/orders/"+url.PathEscape(number), nil, "", &o); err != nil {
+	r, err := c.api.GetOrderWithResponse(ctx, number)
+	if err := check("get order", r, err, http.StatusOK, r != nil && r.JSON200 != nil); err != nil {
 		return nil, err
 	}
-	return o.toDomain()
+	return r.JSON200.toDomain()
 }
 
 // Customer implements bot.Shop.
 func (c *Client) Customer(ctx context.Context, id string) (*domain.Customer, error) {
-	var cu Customer
-	if err := c.do(ctx, http.MethodGet, "/customers/"+url.PathEscape(id), nil, "", &cu); err != nil {
+	r, err := c.api.GetCustomerWithResponse(ctx, id)
+	if err := check("get customer", r, err, http.StatusOK, r != nil && r.JSON200 != nil); err != nil {
 		return nil, err
 	}
-	return cu.toDomain(), nil
+	return r.JSON200.toDomain(), nil
 }
 
 // RecentOrders implements bot.Shop.
 func (c *Client) RecentOrders(ctx context.Context, customerID string, limit int) ([]*domain.Order, error) {
-	var os []Order
-	if err := c.do(ctx, http.MethodGet, "/customers/"+url.PathEscape(customerID)+"/orders?limit="+strconv.Itoa(limit), nil, "", &os); err != nil {
+	r, err := c.api.ListCustomerOrdersWithResponse(ctx, customerID, &ListCustomerOrdersParams{Limit: min(max(limit, 1), 20)})
+	if err := check("list customer orders", r, err, http.StatusOK, r != nil && r.JSON200 != nil); err != nil {
 		return nil, err
 	}
-	out := make([]*domain.Order, 0, len(os))
-	for i := range os {
-		o, err := os[i].toDomain()
+	out := make([]*domain.Order, 0, len(*r.JSON200))
+	for i := range *r.JSON200 {
+		o, err := (*r.JSON200)[i].toDomain()
 		if err != nil {
 			return nil, err
 		}
@@ -269,87 +296,106 @@ func (c *Client) RecentOrders(ctx context.Context, customerID string, limit int)
 
 // Places implements bot.Shop.
 func (c *Client) Places(ctx context.Context, lat, lon, radiusKM float64) ([]domain.Locker, error) {
-	var ps []Place
-	q := fmt.Sprintf("/places?lat=%g&lon=%g&radius_km=%g", lat, lon, radiusKM)
-	if err := c.do(ctx, http.MethodGet, q, nil, "", &ps); err != nil {
+	r, err := c.api.ListPlacesWithResponse(ctx, &ListPlacesParams{Lat: lat, Lon: lon, RadiusKm: radiusKM})
+	if err := check("list places", r, err, http.StatusOK, r != nil && r.JSON200 != nil); err != nil {
 		return nil, err
 	}
-	out := make([]domain.Locker, len(ps))
-	for i := range ps {
-		out[i] = ps[i].toDomain()
+	out := make([]domain.Locker, len(*r.JSON200))
+	for i := range *r.JSON200 {
+		out[i] = (*r.JSON200)[i].toDomain()
 	}
 	return out, nil
 }
 
 // Place implements bot.Shop.
 func (c *Client) Place(ctx context.Context, id string) (*domain.Locker, error) {
-	var p Place
-	if err := c.do(ctx, http.MethodGet, "/places/"+url.PathEscape(id), nil, "", &p); err != nil {
+	r, err := c.api.GetPlaceWithResponse(ctx, id)
+	if err := check("get place", r, err, http.StatusOK, r != nil && r.JSON200 != nil); err != nil {
 		return nil, err
 	}
-	l := p.toDomain()
+	l := r.JSON200.toDomain()
 	return &l, nil
 }
 
 // Locate implements bot.Shop.
 func (c *Client) Locate(ctx context.Context, query string) (float64, float64, error) {
-	var pt struct{ Lat, Lon float64 }
-	if err := c.do(ctx, http.MethodGet, "/locate?q="+url.QueryEscape(query), nil, "", &pt); err != nil {
+	r, err := c.api.LocateWithResponse(ctx, &LocateParams{Q: query})
+	if err := check("locate", r, err, http.StatusOK, r != nil && r.JSON200 != nil); err != nil {
 		if domain.ErrorCode(err) == domain.ENOTFOUND {
 			return 0, 0, &domain.Error{Code: domain.ENOTFOUND, Key: "locker.place_unknown", Op: "locate", Err: err}
 		}
 		return 0, 0, err
 	}
-	return pt.Lat, pt.Lon, nil
+	return r.JSON200.Lat, r.JSON200.Lon, nil
 }
 
 // PastClaims implements bot.Shop.
 func (c *Client) PastClaims(ctx context.Context, customerID string) ([]time.Time, error) {
-	var cu Customer
-	if err := c.do(ctx, http.MethodGet, "/customers/"+url.PathEscape(customerID), nil, "", &cu); err != nil {
+	r, err := c.api.GetCustomerWithResponse(ctx, customerID)
+	if err := check("get customer", r, err, http.StatusOK, r != nil && r.JSON200 != nil); err != nil {
 		return nil, err
 	}
-	return cu.Claims, nil
+	return r.JSON200.Claims, nil
 }
 
 // ExtendMembership implements bot.ShopWriter.
 func (c *Client) ExtendMembership(ctx context.Context, customerID, order, key string, at time.Time) (time.Time, error) {
-	var r struct {
-		Renewal time.Time `json:"renewal"`
+	if err := needKey("extend membership", key); err != nil {
+		return time.Time{}, err
 	}
-	err := c.do(ctx, http.MethodPost, "/customers/"+url.PathEscape(customerID)+"/membership/extensions",
-		map[string]any{"order": order, "at": at}, key, &r)
-	return r.Renewal, err
+	r, err := c.api.ExtendMembershipWithResponse(ctx, customerID, &ExtendMembershipParams{IdempotencyKey: key}, ExtensionRequest{Order: order, At: at})
+	if err := check("extend membership", r, err, http.StatusOK, r != nil && r.JSON200 != nil); err != nil {
+		return time.Time{}, err
+	}
+	return r.JSON200.Renewal, nil
 }
 
 // Redirect implements bot.ShopWriter.
 func (c *Client) Redirect(ctx context.Context, order, placeID, key string) error {
-	return c.do(ctx, http.MethodPost, "/orders/"+url.PathEscape(order)+"/redirect", map[string]string{"place_id": placeID}, key, nil)
+	if err := needKey("redirect order", key); err != nil {
+		return err
+	}
+	r, err := c.api.RedirectOrderWithResponse(ctx, order, &RedirectOrderParams{IdempotencyKey: key}, RedirectRequest{PlaceID: placeID})
+	return check("redirect order", r, err, http.StatusNoContent, true)
 }
 
 // OpenInvestigation implements bot.ShopWriter.
 func (c *Client) OpenInvestigation(ctx context.Context, order, caseID, key string) error {
-	return c.do(ctx, http.MethodPost, "/orders/"+url.PathEscape(order)+"/investigations", map[string]string{"case_id": caseID}, key, nil)
+	if err := needKey("open investigation", key); err != nil {
+		return err
+	}
+	r, err := c.api.OpenInvestigationWithResponse(ctx, order, &OpenInvestigationParams{IdempotencyKey: key}, InvestigationRequest{CaseID: caseID})
+	return check("open investigation", r, err, http.StatusNoContent, true)
 }
 
 // Resolve implements bot.ShopWriter.
 func (c *Client) Resolve(ctx context.Context, order string, how domain.Resolution, key string) error {
-	return c.do(ctx, http.MethodPost, "/orders/"+url.PathEscape(order)+"/resolution", map[string]string{"how": string(how)}, key, nil)
+	if err := needKey("resolve order", key); err != nil {
+		return err
+	}
+	r, err := c.api.ResolveOrderWithResponse(ctx, order, &ResolveOrderParams{IdempotencyKey: key}, ResolutionRequest{How: ResolutionRequestHow(how)})
+	return check("resolve order", r, err, http.StatusNoContent, true)
 }
 
 // ChangeDelivery implements bot.ShopWriter.
 func (c *Client) ChangeDelivery(ctx context.Context, order string, ch domain.DeliveryChange, key string) error {
-	body := map[string]string{}
-	if ch.Address != "" {
-		body["address"] = ch.Address
+	if err := needKey("change delivery", key); err != nil {
+		return err
 	}
+	body := DeliveryChange{Address: ch.Address}
 	if !ch.Day.IsZero() {
-		body["day"] = ch.Day.Format("2006-01-02")
+		// the day as a date in the address's zone, as the caller gave it
+		body.Day = openapi_types.Date{Time: time.Date(ch.Day.Year(), ch.Day.Month(), ch.Day.Day(), 0, 0, 0, 0, time.UTC)}
 	}
-	return c.do(ctx, http.MethodPost, "/orders/"+url.PathEscape(order)+"/delivery", body, key, nil)
+	r, err := c.api.ChangeDeliveryWithResponse(ctx, order, &ChangeDeliveryParams{IdempotencyKey: key}, body)
+	return check("change delivery", r, err, http.StatusNoContent, true)
 }
 
 // ReportLockerDefect implements bot.ShopWriter.
 func (c *Client) ReportLockerDefect(ctx context.Context, lockerID, order, note, key string) error {
-	return c.do(ctx, http.MethodPost, "/places/"+url.PathEscape(lockerID)+"/defects", map[string]string{"order": order, "note": note}, key, nil)
+	if err := needKey("report defect", key); err != nil {
+		return err
+	}
+	r, err := c.api.ReportDefectWithResponse(ctx, lockerID, &ReportDefectParams{IdempotencyKey: key}, DefectRequest{Order: order, Note: note})
+	return check("report defect", r, err, http.StatusNoContent, true)
 }

@@ -2,7 +2,10 @@ package shopapi_test
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -204,6 +207,80 @@ func TestBadTokenAndURL(t *testing.T) {
 	for _, u := range []string{"", "ftp://x", "not a url"} {
 		if _, err := shopapi.New(shopapi.Config{URL: u, Token: "t"}); err == nil {
 			t.Errorf("URL %q accepted", u)
+		}
+	}
+}
+
+// The fake is the strict server generated from docs/shop-api.yaml: what
+// the spec forbids it refuses, as a real shop following the spec would.
+func TestServerFollowsTheSpec(t *testing.T) {
+	_, f, _ := setup(t)
+	for _, tc := range []struct {
+		method, path, key, body string
+		want                    int
+	}{
+		{"POST", "/orders/302-1019998-4139986/redirect", "", `{"place_id":"DE-BER-1"}`, 400}, // no Idempotency-Key
+		{"POST", "/orders/302-1013332-4093324/resolution", "k1", `{"how":"gift"}`, 400},      // not in the enum
+		{"POST", "/orders/302-1013332-4093324/resolution", "k2", `{"how":`, 400},             // broken JSON
+		{"POST", "/orders/302-1012221-4085547/investigations", "k3", `{}`, 400},              // case_id required
+		{"POST", "/orders/302-1017776-4124432/delivery", "k4", `{"address":"x","day":"2026-11-25"}`, 400},
+		{"GET", "/places?lat=north&lon=13.4&radius_km=5", "", "", 400},
+		{"GET", "/places?lat=52.5&lon=13.4", "", "", 400}, // radius_km required
+		{"GET", "/customers/C-1001/orders?limit=50", "", "", 400},
+		{"GET", "/orders/999-9999999-9999999", "", "", 404},
+		{"GET", "/orders/302-1001111-4007777", "", "", 200},
+	} {
+		req, _ := http.NewRequest(tc.method, f.URL+tc.path, strings.NewReader(tc.body))
+		req.Header.Set("Authorization", "Bearer shop-token")
+		req.Header.Set("Content-Type", "application/json")
+		if tc.key != "" {
+			req.Header.Set("Idempotency-Key", tc.key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e shopapi.Error
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != tc.want || (tc.want >= 400 && e.Error == "") {
+			t.Errorf("%s %s: %d %q, want %d with an error message", tc.method, tc.path, resp.StatusCode, e.Error, tc.want)
+		}
+	}
+	if f.Writes() != 0 {
+		t.Errorf("%d refused writes were applied", f.Writes())
+	}
+}
+
+// Optional parts the shop leaves out stay absent: an order without a
+// delivery or password has neither after the round trip, and the JSON the
+// server sends has no empty objects for them.
+func TestAbsentPartsStayAbsent(t *testing.T) {
+	c, f, d := setup(t)
+	ctx := context.Background()
+	const n = "302-1019998-4139986" // in transit, no password
+	want, _ := d.Order(ctx, n)
+	if want.Shipment.Delivery != nil || want.Shipment.Password != nil || !want.Shipment.Estimate.IsZero() {
+		t.Fatalf("demo order %s changed: pick another without delivery, password and estimate", n)
+	}
+	got, err := c.Order(ctx, n)
+	if err != nil || got.Shipment.Delivery != nil || got.Shipment.Password != nil {
+		t.Fatalf("order %s: delivery %v password %v (%v)", n, got.Shipment.Delivery, got.Shipment.Password, err)
+	}
+	req, _ := http.NewRequest("GET", f.URL+"/orders/"+n, nil)
+	req.Header.Set("Authorization", "Bearer shop-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var raw struct{ Shipment map[string]json.RawMessage }
+	if err := json.NewDecoder(resp.Body).Decode(&raw); err != nil || raw.Shipment == nil {
+		t.Fatalf("no shipment in the order's JSON: %v", err)
+	}
+	for _, k := range []string{"delivery", "password", "estimate"} {
+		if v, ok := raw.Shipment[k]; ok {
+			t.Errorf("shipment.%s sent as %s", k, v)
 		}
 	}
 }

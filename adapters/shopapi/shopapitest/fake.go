@@ -1,14 +1,16 @@
 // Package shopapitest is an in-process fake of the shop API
-// (docs/shop-api.yaml) serving demo data: it checks the bearer token,
+// (docs/shop-api.yaml) serving demo data. It implements the strict server
+// interface generated from the spec (shopapi.StrictServerInterface), so its
+// routes, parameters and bodies are the spec's; it checks the bearer token,
 // requires and honours Idempotency-Key on writes (a repeated key replays the
 // first answer), counts the writes it applied, and can fail on demand.
 package shopapitest
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"sync"
 	"time"
 
@@ -24,8 +26,8 @@ type Fake struct {
 	Token string
 
 	mu      sync.Mutex
-	replies map[string][]byte // idempotency key → first answer
-	fail    int               // next calls answer 503
+	replies map[string]any // idempotency key → first answer
+	fail    int            // next calls answer 503
 	calls   int
 	writes  int
 	hold    chan struct{} // requests wait on it while set
@@ -33,50 +35,24 @@ type Fake struct {
 	cond    *sync.Cond
 }
 
+var _ shopapi.StrictServerInterface = (*Fake)(nil)
+
 // New starts a fake serving data with token.
 func New(data *demo.Data, token string) *Fake {
-	f := &Fake{Data: data, Token: token, replies: map[string][]byte{}}
+	f := &Fake{Data: data, Token: token, replies: map[string]any{}}
 	f.cond = sync.NewCond(&f.mu)
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /orders/{number}", f.order)
-	mux.HandleFunc("GET /customers/{id}", f.customer)
-	mux.HandleFunc("GET /customers/{id}/orders", f.recent)
-	mux.HandleFunc("GET /places", f.places)
-	mux.HandleFunc("GET /places/{id}", f.place)
-	mux.HandleFunc("GET /locate", f.locate)
-	mux.HandleFunc("POST /orders/{number}/redirect", f.write(func(r *http.Request, body map[string]string) (any, error) {
-		return nil, data.Redirect(r.Context(), r.PathValue("number"), body["place_id"], r.Header.Get("Idempotency-Key"))
-	}))
-	mux.HandleFunc("POST /orders/{number}/investigations", f.write(func(r *http.Request, body map[string]string) (any, error) {
-		return nil, data.OpenInvestigation(r.Context(), r.PathValue("number"), body["case_id"], r.Header.Get("Idempotency-Key"))
-	}))
-	mux.HandleFunc("POST /orders/{number}/resolution", f.write(func(r *http.Request, body map[string]string) (any, error) {
-		return nil, data.Resolve(r.Context(), r.PathValue("number"), domain.Resolution(body["how"]), r.Header.Get("Idempotency-Key"))
-	}))
-	mux.HandleFunc("POST /customers/{id}/membership/extensions", f.write(func(r *http.Request, body map[string]string) (any, error) {
-		at, _ := time.Parse(time.RFC3339, body["at"])
-		renewal, err := data.ExtendMembership(r.Context(), r.PathValue("id"), body["order"], r.Header.Get("Idempotency-Key"), at)
-		return map[string]time.Time{"renewal": renewal}, err
-	}))
-	mux.HandleFunc("POST /orders/{number}/delivery", f.write(func(r *http.Request, body map[string]string) (any, error) {
-		ch := domain.DeliveryChange{Address: body["address"]}
-		if body["day"] != "" {
-			o, err := data.Order(r.Context(), r.PathValue("number"))
-			if err != nil {
-				return nil, err
-			}
-			day, err := time.ParseInLocation("2006-01-02", body["day"], o.Address.Location())
-			if err != nil {
-				return nil, &domain.Error{Code: domain.EINVALID, Op: "parse day", Err: err}
-			}
-			ch.Day = day
-		}
-		return nil, data.ChangeDelivery(r.Context(), r.PathValue("number"), ch, r.Header.Get("Idempotency-Key"))
-	}))
-	mux.HandleFunc("POST /places/{id}/defects", f.write(func(r *http.Request, body map[string]string) (any, error) {
-		return nil, data.ReportLockerDefect(r.Context(), r.PathValue("id"), body["order"], body["note"], r.Header.Get("Idempotency-Key"))
-	}))
-	f.Server = httptest.NewServer(f.guard(mux))
+	strict := shopapi.NewStrictHandlerWithOptions(f, []shopapi.StrictMiddlewareFunc{f.idempotent}, shopapi.StrictHTTPServerOptions{
+		RequestErrorHandlerFunc: func(w http.ResponseWriter, _ *http.Request, err error) {
+			writeErr(w, http.StatusBadRequest, err.Error())
+		},
+		ResponseErrorHandlerFunc: func(w http.ResponseWriter, _ *http.Request, err error) { fail(w, err) },
+	})
+	h := shopapi.HandlerWithOptions(strict, shopapi.StdHTTPServerOptions{
+		ErrorHandlerFunc: func(w http.ResponseWriter, _ *http.Request, err error) {
+			writeErr(w, http.StatusBadRequest, err.Error())
+		},
+	})
+	f.Server = httptest.NewServer(f.guard(h))
 	return f
 }
 
@@ -163,20 +139,16 @@ func (f *Fake) guard(next http.Handler) http.Handler {
 func writeErr(w http.ResponseWriter, code int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+	_ = json.NewEncoder(w).Encode(shopapi.Error{Error: msg})
 }
 
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
-}
-
+// fail answers a domain error with the spec's status for it.
 func fail(w http.ResponseWriter, err error) {
 	switch domain.ErrorCode(err) {
 	case domain.ENOTFOUND:
 		writeErr(w, http.StatusNotFound, "not found")
 	case domain.EINVALID:
-		writeErr(w, http.StatusBadRequest, "invalid")
+		writeErr(w, http.StatusBadRequest, "invalid: "+err.Error())
 	case domain.ECONFLICT:
 		writeErr(w, http.StatusConflict, "conflict")
 	default:
@@ -184,114 +156,180 @@ func fail(w http.ResponseWriter, err error) {
 	}
 }
 
-func (f *Fake) order(w http.ResponseWriter, r *http.Request) {
-	o, err := f.Data.Order(r.Context(), r.PathValue("number"))
-	if err != nil {
-		fail(w, err)
-		return
+// invalid is a request the spec forbids (answered 400).
+func invalid(msg string) error { return domain.Errorf(domain.EINVALID, "", "%s", msg) }
+
+var writes = map[string]bool{"ExtendMembership": true, "ChangeDelivery": true, "OpenInvestigation": true,
+	"RedirectOrder": true, "ResolveOrder": true, "ReportDefect": true}
+
+// idempotent makes every write apply once per Idempotency-Key: a repeated
+// key gets the first answer again (the route already refused a write
+// without the header).
+func (f *Fake) idempotent(next shopapi.StrictHandlerFunc, op string) shopapi.StrictHandlerFunc {
+	if !writes[op] {
+		return next
 	}
-	writeJSON(w, shopapi.FromDomainOrder(o))
+	return func(ctx context.Context, w http.ResponseWriter, r *http.Request, req any) (any, error) {
+		key := op + "\x00" + r.Header.Get("Idempotency-Key")
+		f.mu.Lock()
+		prev, ok := f.replies[key]
+		f.mu.Unlock()
+		if ok {
+			return prev, nil
+		}
+		out, err := next(ctx, w, r, req)
+		if err != nil {
+			return nil, err
+		}
+		f.mu.Lock()
+		f.replies[key] = out
+		f.writes++
+		f.mu.Unlock()
+		return out, nil
+	}
 }
 
-func (f *Fake) customer(w http.ResponseWriter, r *http.Request) {
-	c, err := f.Data.Customer(r.Context(), r.PathValue("id"))
+// GetOrder implements shopapi.StrictServerInterface.
+func (f *Fake) GetOrder(ctx context.Context, req shopapi.GetOrderRequestObject) (shopapi.GetOrderResponseObject, error) {
+	o, err := f.Data.Order(ctx, req.Number)
 	if err != nil {
-		fail(w, err)
-		return
+		return nil, err
 	}
-	claims, _ := f.Data.PastClaims(r.Context(), c.ID)
-	writeJSON(w, shopapi.FromDomainCustomer(c, claims))
+	return shopapi.GetOrder200JSONResponse(shopapi.FromDomainOrder(o)), nil
 }
 
-func (f *Fake) recent(w http.ResponseWriter, r *http.Request) {
-	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-	if limit <= 0 {
+// GetCustomer implements shopapi.StrictServerInterface.
+func (f *Fake) GetCustomer(ctx context.Context, req shopapi.GetCustomerRequestObject) (shopapi.GetCustomerResponseObject, error) {
+	c, err := f.Data.Customer(ctx, req.ID)
+	if err != nil {
+		return nil, err
+	}
+	claims, err := f.Data.PastClaims(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	return shopapi.GetCustomer200JSONResponse(shopapi.FromDomainCustomer(c, claims)), nil
+}
+
+// ListCustomerOrders implements shopapi.StrictServerInterface.
+func (f *Fake) ListCustomerOrders(ctx context.Context, req shopapi.ListCustomerOrdersRequestObject) (shopapi.ListCustomerOrdersResponseObject, error) {
+	limit := req.Params.Limit
+	if limit == 0 {
 		limit = 5
 	}
-	os, _ := f.Data.RecentOrders(r.Context(), r.PathValue("id"), limit)
-	out := make([]shopapi.Order, len(os))
+	if limit < 1 || limit > 20 {
+		return nil, invalid("limit is 1 to 20")
+	}
+	os, err := f.Data.RecentOrders(ctx, req.ID, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make(shopapi.ListCustomerOrders200JSONResponse, len(os))
 	for i, o := range os {
 		out[i] = shopapi.FromDomainOrder(o)
 	}
-	writeJSON(w, out)
+	return out, nil
 }
 
-func (f *Fake) places(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	lat, err1 := strconv.ParseFloat(q.Get("lat"), 64)
-	lon, err2 := strconv.ParseFloat(q.Get("lon"), 64)
-	km, err3 := strconv.ParseFloat(q.Get("radius_km"), 64)
-	if err1 != nil || err2 != nil || err3 != nil || !domain.ValidCoordinates(lat, lon) {
-		writeErr(w, http.StatusBadRequest, "lat, lon and radius_km are numbers")
-		return
+// ListPlaces implements shopapi.StrictServerInterface.
+func (f *Fake) ListPlaces(ctx context.Context, req shopapi.ListPlacesRequestObject) (shopapi.ListPlacesResponseObject, error) {
+	p := req.Params
+	if !domain.ValidCoordinates(p.Lat, p.Lon) || p.RadiusKm < 0 || p.RadiusKm > 100 {
+		return nil, invalid("lat, lon or radius_km out of range")
 	}
-	ps, _ := f.Data.Places(r.Context(), lat, lon, km)
-	out := make([]shopapi.Place, len(ps))
-	for i, p := range ps {
-		out[i] = shopapi.FromDomainPlace(p)
-	}
-	writeJSON(w, out)
-}
-
-func (f *Fake) place(w http.ResponseWriter, r *http.Request) {
-	p, err := f.Data.Place(r.Context(), r.PathValue("id"))
+	ps, err := f.Data.Places(ctx, p.Lat, p.Lon, p.RadiusKm)
 	if err != nil {
-		fail(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, shopapi.FromDomainPlace(*p))
+	out := make(shopapi.ListPlaces200JSONResponse, len(ps))
+	for i, l := range ps {
+		out[i] = shopapi.FromDomainPlace(l)
+	}
+	return out, nil
 }
 
-func (f *Fake) locate(w http.ResponseWriter, r *http.Request) {
-	lat, lon, err := f.Data.Locate(r.Context(), r.URL.Query().Get("q"))
+// GetPlace implements shopapi.StrictServerInterface.
+func (f *Fake) GetPlace(ctx context.Context, req shopapi.GetPlaceRequestObject) (shopapi.GetPlaceResponseObject, error) {
+	p, err := f.Data.Place(ctx, req.ID)
 	if err != nil {
-		fail(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, map[string]float64{"lat": lat, "lon": lon})
+	return shopapi.GetPlace200JSONResponse(shopapi.FromDomainPlace(*p)), nil
 }
 
-// write wraps a write: Idempotency-Key required; a repeated key replays.
-func (f *Fake) write(apply func(*http.Request, map[string]string) (any, error)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		key := r.Header.Get("Idempotency-Key")
-		if key == "" {
-			writeErr(w, http.StatusBadRequest, "Idempotency-Key required")
-			return
-		}
-		f.mu.Lock()
-		if prev, ok := f.replies[key]; ok {
-			f.mu.Unlock()
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write(prev)
-			return
-		}
-		f.mu.Unlock()
-		var raw map[string]any
-		if err := json.NewDecoder(r.Body).Decode(&raw); err != nil {
-			writeErr(w, http.StatusBadRequest, "bad JSON")
-			return
-		}
-		body := map[string]string{}
-		for k, v := range raw {
-			if s, ok := v.(string); ok {
-				body[k] = s
-			}
-		}
-		out, err := apply(r, body)
+// Locate implements shopapi.StrictServerInterface.
+func (f *Fake) Locate(ctx context.Context, req shopapi.LocateRequestObject) (shopapi.LocateResponseObject, error) {
+	lat, lon, err := f.Data.Locate(ctx, req.Params.Q)
+	if err != nil {
+		return nil, err
+	}
+	return shopapi.Locate200JSONResponse{Lat: lat, Lon: lon}, nil
+}
+
+// RedirectOrder implements shopapi.StrictServerInterface.
+func (f *Fake) RedirectOrder(ctx context.Context, req shopapi.RedirectOrderRequestObject) (shopapi.RedirectOrderResponseObject, error) {
+	if err := f.Data.Redirect(ctx, req.Number, req.Body.PlaceID, req.Params.IdempotencyKey); err != nil {
+		return nil, err
+	}
+	return shopapi.RedirectOrder204Response{}, nil
+}
+
+// OpenInvestigation implements shopapi.StrictServerInterface.
+func (f *Fake) OpenInvestigation(ctx context.Context, req shopapi.OpenInvestigationRequestObject) (shopapi.OpenInvestigationResponseObject, error) {
+	if req.Body.CaseID == "" {
+		return nil, invalid("case_id is required")
+	}
+	if err := f.Data.OpenInvestigation(ctx, req.Number, req.Body.CaseID, req.Params.IdempotencyKey); err != nil {
+		return nil, err
+	}
+	return shopapi.OpenInvestigation204Response{}, nil
+}
+
+// ResolveOrder implements shopapi.StrictServerInterface.
+func (f *Fake) ResolveOrder(ctx context.Context, req shopapi.ResolveOrderRequestObject) (shopapi.ResolveOrderResponseObject, error) {
+	if !req.Body.How.Valid() {
+		return nil, invalid("how is refund or replacement")
+	}
+	if err := f.Data.Resolve(ctx, req.Number, domain.Resolution(req.Body.How), req.Params.IdempotencyKey); err != nil {
+		return nil, err
+	}
+	return shopapi.ResolveOrder204Response{}, nil
+}
+
+// ExtendMembership implements shopapi.StrictServerInterface.
+func (f *Fake) ExtendMembership(ctx context.Context, req shopapi.ExtendMembershipRequestObject) (shopapi.ExtendMembershipResponseObject, error) {
+	renewal, err := f.Data.ExtendMembership(ctx, req.ID, req.Body.Order, req.Params.IdempotencyKey, req.Body.At)
+	if err != nil {
+		return nil, err
+	}
+	return shopapi.ExtendMembership200JSONResponse{Renewal: renewal}, nil
+}
+
+// ChangeDelivery implements shopapi.StrictServerInterface: exactly one of
+// address and day, the day read in the delivery address's zone.
+func (f *Fake) ChangeDelivery(ctx context.Context, req shopapi.ChangeDeliveryRequestObject) (shopapi.ChangeDeliveryResponseObject, error) {
+	b := req.Body
+	if (b.Address == "") == b.Day.IsZero() {
+		return nil, invalid("exactly one of address and day")
+	}
+	ch := domain.DeliveryChange{Address: b.Address}
+	if !b.Day.IsZero() {
+		o, err := f.Data.Order(ctx, req.Number)
 		if err != nil {
-			fail(w, err)
-			return
+			return nil, err
 		}
-		b, _ := json.Marshal(out)
-		if out == nil {
-			b = []byte("{}")
-		}
-		f.mu.Lock()
-		f.replies[key] = b
-		f.writes++
-		f.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(b)
+		ch.Day = time.Date(b.Day.Year(), b.Day.Month(), b.Day.Day(), 0, 0, 0, 0, o.Address.Location())
 	}
+	if err := f.Data.ChangeDelivery(ctx, req.Number, ch, req.Params.IdempotencyKey); err != nil {
+		return nil, err
+	}
+	return shopapi.ChangeDelivery204Response{}, nil
+}
+
+// ReportDefect implements shopapi.StrictServerInterface.
+func (f *Fake) ReportDefect(ctx context.Context, req shopapi.ReportDefectRequestObject) (shopapi.ReportDefectResponseObject, error) {
+	if err := f.Data.ReportLockerDefect(ctx, req.ID, req.Body.Order, req.Body.Note, req.Params.IdempotencyKey); err != nil {
+		return nil, err
+	}
+	return shopapi.ReportDefect204Response{}, nil
 }
