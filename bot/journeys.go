@@ -240,6 +240,10 @@ func (j *journeys) linkAccount(ctx context.Context, c *dialog.Call) (dialog.Outc
 		return fail(outInvalid) // used before (by this chat it is fine: a re-run)
 	}
 	c.State.Customer = cust.ID
+	// the shop knows the customer's country: "de-CH" (or "fr-CH") writes Swiss texts
+	if _, region := dialog.SplitLocale(cust.Lang); region != "" {
+		c.State.Region = region
+	}
 	name, _, _ := strings.Cut(cust.Name, " ")
 	c.Var("name", name)
 	return outLinked, nil
@@ -924,7 +928,7 @@ func hoursText(c *dialog.Call, spec string) string {
 	if !ok {
 		return spec
 	}
-	short := c.Engine().Catalog().List(c.Lang(), "format.days_short")
+	short := c.Engine().Catalog().List(c.Locale(), "format.days_short")
 	day := func(n string) (string, bool) {
 		for k, name := range dayNames {
 			if name == n && k < len(short) {

@@ -142,7 +142,7 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("turn panicked", "conv", m.Conversation, "panic", p, "stack", string(debug.Stack()))
-			s.tell(ctx, m, tb.st.Lang, "error.turn_failed")
+			s.tell(ctx, m, tb.st.Locale(), "error.turn_failed")
 			err = fmt.Errorf("handle %s: panic: %v", m.Conversation, p)
 		}
 	}()
@@ -194,7 +194,7 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 			if key == "error.internal" {
 				key = "error.turn_failed"
 			}
-			s.tell(ctx, m, tb.st.Lang, key)
+			s.tell(ctx, m, tb.st.Locale(), key)
 			return fmt.Errorf("turn %s: %w", m.Conversation, err)
 		}
 		tb.enc = tb.st.AppendBinary(tb.enc[:0])
@@ -224,7 +224,7 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 		default:
 			s.cache.drop(m.Conversation)
 			s.log.Error("save session", "conv", m.Conversation, "err", err)
-			s.tellUnavailable(ctx, m, tb.st.Lang)
+			s.tellUnavailable(ctx, m, tb.st.Locale())
 			return fmt.Errorf("save session %s: %w", m.Conversation, err)
 		}
 		return s.carryOut(ctx, m, &tb.st, tb.res.Replies, tb.res.Effects, pending != nil)
@@ -259,7 +259,7 @@ func (s *Service) observe(before string, st *dialog.State, took time.Duration) {
 // the turn's pending work done.
 func (s *Service) carryOut(ctx context.Context, m Message, st *dialog.State, replies []dialog.Reply, effects []dialog.Effect, pending bool) error {
 	if len(replies) > 0 {
-		if err := s.send(ctx, m.Conversation, st.Lang, replies); err != nil {
+		if err := s.send(ctx, m.Conversation, st.Locale(), replies); err != nil {
 			// not marked done: a redelivery of this input sends again
 			s.log.Error("send replies", "conv", m.Conversation, "err", err)
 			return fmt.Errorf("send replies %s: %w", m.Conversation, err)
@@ -308,7 +308,7 @@ func encodePending(st *dialog.State, res *dialog.Result) ([]byte, error) {
 	if len(replies) == 0 && len(res.Effects) == 0 {
 		return nil, nil
 	}
-	b, err := json.Marshal(pendingWork{Lang: st.Lang, Customer: st.Customer, Case: st.Case, Replies: replies, Effects: res.Effects})
+	b, err := json.Marshal(pendingWork{Lang: st.Locale(), Customer: st.Customer, Case: st.Case, Replies: replies, Effects: res.Effects})
 	if err != nil {
 		return nil, fmt.Errorf("encode pending work: %w", err)
 	}
@@ -326,7 +326,8 @@ func (s *Service) redo(ctx context.Context, m Message, data []byte) error {
 		s.log.Error("unreadable pending work dropped", "conv", m.Conversation, "err", err)
 		return s.store.MarkDone(ctx, m.Conversation, m.ID)
 	}
-	st := dialog.State{Lang: p.Lang, Customer: p.Customer, Case: p.Case}
+	lang, region := dialog.SplitLocale(p.Lang)
+	st := dialog.State{Lang: lang, Region: region, Customer: p.Customer, Case: p.Case}
 	return s.carryOut(ctx, m, &st, p.Replies, p.Effects, true)
 }
 

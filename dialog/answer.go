@@ -57,7 +57,7 @@ func (t *turn) answer(s *Step, text string) (int, bool) {
 		i := shownIdx(p)
 		if i < len(s.Buttons) {
 			keys[p] = s.Buttons[i].Label
-			labels[p] = t.e.cat.foldedText(t.st.Lang, keys[p], t)
+			labels[p] = t.e.cat.foldedText(t.st.Locale(), keys[p], t)
 		} else {
 			c := t.st.Choices[i-len(s.Buttons)]
 			keys[p] = c.Key
@@ -94,7 +94,7 @@ func (t *turn) answer(s *Step, text string) (int, bool) {
 		if keys[p] == "" {
 			return best
 		}
-		for _, syn := range t.e.cat.synonyms(t.st.Lang, keys[p]) {
+		for _, syn := range t.e.cat.synonyms(t.st.Locale(), keys[p]) {
 			if sc := phraseScore(syn, toks, content); sc > best {
 				best = sc
 			}

@@ -3,6 +3,7 @@ package dialog
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -10,6 +11,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-playground/locales"
+	"github.com/go-playground/locales/de_AT"
+	"github.com/go-playground/locales/de_CH"
+	"github.com/go-playground/locales/de_DE"
+	"github.com/go-playground/locales/en_GB"
+	"github.com/go-playground/locales/en_US"
+	"github.com/go-playground/locales/fr_BE"
+	"github.com/go-playground/locales/fr_CH"
+	"github.com/go-playground/locales/fr_FR"
+	"github.com/go-playground/locales/it_CH"
+	"github.com/go-playground/locales/it_IT"
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/text/currency"
 	"golang.org/x/text/feature/plural"
@@ -36,6 +48,30 @@ func NormalizeLang(code string) string {
 	return "en"
 }
 
+// SplitLocale maps a channel's or a customer's language code ("de-CH",
+// "fr_be", "EN") to one of Languages and a region in upper case ("CH",
+// "BE"; "" when the code has none).
+func SplitLocale(code string) (lang, region string) {
+	lang = NormalizeLang(code)
+	if len(code) == 5 && (code[2] == '-' || code[2] == '_') && strings.ToLower(code[:2]) == lang {
+		r := strings.ToUpper(code[3:])
+		if r[0] >= 'A' && r[0] <= 'Z' && r[1] >= 'A' && r[1] <= 'Z' {
+			region = r
+		}
+	}
+	return lang, region
+}
+
+// cldr is the CLDR data (github.com/go-playground/locales) for the names
+// of weekdays and months, per locale: a language alone means its main
+// variety (English as in Britain, the shop's home market).
+var cldr = map[string]func() locales.Translator{
+	"en": en_GB.New, "en-GB": en_GB.New, "en-US": en_US.New,
+	"de": de_DE.New, "de-DE": de_DE.New, "de-CH": de_CH.New, "de-AT": de_AT.New,
+	"fr": fr_FR.New, "fr-FR": fr_FR.New, "fr-CH": fr_CH.New, "fr-BE": fr_BE.New,
+	"it": it_IT.New, "it-IT": it_IT.New, "it-CH": it_CH.New,
+}
+
 // Catalog holds the parsed locale files: messages with named placeholders
 // and plural forms, and each language's date and money formats.
 type Catalog struct {
@@ -46,17 +82,20 @@ type Catalog struct {
 	// folded: per language, key → its text folded, for messages without
 	// placeholders (button labels are matched against typed text)
 	folded map[string]map[string]string
+	// variants are the regional locales (de-CH, en-US, …) in file order
+	variants []string
 }
 
 type langTable struct {
 	lang     string
 	tag      language.Tag // for CLDR's plural rules
 	msgs     map[string]*message
-	weekdays [7]string // Sunday first
-	dayOne   string    // format.day_one: the 1st of a month
-	months   [12]string
+	weekdays [7]string  // Sunday first, from CLDR
+	dayOne   string     // format.day_one: the 1st of a month
+	months   [12]string // from CLDR
 	decimal  string
 	group    string
+	moneyDec string // format.money_decimal: the decimal mark in amounts of money
 }
 
 // message is one parsed entry: a single template or plural forms.
@@ -101,6 +140,9 @@ func LoadCatalog(fsys fs.FS) (*Catalog, error) {
 	if err := c.checkParity(); err != nil {
 		return nil, err
 	}
+	if err := c.loadVariants(fsys); err != nil {
+		return nil, err
+	}
 	c.syn = map[string]map[string][][]string{}
 	c.folded = map[string]map[string]string{}
 	for lang, t := range c.langs {
@@ -132,6 +174,7 @@ func LoadCatalog(fsys fs.FS) (*Catalog, error) {
 // foldedText returns key's text in lang folded (see Fold), rendering it
 // only when it has placeholders.
 func (c *Catalog) foldedText(lang, key string, args Args) string {
+	lang = c.table(lang).lang
 	if f, ok := c.folded[lang][key]; ok {
 		return f
 	}
@@ -141,7 +184,7 @@ func (c *Catalog) foldedText(lang, key string, args Args) string {
 // synonyms returns the folded synonyms of a button label key in lang: other
 // ways a customer may type that choice (locale files, synonyms.<key>).
 func (c *Catalog) synonyms(lang, key string) [][]string {
-	return c.syn[lang][key]
+	return c.syn[c.table(lang).lang][key]
 }
 
 func parseLocale(file, lang string, data []byte) (*langTable, error) {
@@ -156,27 +199,20 @@ func parseLocale(file, lang string, data []byte) (*langTable, error) {
 	if err := t.walk(file, "", root.Content[0]); err != nil {
 		return nil, err
 	}
-	get := func(key string, n int) ([]string, error) {
-		m := t.msgs[key]
-		if m == nil || len(m.list) != n {
-			return nil, fmt.Errorf("%s: %s must be a list of %d names", file, key, n)
-		}
-		return m.list, nil
-	}
-	wd, err := get("format.weekdays", 7)
-	if err != nil {
+	if err := t.finish(file, lang, nil); err != nil {
 		return nil, err
 	}
-	copy(t.weekdays[:], wd)
-	mo, err := get("format.months", 12)
-	if err != nil {
-		return nil, err
-	}
-	copy(t.months[:], mo)
-	for _, k := range []string{"format.decimal", "format.group"} {
+	return t, nil
+}
+
+// finish takes the formats out of the messages and the names of weekdays
+// and months from CLDR, for locale; rep (may be nil) is the variant's
+// spelling rules.
+func (t *langTable) finish(file, locale string, rep *strings.Replacer) error {
+	for _, k := range []string{"format.decimal", "format.group", "format.money_decimal"} {
 		m := t.msgs[k]
 		if m == nil || m.plural || len(m.other) > 1 || (len(m.other) == 1 && m.other[0].arg != "") {
-			return nil, fmt.Errorf("%s: %s must be a plain string", file, k)
+			return fmt.Errorf("%s: %s must be a plain string", file, k)
 		}
 	}
 	if m := t.msgs["format.day_one"]; m != nil && !m.plural && len(m.other) == 1 && m.other[0].arg == "" {
@@ -184,7 +220,154 @@ func parseLocale(file, lang string, data []byte) (*langTable, error) {
 	}
 	t.decimal = literal(t.msgs["format.decimal"].other)
 	t.group = literal(t.msgs["format.group"].other)
+	t.moneyDec = literal(t.msgs["format.money_decimal"].other)
+	mk, ok := cldr[locale]
+	if !ok {
+		return fmt.Errorf("%s: no CLDR data for %s (known: %s)", file, locale, strings.Join(slices.Sorted(maps.Keys(cldr)), ", "))
+	}
+	tr := mk()
+	for d := range t.weekdays {
+		t.weekdays[d] = tr.WeekdayWide(time.Weekday(d))
+	}
+	for m := range t.months {
+		t.months[m] = tr.MonthWide(time.Month(m + 1))
+	}
+	if rep != nil {
+		for i := range t.weekdays {
+			t.weekdays[i] = rep.Replace(t.weekdays[i])
+		}
+		for i := range t.months {
+			t.months[i] = rep.Replace(t.months[i])
+		}
+	}
+	return nil
+}
+
+// Variants returns the regional locales the catalog has ("de-CH", …).
+func (c *Catalog) Variants() []string { return c.variants }
+
+// loadVariants reads the regional files <lang>-<REGION>.yaml: each holds
+// only what differs from <lang>.yaml — messages it overrides (with the same
+// placeholders) and, under variant.replace, spelling rules applied to every
+// text of the language first (de-CH: ß → ss).
+func (c *Catalog) loadVariants(fsys fs.FS) error {
+	names, err := fs.Glob(fsys, "??-??.yaml")
+	if err != nil {
+		return fmt.Errorf("load locale variants: %w", err)
+	}
+	for _, name := range names {
+		locale := strings.TrimSuffix(name, ".yaml")
+		lang, region := SplitLocale(locale)
+		base, ok := c.langs[locale[:2]]
+		if !ok || lang+"-"+region != locale {
+			return fmt.Errorf("%s: a variant is <language>-<REGION>.yaml of one of %s", name, strings.Join(Languages, ", "))
+		}
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return fmt.Errorf("load locale %s: %w", name, err)
+		}
+		t, err := parseVariant(name, locale, base, data)
+		if err != nil {
+			return err
+		}
+		c.langs[locale] = t
+		c.variants = append(c.variants, locale)
+	}
+	return nil
+}
+
+func parseVariant(file, locale string, base *langTable, data []byte) (*langTable, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	over := &langTable{lang: locale, tag: base.tag, msgs: map[string]*message{}}
+	var rules struct {
+		Replace map[string]string `yaml:"replace"`
+	}
+	if len(root.Content) > 0 {
+		doc := root.Content[0]
+		for i := 0; i+1 < len(doc.Content); i += 2 {
+			if doc.Content[i].Value == "variant" {
+				if err := doc.Content[i+1].Decode(&rules); err != nil {
+					return nil, fmt.Errorf("%s:%d: variant: %w", file, doc.Content[i].Line, err)
+				}
+				doc.Content = append(doc.Content[:i], doc.Content[i+2:]...)
+				break
+			}
+		}
+		if err := over.walk(file, "", doc); err != nil {
+			return nil, err
+		}
+	}
+	var rep *strings.Replacer
+	if len(rules.Replace) > 0 {
+		var pairs []string
+		// longest first, so "10115 Berlin" wins over "10115"
+		froms := slices.Sorted(maps.Keys(rules.Replace))
+		slices.SortStableFunc(froms, func(a, b string) int { return len(b) - len(a) })
+		for _, from := range froms {
+			if from == "" {
+				return nil, fmt.Errorf("%s: variant.replace: an empty text to replace", file)
+			}
+			pairs = append(pairs, from, rules.Replace[from])
+		}
+		rep = strings.NewReplacer(pairs...)
+	}
+	t := &langTable{lang: locale, tag: base.tag, msgs: make(map[string]*message, len(base.msgs))}
+	for k, m := range base.msgs {
+		t.msgs[k] = m.replaced(rep)
+	}
+	for k, m := range over.msgs {
+		bm, ok := base.msgs[k]
+		if !ok {
+			return nil, fmt.Errorf("%s:%d: %s is not in %s.yaml: a variant only overrides what its language has", file, m.line, k, base.lang)
+		}
+		if m.plural != bm.plural || (m.list == nil) != (bm.list == nil) {
+			return nil, fmt.Errorf("%s:%d: %s: not the same kind of entry as in %s.yaml (text, plural or list)", file, m.line, k, base.lang)
+		}
+		if !slices.Equal(m.placeholders(), bm.placeholders()) {
+			return nil, fmt.Errorf("%s:%d: %s has placeholders %v, %s.yaml has %v", file, m.line, k, m.placeholders(), base.lang, bm.placeholders())
+		}
+		t.msgs[k] = m
+	}
+	if err := t.finish(file, locale, rep); err != nil {
+		return nil, err
+	}
 	return t, nil
+}
+
+// replaced returns m with rep applied to its literal text (m itself when
+// rep is nil).
+func (m *message) replaced(rep *strings.Replacer) *message {
+	if rep == nil {
+		return m
+	}
+	out := *m
+	fix := func(ps []part) []part {
+		if ps == nil {
+			return nil
+		}
+		o := make([]part, len(ps))
+		for i, p := range ps {
+			o[i] = part{lit: rep.Replace(p.lit), arg: p.arg}
+		}
+		return o
+	}
+	out.one, out.other = fix(m.one), fix(m.other)
+	if m.forms != nil {
+		out.forms = make(map[plural.Form][]part, len(m.forms))
+		for f, ps := range m.forms {
+			out.forms[f] = fix(ps)
+		}
+	}
+	if m.list != nil {
+		out.list = make([]string, len(m.list))
+		for i, v := range m.list {
+			out.list[i] = rep.Replace(v)
+		}
+	}
+	return &out
 }
 
 func literal(ps []part) string {
@@ -381,9 +564,16 @@ func (c *Catalog) Placeholders(key string) []string {
 // Keys returns every key, sorted.
 func (c *Catalog) Keys() []string { return c.keys }
 
-func (c *Catalog) table(lang string) *langTable {
-	if t, ok := c.langs[lang]; ok {
+// table is the locale's table: a regional variant ("de-CH") when the
+// catalog has one, else its language, else English.
+func (c *Catalog) table(locale string) *langTable {
+	if t, ok := c.langs[locale]; ok {
 		return t
+	}
+	if len(locale) > 2 {
+		if t, ok := c.langs[locale[:2]]; ok {
+			return t
+		}
 	}
 	return c.langs["en"]
 }
@@ -603,7 +793,7 @@ func (t *langTable) appendMoney(buf []byte, minor int64, cur string) []byte {
 		case "":
 			buf = append(buf, p.lit...)
 		case "amount":
-			buf = t.appendAmount(buf, minor, minorDigits(cur))
+			buf = t.appendAmount(buf, minor, minorDigits(cur), t.moneyDec)
 		case "symbol":
 			if s, ok := t.msgs["format.currency."+cur]; ok && len(s.other) > 0 {
 				buf = append(buf, s.other[0].lit...)
@@ -617,7 +807,7 @@ func (t *langTable) appendMoney(buf []byte, minor int64, cur string) []byte {
 
 // appendAmount writes an amount given in the currency's minor unit with
 // the language's separators and the currency's number of decimals.
-func (t *langTable) appendAmount(buf []byte, minor int64, digits int) []byte {
+func (t *langTable) appendAmount(buf []byte, minor int64, digits int, dec string) []byte {
 	if minor < 0 {
 		buf = append(buf, '-')
 		minor = -minor
@@ -638,7 +828,7 @@ func (t *langTable) appendAmount(buf []byte, minor int64, digits int) []byte {
 	if digits == 0 {
 		return buf
 	}
-	buf = append(buf, t.decimal...)
+	buf = append(buf, dec...)
 	f := strconv.AppendInt(tmp[:0], frac+scale, 10) // leading 1 keeps the zeros
 	return append(buf, f[1:]...)
 }

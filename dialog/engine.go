@@ -421,7 +421,13 @@ func (e *Engine) Turn(ctx context.Context, st *State, in *Input, now time.Time, 
 	res.Secrets = res.Secrets[:0]
 	t := turn{e: e, ctx: ctx, st: st, in: in, now: now, res: res}
 	if in.LangHint != "" && !st.LangFixed {
-		st.Lang = NormalizeLang(in.LangHint)
+		// a hint without a region ("de", as most Telegram apps send)
+		// keeps the region the customer's data gave
+		lang, region := SplitLocale(in.LangHint)
+		st.Lang = lang
+		if region != "" {
+			st.Region = region
+		}
 	}
 	if st.Lang == "" {
 		st.Lang = "en"
@@ -976,7 +982,7 @@ func (t *turn) restAt() *Step {
 		return t.resumeJourney()
 	}
 	t.st.Stack[len(t.st.Stack)-1].Kind = FrameOffered
-	t.vars = append(t.vars, Slot{"journey", t.e.cat.Text(t.st.Lang, j.Title, t)})
+	t.vars = append(t.vars, Slot{"journey", t.e.cat.Text(t.st.Locale(), j.Title, t)})
 	return t.e.resume
 }
 
@@ -1141,7 +1147,7 @@ func (t *turn) wait(s *Step) {
 	}
 	t.choices = t.choices[:0]
 	for i := range s.Buttons {
-		t.pend = append(t.pend, Button{Label: t.e.cat.Text(t.st.Lang, s.Buttons[i].Label, t), Data: buttonData(t.st.Seq, i)})
+		t.pend = append(t.pend, Button{Label: t.e.cat.Text(t.st.Locale(), s.Buttons[i].Label, t), Data: buttonData(t.st.Seq, i)})
 	}
 	t.sayStep(s)
 	t.keepFacts()
@@ -1191,7 +1197,7 @@ func (t *turn) sayStep(s *Step) {
 			b = append(b, '\n', '\n')
 		}
 		t.checkArgs(k)
-		b = t.e.cat.Append(b, t.st.Lang, k, t)
+		b = t.e.cat.Append(b, t.st.Locale(), k, t)
 	}
 	t.buf = b
 	t.emit(string(b))
@@ -1211,7 +1217,7 @@ func (t *turn) emit(text string) {
 
 func (t *turn) say(key string) {
 	t.checkArgs(key)
-	t.buf = t.e.cat.Append(t.buf[:0], t.st.Lang, key, t)
+	t.buf = t.e.cat.Append(t.buf[:0], t.st.Locale(), key, t)
 	t.emit(string(t.buf))
 }
 
@@ -1272,13 +1278,17 @@ func (c *Call) Arg(name string) string {
 // Lang returns the conversation's language.
 func (c *Call) Lang() string { return c.State.Lang }
 
+// Locale is the language with the customer's region ("de-CH"), for
+// rendering and locale lists.
+func (c *Call) Locale() string { return c.State.Locale() }
+
 // Say sends the message key now, rendered with the turn's values.
 func (c *Call) Say(key string) { c.t.say(key) }
 
 // T renders key with the turn's values and returns the text, for building
 // lists that go into a placeholder.
 func (c *Call) T(key string) string {
-	c.t.tbuf = c.t.e.cat.Append(c.t.tbuf[:0], c.State.Lang, key, c.t)
+	c.t.tbuf = c.t.e.cat.Append(c.t.tbuf[:0], c.State.Locale(), key, c.t)
 	return string(c.t.tbuf)
 }
 
@@ -1295,7 +1305,7 @@ func (c *Call) AppendT(buf []byte, key string, kv ...string) []byte {
 	for i := 0; i+1 < len(kv); i += 2 {
 		c.t.vars = append(c.t.vars, Slot{kv[i], kv[i+1]})
 	}
-	buf = c.t.e.cat.Append(buf, c.State.Lang, key, c.t)
+	buf = c.t.e.cat.Append(buf, c.State.Locale(), key, c.t)
 	c.t.vars = c.t.vars[:n]
 	return buf
 }

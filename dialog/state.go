@@ -59,7 +59,11 @@ type State struct {
 	// Version is the store's compare-and-set version; not encoded.
 	Version uint64
 
-	Lang      string // en, de, fr, it
+	Lang string // en, de, fr, it
+	// Region is the customer's country where it has its own locale variant
+	// ("CH", "US", "BE"; see Catalog.Variants), from the channel's language
+	// code or the linked customer's; "" for none. Encoded with Lang.
+	Region    string
 	LangFixed bool   // chosen with /language: the channel's hint no longer applies
 	Customer  string // linked customer id, "" when unlinked
 	Journey   string // the flow the customer started (by command, intent or button)
@@ -80,6 +84,15 @@ type State struct {
 	Origin  string
 	Choices []Choice // the dynamic buttons last offered
 	Updated int64    // unix seconds of the last turn
+}
+
+// Locale is the language with the region, as the catalog renders it:
+// "de-CH", or "de" without a region.
+func (s *State) Locale() string {
+	if s.Region == "" {
+		return s.Lang
+	}
+	return s.Lang + "-" + s.Region
 }
 
 // Slot is a named value.
@@ -218,7 +231,7 @@ func (s *State) AppendBinary(b []byte) []byte {
 	b = append(b, flags, byte(s.Mode), s.Misses)
 	b = binary.AppendUvarint(b, uint64(s.Seq))
 	b = binary.AppendVarint(b, s.Updated)
-	for _, f := range [...]string{s.Lang, s.Customer, s.Journey, s.Flow, s.Step, s.Case, s.Origin} {
+	for _, f := range [...]string{s.Locale(), s.Customer, s.Journey, s.Flow, s.Step, s.Case, s.Origin} {
 		b = appendStr(b, f)
 	}
 	b = appendSlots(b, s.Slots)
@@ -280,7 +293,7 @@ func (s *State) UnmarshalBinary(data []byte) error {
 	seq := d.uvarint()
 	s.Seq = uint16(seq)
 	s.Updated = d.varint()
-	s.Lang = d.str()
+	s.Lang, s.Region = SplitLocale(d.str())
 	s.Customer = d.str()
 	s.Stack = s.Stack[:0]
 	if version == 1 {

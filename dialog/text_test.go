@@ -236,3 +236,67 @@ func TestMoneyDecimalsPerCurrency(t *testing.T) {
 		}
 	}
 }
+
+// Regional variants: US English spelling and dates, Swiss German without ß
+// and with Swiss amounts, Swiss French and Italian with NPA; a region
+// without a file (de-AT) writes its language.
+func TestRegionalVariants(t *testing.T) {
+	cat, err := dialog.LoadCatalog(locales.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := dialog.DateValue(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
+	chf := dialog.MoneyValue(123450, "CHF")
+	for _, tc := range []struct{ locale, date, money string }{
+		{"en", "Monday 23 November", "CHF 1,234.50"},
+		{"en-US", "Monday, November 23", "CHF 1,234.50"},
+		{"de", "Montag, 23. November", "1.234,50 CHF"},
+		{"de-CH", "Montag, 23. November", "CHF 1’234.50"},
+		{"de-AT", "Montag, 23. November", "1.234,50 CHF"},
+		{"fr-CH", "lundi 23 novembre", "CHF 1 234.50"},
+		{"it-CH", "lunedì 23 novembre", "CHF 1’234.50"},
+	} {
+		if got := string(cat.AppendValue(nil, tc.locale, day)); got != tc.date {
+			t.Errorf("%s date: %q, want %q", tc.locale, got, tc.date)
+		}
+		if got := string(cat.AppendValue(nil, tc.locale, chf)); got != tc.money {
+			t.Errorf("%s money: %q, want %q", tc.locale, got, tc.money)
+		}
+	}
+	if got := cat.Text("en-US", "missing.place.mailbox", nil); got != "put in your mailbox" {
+		t.Errorf("en-US mailbox: %q", got)
+	}
+	if got := cat.Text("en", "missing.place.mailbox", nil); !strings.Contains(got, "letterbox") {
+		t.Errorf("en (British) mailbox: %q", got)
+	}
+	absent := map[string]string{"en-US": "postcode", "de-CH": "ß", "fr-CH": "code postal", "it-CH": "CAP"}
+	for locale, word := range absent {
+		changed := 0
+		for _, k := range cat.Keys() {
+			v := cat.Text(locale, k, nil)
+			if strings.Contains(v, word) {
+				t.Errorf("%s %s still says %q: %s", locale, k, word, v)
+			}
+			if v != cat.Text(locale[:2], k, nil) {
+				changed++
+			}
+		}
+		if changed == 0 {
+			t.Errorf("%s: no text differs from %s", locale, locale[:2])
+		}
+	}
+	if got := cat.Text("de-CH", "claim.investigation", nil); !strings.HasPrefix(got, "Ausserdem") {
+		t.Errorf("de-CH: %q", got)
+	}
+}
+
+func TestSplitLocale(t *testing.T) {
+	for in, want := range map[string][2]string{
+		"de-CH": {"de", "CH"}, "fr_be": {"fr", "BE"}, "EN": {"en", ""}, "en-us": {"en", "US"},
+		"pt-BR": {"en", ""}, "de-": {"de", ""}, "de-C1": {"de", ""}, "": {"en", ""}, "it-CH-x": {"it", ""},
+	} {
+		if l, r := dialog.SplitLocale(in); [2]string{l, r} != want {
+			t.Errorf("SplitLocale(%q) = %s, %s; want %v", in, l, r, want)
+		}
+	}
+}

@@ -58,3 +58,31 @@ func TestParityCheckCatches(t *testing.T) {
 		})
 	}
 }
+
+// A regional file may only override what its language has, with the same
+// placeholders, and must be named <language>-<REGION>.yaml.
+func TestVariantCheckCatches(t *testing.T) {
+	cases := []struct{ name, file, body, want string }{
+		{"unknown key", "de-CH.yaml", "menu:\n  nonsense: \"x\"\n", "menu.nonsense is not in de.yaml"},
+		{"other placeholders", "en-US.yaml", "order:\n  limited: \"wait {hours}\"\n", "order.limited has placeholders [hours], en.yaml has [minutes]"},
+		{"a list for a text", "fr-CH.yaml", "format:\n  date: [a, b]\n", "not the same kind of entry"},
+		{"no such language", "es-MX.yaml", "format:\n  date: \"{day}\"\n", "a variant is <language>-<REGION>.yaml"},
+		{"no CLDR data", "it-SM.yaml", "format:\n  date: \"{weekday} {day} {month}\"\n", "no CLDR data for it-SM"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fsys := fstest.MapFS{tc.file: &fstest.MapFile{Data: []byte(tc.body)}}
+			for _, l := range dialog.Languages {
+				b, err := locales.FS.ReadFile(l + ".yaml")
+				if err != nil {
+					t.Fatal(err)
+				}
+				fsys[l+".yaml"] = &fstest.MapFile{Data: b}
+			}
+			_, err := dialog.LoadCatalog(fsys)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -39,8 +39,8 @@ func (a *app) validate(args []string) int {
 	}
 	orders, customers, places := d.Counts()
 	nf, ns := eng.Size()
-	fmt.Fprintf(a.stdout, "ok: %d flows with %d steps, %d locale keys in %v, data with %d orders, %d customers, %d lockers and pickup points\n",
-		nf, ns, len(eng.Catalog().Keys()), dialog.Languages, orders, customers, places)
+	fmt.Fprintf(a.stdout, "ok: %d flows with %d steps, %d locale keys in %v (regional variants %v), data with %d orders, %d customers, %d lockers and pickup points\n",
+		nf, ns, len(eng.Catalog().Keys()), dialog.Languages, eng.Catalog().Variants(), orders, customers, places)
 	return 0
 }
 
