@@ -366,7 +366,7 @@ func TestInvalidFlowsNameFileAndLine(t *testing.T) {
 }
 
 func TestStateRoundTrip(t *testing.T) {
-	st := dialog.State{Lang: "fr", LangFixed: true, Customer: "C-1", Journey: "track", Flow: "track", Step: "ask",
+	st := dialog.State{Lang: "fr", Region: "CH", LangFixed: true, Customer: "C-1", Journey: "track", Flow: "track", Step: "ask",
 		Stack: []dialog.Frame{{Kind: dialog.FrameCall, Flow: "x", Step: "y"}, {Kind: dialog.FrameDigression, Flow: "a", Step: "b", Journey: "a",
 			Slots: []dialog.Slot{{"k", "v"}}, Facts: []dialog.Slot{{"f", "g"}}, Choices: []dialog.Choice{{"L", "V", "K"}}}},
 		Seq: 65535, Misses: 1, Mode: dialog.ModeAgent, Case: "PB-ABCDEF", Updated: now.Unix(), Origin: "p.q",
