@@ -230,6 +230,45 @@ func FindLanguage(text string) string {
 	return found
 }
 
+// otherLanguages are names of languages parcelbot does not speak, in our
+// four languages and their own, folded: "do you speak Spanish?" is
+// answered with the four it does speak.
+var otherLanguages = map[string]string{
+	"spanish": "es", "spanisch": "es", "espagnol": "es", "spagnolo": "es", "espanol": "es", "castellano": "es",
+	"portuguese": "pt", "portugiesisch": "pt", "portugais": "pt", "portoghese": "pt", "portugues": "pt",
+	"turkish": "tr", "turkisch": "tr", "turc": "tr", "turco": "tr", "turkce": "tr",
+	"polish": "pl", "polnisch": "pl", "polonais": "pl", "polacco": "pl", "polski": "pl",
+	"dutch": "nl", "niederlandisch": "nl", "hollandisch": "nl", "neerlandais": "nl", "olandese": "nl", "nederlands": "nl",
+	"russian": "ru", "russisch": "ru", "russe": "ru", "russo": "ru",
+	"arabic": "ar", "arabisch": "ar", "arabe": "ar", "arabo": "ar",
+	"romanian": "ro", "rumanisch": "ro", "roumain": "ro", "rumeno": "ro",
+	"greek": "el", "griechisch": "el", "grec": "el", "greco": "el",
+	"chinese": "zh", "chinesisch": "zh", "chinois": "zh", "cinese": "zh",
+	"japanese": "ja", "japanisch": "ja", "japonais": "ja", "giapponese": "ja",
+	"albanian": "sq", "albanisch": "sq", "albanais": "sq", "albanese": "sq",
+	"croatian": "hr", "kroatisch": "hr", "croate": "hr", "croato": "hr",
+	"ukrainian": "uk", "ukrainisch": "uk", "ukrainien": "uk", "ucraino": "uk",
+}
+
+// FindOtherLanguage returns a language the message names that parcelbot
+// does not speak ("¿hablas español?" → es), or "" when it names none or
+// also names one of the four.
+func FindOtherLanguage(text string) string {
+	if len(text) > 300 {
+		return ""
+	}
+	found := ""
+	for _, w := range strings.Fields(dialog.Fold(text)) {
+		if _, ours := languageNames[w]; ours {
+			return ""
+		}
+		if l, ok := otherLanguages[w]; ok {
+			found = l
+		}
+	}
+	return found
+}
+
 // languageStems are the first letters of every name in languageNames.
 var languageStems = []string{"engl", "angl", "ingl", "germ", "deut", "alle", "tede", "fren", "fran", "ital"}
 

@@ -93,6 +93,7 @@ func NewEngineFrom(cfg Config, b Backends, flows, locs fs.FS) (*dialog.Engine, e
 		Menu:       "menu.start",
 		Again:      "menu.again",
 		Closing:    "feedback.ask",
+		Clarify:    "clarify.ask",
 		Resume:     "menu.resume",
 		OfferHuman: "human.offer",
 		Strict:     cfg.Strict,
@@ -122,7 +123,8 @@ func slotTypes(of OrderFormat) map[string]dialog.SlotType {
 		}},
 		// a language named in a sentence ("can we do this in German",
 		// "auf Englisch bitte", "en anglais ?", "in inglese")
-		"language_name": {Find: FindLanguage, Accept: find(FindLanguage)},
+		"language_name":  {Find: FindLanguage, Accept: find(FindLanguage)},
+		"other_language": {Find: FindOtherLanguage, Accept: find(FindOtherLanguage)},
 		// a rating from 1 to 5 as customers type it: "4", "4/5", "4 out of
 		// 5", "5 stars"; loose, so that "where are my 2 other parcels?" is a
 		// change of topic, not a 2

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,6 +52,14 @@ type Config struct {
 	// case ("feedback.ask": a closing question), with the slot "case" set
 	// to the case; default Again.
 	Closing string
+	// Clarify is the step that asks "Did you mean …?" when the bot is not
+	// sure of a message's intent: it must wait with 'choices' and
+	// 'dispatch' (the likeliest intents the manifest offers are its
+	// buttons). Empty: an unsure message is not understood.
+	Clarify string
+	// NLU is the classifier's training data and settings (<lang>.yaml,
+	// config.yaml); nil: the embedded dialog/nlu.
+	NLU fs.FS
 	// OfferHuman is where the engine goes after MaxMisses turns in a row it
 	// did not understand ("human.offer").
 	OfferHuman string
@@ -109,6 +118,9 @@ type Engine struct {
 	menu        *Step
 	again       *Step
 	closing     *Step
+	clarify     *Step
+	nlu         *Understander
+	offers      map[string]string // intent → the locale key offering it
 	resume      *Step
 	offerHuman  *Step
 	// locationFlow starts when a location is shared outside a question.
@@ -177,6 +189,19 @@ func New(cfg Config) (*Engine, error) {
 	if e.maxMisses <= 0 {
 		e.maxMisses = 2
 	}
+	if e.nlu, err = newEngineUnderstander(m, mf, cfg.NLU); err != nil {
+		return nil, err
+	}
+	e.offers = map[string]string{}
+	for _, d := range mf.Intents {
+		if d.Offer == "" {
+			continue
+		}
+		if !e.cat.Has(d.Offer) {
+			return nil, fmt.Errorf("%s: intent %s: offer: unknown locale key %q", ManifestFile, d.Name, d.Offer)
+		}
+		e.offers[d.Name] = d.Offer
+	}
 	for name, st := range cfg.Types {
 		if builtinType(name) {
 			return nil, fmt.Errorf("dialog: slot type %s is the engine's own", name)
@@ -240,6 +265,11 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Closing != "" {
 		if e.closing = e.resolve(nil, cfg.Closing); e.closing == nil {
 			return nil, fmt.Errorf("dialog: closing target %q is not a step", cfg.Closing)
+		}
+	}
+	if cfg.Clarify != "" {
+		if e.clarify = e.resolve(nil, cfg.Clarify); e.clarify == nil || !e.clarify.Choices || !e.clarify.Dispatch {
+			return nil, fmt.Errorf("dialog: clarify target %q is not a step with choices and dispatch", cfg.Clarify)
 		}
 	}
 	if cfg.Resume != "" {
@@ -378,7 +408,7 @@ type turn struct {
 	pend []Button // buttons for the message being built
 
 	choices    []Choice // dynamic buttons collected by actions this turn
-	intent     string   // the typed text's intent, once matched (see matched)
+	preds      []Scored // the typed text's intents, once read (see understood)
 	intentFor  string
 	tbuf       []byte // scratch for actions' renderings
 	strictErr  error  // an action used a slot it does not declare (strict mode)
@@ -509,14 +539,25 @@ func (t *turn) forBot() bool {
 	return ok && f.Anytime
 }
 
-// matched returns the intent of text in the customer's language, matching
-// each text once per turn.
+// matched returns the intent of text in the customer's language when the
+// bot is sure of it (its confidence reaches the threshold), else unknown;
+// each text is read once per turn.
 func (t *turn) matched(text string) string {
-	if t.intent == "" || t.intentFor != text {
-		t.intent, _ = t.e.matcher.MatchIn(t.st.Lang, text)
+	preds := t.understood(text)
+	if len(preds) > 0 && preds[0].Confidence >= t.e.nlu.cfg.Threshold {
+		return preds[0].Intent
+	}
+	return IntentUnknown
+}
+
+// understood returns every intent of text with its confidence, likeliest
+// first, reading each text once per turn.
+func (t *turn) understood(text string) []Scored {
+	if t.preds == nil || t.intentFor != text {
+		t.preds = t.e.nlu.Understand(t.st.Lang, text, t.preds[:0])
 		t.intentFor = text
 	}
-	return t.intent
+	return t.preds
 }
 
 // words counts the words of text.
@@ -639,7 +680,11 @@ func (t *turn) pressIndex(s *Step, idx int) error {
 		}
 		return t.enter(next)
 	}
-	t.st.Set(s.Ask, t.st.Choices[idx-len(s.Buttons)].Value)
+	v := t.st.Choices[idx-len(s.Buttons)].Value
+	if s.Dispatch {
+		return t.dispatch(s, v)
+	}
+	t.st.Set(s.Ask, v)
 	return t.enter(s.Next)
 }
 
@@ -711,9 +756,71 @@ func (t *turn) typed(text string) error {
 	}
 	intent := t.matched(text)
 	if f, ok := t.e.intentFlows[intent]; ok {
+		if s != nil && s.Ask != "" && f.Name == t.st.Journey && len(f.Intents[intent]) == 0 && t.st.Mode == ModeBot {
+			// the journey the customer is in, asked for again at one of its
+			// questions: not an answer to it, and no reason to start over
+			return t.notUnderstood()
+		}
 		return t.startFlow(f, intent)
 	}
+	if s == nil || s.Ask == "" {
+		// an unclear message while a question waits is an unclear answer
+		// to it (said so, and asked again); otherwise the bot asks what
+		// the customer meant
+		if ok, err := t.clarifyIntent(text); ok || err != nil {
+			return err
+		}
+	}
 	return t.notUnderstood()
+}
+
+// clarifyIntent asks "Did you mean …?" when the bot is unsure of text but
+// some journeys the manifest offers are likely enough: up to three, the
+// likeliest first, one per flow. It reports whether it asked.
+func (t *turn) clarifyIntent(text string) (bool, error) {
+	s := t.e.clarify
+	if s == nil || t.st.Mode != ModeBot {
+		return false, nil
+	}
+	var cands [3]Scored
+	n := 0
+	var flows [3]*Flow
+	for _, p := range t.understood(text) {
+		if p.Confidence < t.e.nlu.cfg.Offer || n == len(cands) {
+			break
+		}
+		f, ok := t.e.intentFlows[p.Intent]
+		if !ok || t.e.offers[p.Intent] == "" || slices.Contains(flows[:n], f) {
+			continue
+		}
+		cands[n], flows[n] = p, f
+		n++
+	}
+	if n == 0 {
+		return false, nil
+	}
+	// what the message states (an order number) is kept for the journey
+	t.fill(text, true)
+	if err := t.switchTo(s.Flow, ""); err != nil {
+		return false, err
+	}
+	t.choices = t.choices[:0]
+	for _, c := range cands[:n] {
+		key := t.e.offers[c.Intent]
+		t.choices = append(t.choices, Choice{Label: t.e.cat.Text(t.st.Locale(), key, t), Value: c.Intent, Key: key})
+	}
+	return true, t.enter(s)
+}
+
+// dispatch starts the journey of the intent the customer chose at a
+// 'dispatch' step, as if they had typed it.
+func (t *turn) dispatch(s *Step, intent string) error {
+	t.st.Set(s.Ask, "")
+	f, ok := t.e.intentFlows[intent]
+	if !ok {
+		return t.enter(s.Next)
+	}
+	return t.startFlow(f, intent)
 }
 
 // correct follows a changed fact: a message that names another value for a
@@ -889,16 +996,25 @@ func (t *turn) validate(s *Step, text string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	if st.Loose {
+	if st.Loose && t.asksForJourney(s, text) {
 		// a type that takes almost any text does not take a message that
 		// asks for another journey
-		if intent := t.matched(text); intent != IntentUnknown {
-			if f, ok := t.e.intentFlows[intent]; ok && f.Name != s.Flow.Name && f.Name != t.st.Journey {
-				return "", false
-			}
-		}
+		return "", false
 	}
 	return st.Accept(text)
+}
+
+// asksForJourney reports whether text at step s is likelier a request for
+// another journey than an answer: its likeliest reading is a journey the
+// manifest offers, other than this one, and likely enough to be offered.
+// (Small talk, thanks or a place name are answers.)
+func (t *turn) asksForJourney(s *Step, text string) bool {
+	preds := t.understood(text)
+	if len(preds) == 0 || preds[0].Confidence < t.e.nlu.cfg.Offer || t.e.offers[preds[0].Intent] == "" {
+		return false
+	}
+	f, ok := t.e.intentFlows[preds[0].Intent]
+	return ok && f.Name != s.Flow.Name && f.Name != t.st.Journey
 }
 
 // yesNo reads a yes or a no: only a short message that is one, never a

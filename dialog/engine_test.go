@@ -345,7 +345,7 @@ func TestInvalidFlowsNameFileAndLine(t *testing.T) {
 		{"slot read that nothing writes", "manifest.yaml", "reads: [order]", "reads: [order, mood]", "manifest.yaml:5: action lookup reads slot \"mood\", which no question"},
 		{"menu command no flow has", "manifest.yaml", "menu: [/start, /language]", "menu: [/start, /languages]", "manifest.yaml:2: menu: /languages is no flow's command"},
 		{"journey that is no flow", "manifest.yaml", "journeys: [track]", "journeys: [trak]", "manifest.yaml:3: journeys: no flow \"trak\""},
-		{"intent a flow starts but the manifest lacks", "manifest.yaml", "  human: {weight: 2}\n", "", "en.yaml: unknown intent \"human\""},
+		{"intent a flow starts but the manifest lacks", "manifest.yaml", "  human: {weight: 2, offer: menu.human}\n", "", "en.yaml: unknown intent \"human\""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -148,6 +148,7 @@ type stepSpec struct {
 	End      bool              `yaml:"end"`
 	Separate bool              `yaml:"separate"`
 	Resume   bool              `yaml:"resume"`
+	Dispatch bool              `yaml:"dispatch"`
 	Skip     map[string]string `yaml:"skip"`
 	line     int
 	lines    map[string]int // field → line
@@ -243,6 +244,10 @@ type Step struct {
 	End      bool // the journey rests here: the next message starts afresh
 	Separate bool // its message stands alone (channels must not merge it)
 	Resume   bool // goes back to the journey the customer interrupted
+	// Dispatch: the value a choice sets is an intent, and choosing it
+	// starts that intent's journey as if the customer had typed it ("Did
+	// you mean …?"); 'next' is where a choice without a journey goes.
+	Dispatch bool
 	Skips    []SkipRule
 	File     string
 	Line     int
@@ -685,6 +690,7 @@ func (e *Engine) compileFlow(file string, ff *flowFile) error {
 			return errf(sp.at("invalid"), "step %s: unknown locale key %q", name, sp.Invalid)
 		}
 		s.Invalid, s.Ask, s.Validate, s.Choices, s.Return, s.Reask, s.End, s.Separate, s.Resume = sp.Invalid, sp.Ask, sp.Validate, sp.Choices, sp.Return, sp.Reask, sp.End, sp.Separate, sp.Resume
+		s.Dispatch = sp.Dispatch
 		skipSlots := make([]string, 0, len(sp.Skip))
 		for k := range sp.Skip {
 			skipSlots = append(skipSlots, k)
@@ -755,6 +761,9 @@ func (e *Engine) compileFlow(file string, ff *flowFile) error {
 		}
 		if sp.Choices && sp.Ask == "" {
 			return errf(line, "step %s: 'choices' needs 'ask' (the slot a choice sets)", name)
+		}
+		if sp.Dispatch && !sp.Choices {
+			return errf(line, "step %s: 'dispatch' needs 'choices' (the intents offered)", name)
 		}
 		if s.Next, err = target(sp.at("next"), sp.Next); err != nil {
 			return err

@@ -29,6 +29,9 @@ type IntentDef struct {
 	Name   string
 	Weight int  // how much a matching phrase counts
 	Topic  bool // the intent of a message about the topic that matches no phrase
+	// Offer is the locale key of the button that offers this intent in
+	// "Did you mean …?" when the bot is unsure; "" never offers it.
+	Offer string
 }
 
 type actionDecl struct {
@@ -73,13 +76,14 @@ func ParseManifest(data []byte) (*Manifest, error) {
 			}
 		case "intents":
 			if v.Kind != yaml.MappingNode {
-				return nil, errf(v.Line, "intents must be a mapping name → {weight, topic}")
+				return nil, errf(v.Line, "intents must be a mapping name → {weight, topic, offer}")
 			}
 			topics := 0
 			for j := 0; j+1 < len(v.Content); j += 2 {
 				var d struct {
-					Weight int  `yaml:"weight"`
-					Topic  bool `yaml:"topic"`
+					Weight int    `yaml:"weight"`
+					Topic  bool   `yaml:"topic"`
+					Offer  string `yaml:"offer"`
 				}
 				if err := decodeStrict(v.Content[j+1], &d); err != nil {
 					return nil, errf(v.Content[j].Line, "intent %s: %s", v.Content[j].Value, lineless(err))
@@ -92,7 +96,7 @@ func ParseManifest(data []byte) (*Manifest, error) {
 					topics++
 				}
 				m.lines["intent."+name] = v.Content[j].Line
-				m.Intents = append(m.Intents, IntentDef{Name: name, Weight: d.Weight, Topic: d.Topic})
+				m.Intents = append(m.Intents, IntentDef{Name: name, Weight: d.Weight, Topic: d.Topic, Offer: d.Offer})
 			}
 			if topics > 1 {
 				return nil, errf(v.Line, "only one intent can be the topic intent")

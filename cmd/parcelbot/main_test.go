@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -206,8 +207,34 @@ func TestChatHandsOffToConsoleDesk(t *testing.T) {
 func TestIntentCommand(t *testing.T) {
 	in := "wo bleibt mein paket\nmein Paket wurde gestohlen\nich will einen Menschen\nxyzzy\n"
 	code, out, _ := runCmd(t, in, nil, "intent", "--lang", "de")
-	if code != 0 || out != "track\nstolen\nhuman\nunknown\n" {
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if code != 0 || len(lines) != 4 {
 		t.Fatalf("exit %d, got %q", code, out)
+	}
+	// intent first, then its confidence, one line per message
+	for i, want := range []string{"track", "stolen", "human", "unknown"} {
+		f := strings.Fields(lines[i])
+		if len(f) != 2 || f[0] != want {
+			t.Errorf("line %d: %q, want %s and a confidence", i+1, lines[i], want)
+			continue
+		}
+		if c, err := strconv.ParseFloat(f[1], 64); err != nil || c <= 0 || c > 1 {
+			t.Errorf("line %d: confidence %q", i+1, f[1])
+		}
+	}
+	// --top 3: three intents, likeliest first
+	code, out, _ = runCmd(t, "wo bleibt mein paket\n", nil, "intent", "--lang", "de", "--top", "3")
+	f := strings.Fields(out)
+	if code != 0 || len(f) != 6 || f[0] != "track" {
+		t.Fatalf("--top 3: exit %d, got %q", code, out)
+	}
+	prev := 2.0
+	for i := 1; i < 6; i += 2 {
+		c, err := strconv.ParseFloat(f[i], 64)
+		if err != nil || c > prev {
+			t.Errorf("--top 3: confidences not in falling order: %q", out)
+		}
+		prev = c
 	}
 	if code, _, _ := runCmd(t, "", nil, "intent", "--lang", "xx"); code != 2 {
 		t.Errorf("bad --lang: exit %d", code)

@@ -49,8 +49,12 @@ func (a *app) intent(args []string) int {
 	fl := flag.NewFlagSet("intent", flag.ContinueOnError)
 	fl.SetOutput(a.stderr)
 	lang := fl.String("lang", "en", "the customer's language (en, de, fr, it): all four are understood, typos are forgiven in this one")
+	top := fl.Int("top", 1, "print the N likeliest intents per message, each with its confidence")
 	if err := fl.Parse(args); err != nil {
 		return 2
+	}
+	if *top < 1 {
+		*top = 1
 	}
 	if dialog.NormalizeLang(*lang) != *lang {
 		fmt.Fprintf(a.stderr, "parcelbot intent: --lang %q: want one of %v\n", *lang, dialog.Languages)
@@ -66,13 +70,25 @@ func (a *app) intent(args []string) int {
 		fmt.Fprintf(a.stderr, "parcelbot intent: %v\n", err)
 		return 1
 	}
+	u, err := dialog.NewUnderstander(m, nil)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "parcelbot intent: %v\n", err)
+		return 1
+	}
 	sc := bufio.NewScanner(a.stdin)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	w := bufio.NewWriter(a.stdout)
 	defer w.Flush()
+	var preds []dialog.Scored
 	for sc.Scan() {
-		intent, _ := m.MatchIn(*lang, sc.Text())
-		fmt.Fprintln(w, intent)
+		preds = u.Understand(*lang, sc.Text(), preds[:0])
+		for i, p := range preds[:min(*top, len(preds))] {
+			if i > 0 {
+				w.WriteString("  ")
+			}
+			fmt.Fprintf(w, "%s %.2f", p.Intent, p.Confidence)
+		}
+		w.WriteByte('\n')
 	}
 	if err := sc.Err(); err != nil {
 		fmt.Fprintf(a.stderr, "parcelbot intent: %v\n", err)
