@@ -230,8 +230,11 @@ func TestBurstReusesConnections(t *testing.T) {
 	if n := len(fake.Calls("sendMessage")); n != 320 {
 		t.Fatalf("%d messages", n)
 	}
-	if n := fake.Conns() - before; n > 40 {
-		t.Fatalf("%d connections opened for 320 messages from 32 senders, want at most one per sender (and a few)", n)
+	// at most two per sender: a request waiting for a connection may
+	// dial one more while another is freed, which depends on scheduling;
+	// the default transport opens nearly one per message (about 300)
+	if n := fake.Conns() - before; n > 64 {
+		t.Fatalf("%d connections opened for 320 messages from 32 senders, want at most two per sender", n)
 	}
 }
 
