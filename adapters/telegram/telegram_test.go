@@ -232,7 +232,7 @@ func TestBurstReusesConnections(t *testing.T) {
 	}
 	// at most two per sender: a request waiting for a connection may
 	// dial one more while another is freed, which depends on scheduling;
-	// the default transport opens nearly one per message (about 300)
+	// the default transport opened 151 here
 	if n := fake.Conns() - before; n > 64 {
 		t.Fatalf("%d connections opened for 320 messages from 32 senders, want at most two per sender", n)
 	}
