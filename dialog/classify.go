@@ -1,13 +1,14 @@
 package dialog
 
 import (
+	"bytes"
+	"cmp"
 	"embed"
 	"fmt"
 	"io/fs"
 	"math"
 	"math/rand/v2"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 
@@ -144,25 +145,12 @@ const (
 	fnvPrime  = 1099511628211
 )
 
-func fnv(kind byte, parts ...string) uint64 {
-	h := uint64(fnvOffset)
-	h = (h ^ uint64(kind)) * fnvPrime
-	for i, p := range parts {
-		if i > 0 {
-			h = (h ^ ' ') * fnvPrime
-		}
-		for j := 0; j < len(p); j++ {
-			h = (h ^ uint64(p[j])) * fnvPrime
-		}
-	}
-	return h
-}
+// fnvStart begins a feature's hash with its kind; fnvAdd adds bytes.
+func fnvStart(kind byte) uint64 { return (fnvOffset ^ uint64(kind)) * fnvPrime }
 
-func fnvBytes(kind byte, b []byte) uint64 {
-	h := uint64(fnvOffset)
-	h = (h ^ uint64(kind)) * fnvPrime
-	for _, c := range b {
-		h = (h ^ uint64(c)) * fnvPrime
+func fnvAdd[T string | []byte](h uint64, b T) uint64 {
+	for i := 0; i < len(b); i++ {
+		h = (h ^ uint64(b[i])) * fnvPrime
 	}
 	return h
 }
@@ -170,41 +158,54 @@ func fnvBytes(kind byte, b []byte) uint64 {
 // features appends the hashes of folded's features to s.hashes: words
 // (digit runs by their length only: an order number is a shape, not a
 // word), word pairs, character 3- to 5-grams of each word, and extra.
-func (s *clsScratch) features(folded string, extra []string) {
+func (s *clsScratch) features(folded []byte, extra []string) {
 	s.hashes = s.hashes[:0]
-	prev := ""
-	for rest := folded; rest != ""; {
-		var tok string
-		tok, rest, _ = strings.Cut(rest, " ")
-		if tok == "" {
+	var prev []byte
+	for rest := folded; len(rest) > 0; {
+		var tok []byte
+		tok, rest, _ = bytes.Cut(rest, space)
+		if len(tok) == 0 {
 			continue
 		}
-		if allDigits(tok) {
+		shape := allDigitBytes(tok)
+		if shape {
 			tok = digitShape[min(len(tok), len(digitShape)-1)]
 		}
-		s.hashes = append(s.hashes, fnv('w', tok))
-		if prev != "" {
-			s.hashes = append(s.hashes, fnv('b', prev, tok))
+		s.hashes = append(s.hashes, fnvAdd(fnvStart('w'), tok))
+		if prev != nil {
+			s.hashes = append(s.hashes, fnvAdd(fnvAdd(fnvAdd(fnvStart('b'), prev), space), tok))
 		}
 		prev = tok
-		if tok[0] == '#' {
+		if shape {
 			continue
 		}
 		s.pad = append(append(append(s.pad[:0], '<'), tok...), '>')
 		for n := 3; n <= 5; n++ {
 			for i := 0; i+n <= len(s.pad); i++ {
-				s.hashes = append(s.hashes, fnvBytes('c', s.pad[i:i+n]))
+				s.hashes = append(s.hashes, fnvAdd(fnvStart('c'), s.pad[i:i+n]))
 			}
 		}
 	}
 	s.nText = len(s.hashes)
 	for _, x := range extra {
-		s.hashes = append(s.hashes, fnv('x', x))
+		s.hashes = append(s.hashes, fnvAdd(fnvStart('x'), x))
 	}
 }
 
 // digitShape names a run of digits by its length (1 to 8, 9 or more).
-var digitShape = []string{"#0", "#1", "#2", "#3", "#4", "#5", "#6", "#7", "#8", "#9+"}
+var digitShape = [][]byte{[]byte("#0"), []byte("#1"), []byte("#2"), []byte("#3"), []byte("#4"),
+	[]byte("#5"), []byte("#6"), []byte("#7"), []byte("#8"), []byte("#9+")}
+
+var space = []byte{' '}
+
+func allDigitBytes(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(b) > 0
+}
 
 // vector turns s.hashes into TF-IDF weighted, L2-normalised columns of c
 // (features unknown to the model are dropped); the extra features follow
@@ -290,7 +291,7 @@ func (c *Classifier) Predict(text string, extra []string, out []Scored) []Scored
 	}
 	defer c.pool.Put(s)
 	s.fold = fold(s.fold[:0], text)
-	s.features(string(s.fold), extra)
+	s.features(s.fold, extra)
 	c.vector(s)
 	c.scores(s)
 	softmax(s.scores, c.temp)
@@ -298,7 +299,7 @@ func (c *Classifier) Predict(text string, extra []string, out []Scored) []Scored
 	for i, p := range s.scores {
 		out = append(out, Scored{Intent: c.labels[i], Confidence: p})
 	}
-	sort.SliceStable(out[start:], func(i, j int) bool { return out[start+i].Confidence > out[start+j].Confidence })
+	slices.SortStableFunc(out[start:], func(a, b Scored) int { return cmp.Compare(b.Confidence, a.Confidence) })
 	return out
 }
 
@@ -319,9 +320,10 @@ type trainInput struct {
 	label int
 }
 
-// TrainClassifier trains a classifier on examples; extra gives each
-// example's further features (nil: none). labels fixes the label order.
-func TrainClassifier(examples []Example, extra func(Example) []string, labels []string, cfg NLUConfig) (*Classifier, error) {
+// TrainClassifier trains a classifier on examples; extra[i] are example
+// i's further features (extra may be nil: none). labels fixes the label
+// order.
+func TrainClassifier(examples []Example, extra [][]string, labels []string, cfg NLUConfig) (*Classifier, error) {
 	if len(examples) == 0 {
 		return nil, fmt.Errorf("train classifier: no examples")
 	}
@@ -340,10 +342,10 @@ func TrainClassifier(examples []Example, extra func(Example) []string, labels []
 		}
 		var x []string
 		if extra != nil {
-			x = extra(ex)
+			x = extra[i]
 		}
 		s.fold = fold(s.fold[:0], ex.Text)
-		s.features(string(s.fold), x)
+		s.features(s.fold, x)
 		seen := map[uint64]bool{}
 		for _, h := range s.hashes {
 			col, ok := c.cols[h]

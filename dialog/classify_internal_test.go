@@ -26,21 +26,23 @@ func cvScores(t *testing.T, folds int) (scores [][]float64, labels []int, u *Und
 	}
 	for f := 0; f < folds; f++ {
 		var train, test []Example
+		var extra [][]string
 		for i, e := range ex {
 			if i%folds == f {
 				test = append(test, e)
 			} else {
 				train = append(train, e)
+				extra = append(extra, u.lex(e.Lang, e.Text))
 			}
 		}
-		c, err := TrainClassifier(train, func(e Example) []string { return u.lex(e.Lang, e.Text) }, m.Intents(), cfg)
+		c, err := TrainClassifier(train, extra, m.Intents(), cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		s := &clsScratch{}
 		for _, e := range test {
 			s.fold = fold(s.fold[:0], e.Text)
-			s.features(string(s.fold), u.lex(e.Lang, e.Text))
+			s.features(s.fold, u.lex(e.Lang, e.Text))
 			c.vector(s)
 			c.scores(s)
 			scores = append(scores, append([]float64(nil), s.scores...))
@@ -110,17 +112,19 @@ func TestCalibration(t *testing.T) {
 // start does once.
 func BenchmarkTrain(b *testing.B) {
 	m := embeddedMatcher(b)
-	u := &Understander{m: m}
 	sub, _ := fs.Sub(nluFS, "nlu")
 	ex, cfg, err := LoadNLU(sub, m.Intents())
 	if err != nil {
 		b.Fatal(err)
 	}
-	full, _ := NewUnderstander(m, nil)
-	u.lexFeat = full.lexFeat
+	u, err := NewUnderstander(m, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	extra := u.verdicts(ex)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := TrainClassifier(ex, func(e Example) []string { return u.lex(e.Lang, e.Text) }, m.Intents(), cfg); err != nil {
+		if _, err := TrainClassifier(ex, extra, m.Intents(), cfg); err != nil {
 			b.Fatal(err)
 		}
 	}

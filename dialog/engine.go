@@ -554,6 +554,9 @@ func (t *turn) matched(text string) string {
 // first, reading each text once per turn.
 func (t *turn) understood(text string) []Scored {
 	if t.preds == nil || t.intentFor != text {
+		if t.preds == nil {
+			t.preds = make([]Scored, 0, t.e.nlu.size())
+		}
 		t.preds = t.e.nlu.Understand(t.st.Lang, text, t.preds[:0])
 		t.intentFor = text
 	}

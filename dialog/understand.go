@@ -38,11 +38,15 @@ func NewUnderstander(m *Matcher, nlu fs.FS) (*Understander, error) {
 	if nlu == nil {
 		nlu, _ = fs.Sub(nluFS, "nlu")
 	}
-	labels := m.Intents()
-	ex, cfg, err := LoadNLU(nlu, labels)
+	ex, cfg, err := LoadNLU(nlu, m.Intents())
 	if err != nil {
 		return nil, err
 	}
+	return newUnderstander(m, ex, cfg)
+}
+
+func newUnderstander(m *Matcher, ex []Example, cfg NLUConfig) (*Understander, error) {
+	labels := m.Intents()
 	u := &Understander{m: m, cfg: cfg, lexFeat: map[string][4][]string{}}
 	for _, l := range labels {
 		var f [4][]string
@@ -53,19 +57,30 @@ func NewUnderstander(m *Matcher, nlu fs.FS) (*Understander, error) {
 	}
 	// the model is a function of the examples, the lexicon's verdicts on
 	// them and the settings: the cache key
+	verdicts := u.verdicts(ex)
 	h := sha256.New()
 	fmt.Fprintf(h, "%+v|%v", cfg, labels)
-	for _, e := range ex {
-		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00", e.Lang, e.Intent, e.Text, u.lex(e.Lang, e.Text)[1])
+	for i, e := range ex {
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00", e.Lang, e.Intent, e.Text, verdicts[i][1])
 	}
 	key := hex.EncodeToString(h.Sum(nil))
+	var err error
 	u.c, err = cachedClassifier(key, func() (*Classifier, error) {
-		return TrainClassifier(ex, func(e Example) []string { return u.lex(e.Lang, e.Text) }, labels, cfg)
+		return TrainClassifier(ex, verdicts, labels, cfg)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return u, nil
+}
+
+// verdicts are the lexicon's features of every example.
+func (u *Understander) verdicts(ex []Example) [][]string {
+	out := make([][]string, len(ex))
+	for i, e := range ex {
+		out[i] = u.lex(e.Lang, e.Text)
+	}
+	return out
 }
 
 func (u *Understander) lex(lang, text string) []string {
@@ -87,6 +102,14 @@ func (u *Understander) Understand(lang, text string, out []Scored) []Scored {
 	return u.c.Predict(text, u.lex(lang, text), out)
 }
 
+// size is the number of readings Understand appends.
+func (u *Understander) size() int {
+	if u.c == nil {
+		return 1
+	}
+	return len(u.c.labels)
+}
+
 // Config returns the thresholds.
 func (u *Understander) Config() NLUConfig { return u.cfg }
 
@@ -98,14 +121,15 @@ func (u *Understander) Classifier() *Classifier { return u.c }
 // names) the classifier and the lexicon together; otherwise the lexicon
 // alone, whose match is taken as sure.
 func newEngineUnderstander(m *Matcher, mf *Manifest, nlu fs.FS) (*Understander, error) {
-	if nlu == nil {
-		sub, _ := fs.Sub(nluFS, "nlu")
-		if _, _, err := LoadNLU(sub, m.Intents()); err != nil {
-			return lexiconOnly(m), nil
-		}
-		nlu = sub
+	if nlu != nil {
+		return NewUnderstander(m, nlu)
 	}
-	return NewUnderstander(m, nlu)
+	sub, _ := fs.Sub(nluFS, "nlu")
+	ex, cfg, err := LoadNLU(sub, m.Intents())
+	if err != nil {
+		return lexiconOnly(m), nil
+	}
+	return newUnderstander(m, ex, cfg)
 }
 
 func lexiconOnly(m *Matcher) *Understander {
