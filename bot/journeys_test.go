@@ -481,3 +481,52 @@ func TestSatisfactionAfterAnAgentResolved(t *testing.T) {
 		t.Fatalf("after erasure: %s", got)
 	}
 }
+
+// A journey that resolves a case itself (a refund confirmed by the
+// customer) closes with the same question once: the typed rating is kept on
+// the case, a typed "no, thanks" is not taken as a comment, and the
+// journey's advice follows.
+func TestSatisfactionAfterTheBotResolved(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	ctx := context.Background()
+	n := 0
+	say := func(text string) []dialog.Reply {
+		n++
+		if err := f.svc.Handle(ctx, bot.Message{Conversation: "t:1", ID: "c" + strconv.Itoa(n), LinkCustomer: "C-1001", Input: dialog.Input{Text: text, LangHint: "de"}}); err != nil {
+			t.Fatal(err)
+		}
+		return f.rec.Take("1")
+	}
+	rs := say("mein Paket 302-1015554-4108878 ist nie angekommen")
+	rs = f.press(t, "1", "p1", rs, "Als vermisst melden")
+	f.press(t, "1", "p2", rs, "💶")
+	if got := texts(say("ja bitte")); !strings.Contains(got, "Ihre Erstattung") || !strings.Contains(got, "Wie zufrieden waren Sie") {
+		t.Fatalf("no closing question after the refund:\n%s", got)
+	}
+	if got := texts(say("die vierte")); !strings.Contains(got, "besser machen") {
+		t.Fatalf("typed ordinal not taken as a rating:\n%s", got)
+	}
+	if got := texts(say("nein danke")); !strings.Contains(got, "Vielen Dank für Ihre Rückmeldung") || !strings.Contains(got, "Paketstation") {
+		t.Fatalf("want thanks, then the prevention advice:\n%s", got)
+	}
+	rec := redis.NewRecords(f.rdb, "", 0)
+	all, err := rec.Cases(ctx, "C-1001", "t:1")
+	if err != nil || len(all) != 1 {
+		t.Fatalf("cases of the chat: %v %v", all, err)
+	}
+	cs := all[0]
+	var notes []string
+	for _, nt := range cs.Notes {
+		notes = append(notes, nt.Who+":"+nt.What)
+	}
+	got := strings.Join(notes, ",")
+	if !strings.Contains(got, "customer:rated 4/5") || strings.Contains(got, "feedback:") {
+		t.Fatalf("want the rating and no comment on the case: %s", got)
+	}
+	f.obs.mu.Lock()
+	counted := f.obs.satisfaction
+	f.obs.mu.Unlock()
+	if !strings.HasSuffix(counted, "/de/4") {
+		t.Fatalf("rating not counted: %q", counted)
+	}
+}
