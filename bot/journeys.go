@@ -192,6 +192,9 @@ func (j *journeys) actions() map[string]dialog.Action {
 		"forget":              j.forget,
 		"feedback_due":        j.feedbackDue,
 		"save_feedback":       j.saveFeedback,
+		"event_facts":         j.eventFacts,
+		"notify_status":       j.notifyStatus,
+		"set_notify":          j.setNotify,
 	}
 }
 
@@ -242,6 +245,10 @@ func (j *journeys) linkAccount(ctx context.Context, c *dialog.Call) (dialog.Outc
 		return fail(outInvalid) // used before (by this chat it is fine: a re-run)
 	}
 	c.State.Customer = cust.ID
+	// order news reach the customer in this chat from now on
+	if err := j.Records.SetContact(ctx, cust.ID, Contact{Conv: c.Conversation()}); err != nil {
+		return "", err
+	}
 	// the shop knows the customer's country: "de-CH" (or "fr-CH") writes Swiss texts
 	if _, region := dialog.SplitLocale(cust.Lang); region != "" {
 		c.State.Region = region

@@ -20,6 +20,10 @@ type Observer interface {
 	// Satisfaction reports a customer's rating (1-5) of a resolved case, by
 	// the case's kind and the language.
 	Satisfaction(kind, lang string, rating int)
+	// Proactive reports what became of a shop event the bot tells first,
+	// by event type: received, sent, held (quiet hours), limited,
+	// not_linked, opted_out, gone, answered (the customer replied).
+	Proactive(kind, outcome string)
 }
 
 // nopObserver observes nothing.
@@ -31,3 +35,4 @@ func (nopObserver) Escalation(string)                        {}
 func (nopObserver) Compensation()                            {}
 func (nopObserver) Agent(string, time.Duration)              {}
 func (nopObserver) Satisfaction(string, string, int)         {}
+func (nopObserver) Proactive(string, string)                 {}

@@ -44,7 +44,29 @@ type Records interface {
 	// ForgetConversation removes the index of a conversation's cases (the
 	// cases themselves are kept, pseudonymised by Service.Forget).
 	ForgetConversation(ctx context.Context, conv string) error
+	// Contact returns how parcelbot reaches a customer first: the chat
+	// linked to the account (zero when none) and their choice about order
+	// news.
+	Contact(ctx context.Context, customerID string) (Contact, error)
+	// SetContact links conv to a customer (conv set) and/or stores their
+	// choice (notify set); empty fields are left as they are.
+	SetContact(ctx context.Context, customerID string, c Contact) error
+	// Unlink removes the chat from a customer's contact if it is conv
+	// (erasure), keeping their choice.
+	Unlink(ctx context.Context, customerID, conv string) error
 }
+
+// Contact is how the bot may write to a customer first.
+type Contact struct {
+	Conv   string // the linked conversation ("tg:123"); "" when none
+	Notify string // NotifyOn, NotifyOff, or "" when not answered yet (on)
+}
+
+// A customer's answer about order news.
+const (
+	NotifyOn  = "on"
+	NotifyOff = "off"
+)
 
 // maxCaseTries bounds the compare-and-set retries of one case update.
 const maxCaseTries = 8

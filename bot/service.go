@@ -181,6 +181,18 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 		}
 		if m.LinkCustomer != "" && tb.st.Customer == "" {
 			tb.st.Customer = m.LinkCustomer
+			if s.records != nil {
+				if err := s.records.SetContact(ctx, m.LinkCustomer, Contact{Conv: m.Conversation}); err != nil {
+					return fmt.Errorf("link %s: %w", m.Conversation, err)
+				}
+			}
+		}
+		answered := ""
+		if ev := tb.st.Get("event"); ev != "" && m.Input.Event == nil && m.Input.Agent == nil {
+			// the customer answers order news the bot wrote first: counted
+			// once, when this turn is stored
+			answered = ev
+			tb.st.Set("event", "")
 		}
 		before := journeyOf(&tb.st)
 		t0 := time.Now()
@@ -208,6 +220,9 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 		case err == nil:
 			s.cache.put(m.Conversation, version, tb.enc)
 			s.observe(before, &tb.st, time.Since(t0))
+			if answered != "" {
+				s.obs.Proactive(answered, "answered")
+			}
 		case errors.Is(err, ErrDuplicate) && fromCache:
 			continue // load, to see whether the input left work pending
 		case errors.Is(err, ErrDuplicate):
@@ -500,6 +515,21 @@ func (s *Service) Forget(ctx context.Context, conv string) error {
 func (s *Service) Erase(ctx context.Context, conv string) (Erasure, error) {
 	var out Erasure
 	s.cache.drop(conv)
+	// the account the chat is linked to stops reaching it
+	customer := ""
+	if sess, err := s.store.Load(ctx, conv, ""); err != nil {
+		return out, fmt.Errorf("forget %s: %w", conv, err)
+	} else if sess.Data != nil {
+		var st dialog.State
+		if st.UnmarshalBinary(sess.Data) == nil {
+			customer = st.Customer
+		}
+	}
+	if customer != "" && s.records != nil {
+		if err := s.records.Unlink(ctx, customer, conv); err != nil {
+			return out, fmt.Errorf("forget %s: %w", conv, err)
+		}
+	}
 	if err := s.store.Delete(ctx, conv); err != nil {
 		return out, fmt.Errorf("forget %s: %w", conv, err)
 	}

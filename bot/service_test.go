@@ -26,6 +26,20 @@ var testNow = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 type recObs struct {
 	mu           sync.Mutex
 	satisfaction string
+	proactive    []string // type/outcome
+}
+
+func (o *recObs) Proactive(kind, outcome string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.proactive = append(o.proactive, kind+"/"+outcome)
+}
+
+// proactiveOf returns the recorded outcomes of proactive events.
+func (o *recObs) proactiveOf() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return strings.Join(o.proactive, ",")
 }
 
 func (*recObs) Turn(string, string, time.Duration, bool) {}

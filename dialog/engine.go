@@ -103,6 +103,7 @@ type Engine struct {
 	actions     map[string]*actionDef
 	commands    map[string]*Flow
 	intentFlows map[string]*Flow
+	eventFlows  map[string]*Flow
 	slots       map[string]bool
 	sharedSlots map[string]bool // kept when the customer changes journey
 	written     map[string]bool // slots something writes (see checkManifest)
@@ -174,6 +175,7 @@ func New(cfg Config) (*Engine, error) {
 		actions:     map[string]*actionDef{},
 		commands:    map[string]*Flow{},
 		intentFlows: map[string]*Flow{},
+		eventFlows:  map[string]*Flow{},
 		slots:       map[string]bool{"lang": true},
 		sharedSlots: map[string]bool{},
 		written:     map[string]bool{"lang": true},
@@ -312,6 +314,18 @@ type Input struct {
 	ID           string
 	// Agent is set when the input comes from the agent who owns the case.
 	Agent *AgentEvent
+	// Event is set when the input is news from outside (the shop) that the
+	// bot tells the customer first.
+	Event *Event
+}
+
+// Event is news from outside that starts the flow declaring it in its
+// 'events' (the bot writes first). Its slots are set before the flow
+// starts; its vars are shown and read by actions like an action's.
+type Event struct {
+	Name  string
+	Slots []Slot
+	Vars  []Slot
 }
 
 // AgentEvent is something the agent on the conversation's case did.
@@ -466,6 +480,15 @@ func (e *Engine) Turn(ctx context.Context, st *State, in *Input, now time.Time, 
 	if in.Agent != nil {
 		return t.agent(in.Agent)
 	}
+	if in.Event != nil {
+		if err := t.event(in.Event); err != nil {
+			return err
+		}
+		if t.strictErr != nil {
+			return t.strictErr
+		}
+		return ctx.Err()
+	}
 	if st.Mode == ModeAgent && !t.forBot() {
 		// while an agent owns the case the bot relays and stays silent;
 		// commands that work at any step are still the bot's
@@ -619,6 +642,31 @@ func (t *turn) agent(ev *AgentEvent) error {
 	}
 	return nil
 }
+
+// event starts the flow of an outside event, as a journey the customer
+// started would (a journey in progress is kept and offered again after).
+// During a hand-over the agent owns the conversation: the bot says nothing.
+func (t *turn) event(ev *Event) error {
+	f, ok := t.e.eventFlows[ev.Name]
+	if !ok {
+		return fmt.Errorf("dialog: no flow starts on event %q", ev.Name)
+	}
+	if t.st.Mode == ModeAgent {
+		return nil
+	}
+	if err := t.switchTo(f, ""); err != nil {
+		return err
+	}
+	for _, sl := range ev.Slots {
+		t.st.Set(sl.Name, sl.Value)
+	}
+	t.vars = append(t.vars, ev.Vars...)
+	return t.enter(f.Start)
+}
+
+// Events returns the outside events the flows start on, as the manifest
+// declares them.
+func (e *Engine) Events() []string { return e.manifest.Events }
 
 // current returns the step the conversation waits at, or nil.
 func (t *turn) current() *Step {
@@ -843,7 +891,9 @@ func (t *turn) correct(s *Step, text string) (bool, error) {
 			continue
 		}
 		v := sp.Type.Find(text)
-		if v == "" || v == t.st.Get(sp.Name) {
+		if cur := t.st.Get(sp.Name); v == "" || v == cur || cur == "" {
+			// a correction replaces what was known; the first mention
+			// of an order is news, read with the rest of the message
 			continue
 		}
 		journey := f

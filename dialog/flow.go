@@ -38,6 +38,7 @@ type flowFile struct {
 	Flow     string              `yaml:"flow"`
 	Commands []string            `yaml:"commands"`
 	Intents  intentStarts        `yaml:"intents"`
+	Events   []string            `yaml:"events"`
 	Slots    slotDecls           `yaml:"slots"`
 	Keep     bool                `yaml:"keep"`
 	Title    string              `yaml:"title"`
@@ -554,6 +555,8 @@ func parseFlowFile(file string, data []byte) (*flowFile, error) {
 			err = v.Decode(&ff.Commands)
 		case "intents":
 			err = v.Decode(&ff.Intents)
+		case "events":
+			err = v.Decode(&ff.Events)
 		case "slots":
 			err = v.Decode(&ff.Slots)
 		case "keep":
@@ -656,6 +659,15 @@ func (e *Engine) compileFlow(file string, ff *flowFile) error {
 			return errf(1, "command %s is already started by flow %s", c, prev.Name)
 		}
 		e.commands[c] = f
+	}
+	for _, ev := range ff.Events {
+		if !containsStr(e.manifest.Events, ev) {
+			return errf(1, "event %q is not declared in %s", ev, ManifestFile)
+		}
+		if prev, dup := e.eventFlows[ev]; dup {
+			return errf(1, "event %s already starts flow %s", ev, prev.Name)
+		}
+		e.eventFlows[ev] = f
 	}
 	for intent, set := range ff.Intents {
 		if e.matcher.priority(intent) < 0 || intent == IntentYes || intent == IntentNo {
@@ -817,7 +829,9 @@ func (e *Engine) compileFlow(file string, ff *flowFile) error {
 		if moves > 1 {
 			return errf(line, "step %s: only one of ask/buttons, call, return, resume, goto and end", name)
 		}
-		if (s.waits() || s.End) && len(s.Say) == 0 {
+		// a flow the bot starts itself (an event) may end without a word:
+		// news that no longer concern the chat are not told
+		if (s.waits() || (s.End && len(ff.Events) == 0)) && len(s.Say) == 0 {
 			return errf(line, "step %s: a step that waits must say something", name)
 		}
 	}

@@ -19,6 +19,7 @@ type Manifest struct {
 	Intents  []IntentDef
 	Menu     []string // commands in menu order, with their slash
 	Journeys []string // flows counted as journeys
+	Events   []string // outside events that start a flow (the bot writes first)
 	actions  map[string]*actionDecl
 	order    []string // action names in file order
 	lines    map[string]int
@@ -114,6 +115,10 @@ func ParseManifest(data []byte) (*Manifest, error) {
 			if err := v.Decode(&m.Journeys); err != nil {
 				return nil, errf(v.Line, "journeys: %s", lineless(err))
 			}
+		case "events":
+			if err := v.Decode(&m.Events); err != nil {
+				return nil, errf(v.Line, "events: %s", lineless(err))
+			}
 		case "actions":
 			if v.Kind != yaml.MappingNode {
 				return nil, errf(v.Line, "actions must be a mapping name → {outcomes, reads, writes}")
@@ -186,6 +191,11 @@ func (e *Engine) checkManifest() error {
 			return errf(mf.line("journeys"), "journeys: no flow %q", j)
 		}
 		e.journeys[j] = true
+	}
+	for _, ev := range mf.Events {
+		if _, ok := e.eventFlows[ev]; !ok {
+			return errf(mf.line("events"), "events: no flow starts on %q (a flow's 'events')", ev)
+		}
 	}
 	for _, name := range mf.order {
 		d := mf.actions[name]

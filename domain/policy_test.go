@@ -306,3 +306,52 @@ func FuzzParseLinkToken(f *testing.F) {
 		}
 	})
 }
+
+func TestQuietHours(t *testing.T) {
+	rome, _ := time.LoadLocation("Europe/Rome")
+	for _, c := range []struct {
+		at    string
+		quiet bool
+		until string
+	}{
+		{"2026-12-04T21:59:00+01:00", false, ""},
+		{"2026-12-04T22:00:00+01:00", true, "2026-12-05T07:00:00+01:00"},
+		{"2026-12-04T23:30:00+01:00", true, "2026-12-05T07:00:00+01:00"},
+		{"2026-12-05T03:00:00+01:00", true, "2026-12-05T07:00:00+01:00"},
+		{"2026-12-05T07:00:00+01:00", false, ""},
+		// 06:30 UTC is 07:30 in Rome: not quiet there
+		{"2026-12-05T06:30:00Z", false, ""},
+		// the night of the change to summer time: 7:00 is still 7:00
+		{"2026-03-29T01:00:00+01:00", true, "2026-03-29T07:00:00+02:00"},
+	} {
+		at, _ := time.Parse(time.RFC3339, c.at)
+		until, quiet := QuietUntil(at, rome)
+		if quiet != c.quiet {
+			t.Errorf("%s: quiet %v, want %v", c.at, quiet, c.quiet)
+			continue
+		}
+		if c.quiet {
+			want, _ := time.Parse(time.RFC3339, c.until)
+			if !until.Equal(want) {
+				t.Errorf("%s: until %s, want %s", c.at, until, want)
+			}
+		}
+	}
+}
+
+func TestShopEventCheck(t *testing.T) {
+	ok := ShopEvent{ID: "ev-1", Type: EventDelayed, Order: "302-1"}
+	if err := ok.Check(); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []ShopEvent{
+		{Type: EventDelayed, Order: "302-1"},
+		{ID: "ev 1", Type: EventDelayed, Order: "302-1"},
+		{ID: "ev-1", Type: "lost", Order: "302-1"},
+		{ID: "ev-1", Type: EventDelayed},
+	} {
+		if ErrorCode(bad.Check()) != EINVALID {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+}

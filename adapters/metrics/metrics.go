@@ -35,6 +35,7 @@ type Metrics struct {
 	apiErrors    *prometheus.CounterVec
 	channel      *prometheus.CounterVec
 	satisfaction *prometheus.CounterVec
+	proactive    *prometheus.CounterVec
 }
 
 var _ bot.Observer = (*Metrics)(nil)
@@ -64,8 +65,15 @@ func New() *Metrics {
 	}
 	m.satisfaction = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parcelbot_satisfaction_total", Help: "Customers' ratings (1-5) of resolved cases, by case kind and language: the average is sum(rating*count)/sum(count)."}, []string{"kind", "lang", "rating"})
 	reg.MustRegister(m.satisfaction)
+	m.proactive = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parcelbot_proactive_total", Help: "Shop events the bot tells customers first, by event type and outcome: received, sent, held (quiet hours), limited, not_linked, opted_out, gone, answered (the customer replied)."}, []string{"type", "outcome"})
+	reg.MustRegister(m.proactive)
 	reg.MustRegister(m.turns, m.turnSeconds, m.journeys, m.escalations, m.agentSeconds, m.compensation, m.redisSeconds, m.redisErrors, m.apiSeconds, m.apiErrors, m.channel)
 	return m
+}
+
+// Proactive implements bot.Observer.
+func (m *Metrics) Proactive(kind, outcome string) {
+	m.proactive.WithLabelValues(kind, outcome).Inc()
 }
 
 // Satisfaction implements bot.Observer.

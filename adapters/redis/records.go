@@ -33,6 +33,7 @@ import (
 //	<prefix>claims:<customer>  sorted set of claim case ids by time
 //	<prefix>token:<nonce>      a used link token
 //	<prefix>fail:<key>         failures counted in a window (abuse limits)
+//	<prefix>contact:{<customer>}  hash: conv (the linked chat), notify (on/off)
 type Records struct {
 	rdb    goredis.UniversalClient
 	prefix string
@@ -276,3 +277,60 @@ func unavailable(err error) error {
 }
 
 var _ bot.Records = (*Records)(nil)
+
+// contactKey is a customer's contact hash: conv (the linked chat) and
+// notify (their choice about order news). One key, one slot.
+func (r *Records) contactKey(customerID string) string {
+	return r.prefix + "contact:{" + customerID + "}"
+}
+
+// Contact implements bot.Records.
+func (r *Records) Contact(ctx context.Context, customerID string) (bot.Contact, error) {
+	vals, err := r.rdb.HMGet(ctx, r.contactKey(customerID), "conv", "notify").Result()
+	if err != nil {
+		return bot.Contact{}, fmt.Errorf("contact %s: %w", customerID, unavailable(err))
+	}
+	var c bot.Contact
+	c.Conv, _ = vals[0].(string)
+	c.Notify, _ = vals[1].(string)
+	return c, nil
+}
+
+// SetContact implements bot.Records.
+func (r *Records) SetContact(ctx context.Context, customerID string, c bot.Contact) error {
+	var kv []any
+	if c.Conv != "" {
+		kv = append(kv, "conv", c.Conv)
+	}
+	if c.Notify != "" {
+		kv = append(kv, "notify", c.Notify)
+	}
+	if len(kv) == 0 {
+		return nil
+	}
+	k := r.contactKey(customerID)
+	pipe := r.rdb.TxPipeline() // one key
+	pipe.HSet(ctx, k, kv...)
+	pipe.Expire(ctx, k, r.keep)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("set contact %s: %w", customerID, unavailable(err))
+	}
+	return nil
+}
+
+// unlinkScript removes the linked chat only if it is still ARGV[1].
+var unlinkScript = goredis.NewScript(`
+if redis.call('HGET', KEYS[1], 'conv') == ARGV[1] then
+  redis.call('HDEL', KEYS[1], 'conv')
+  return 1
+end
+return 0
+`)
+
+// Unlink implements bot.Records.
+func (r *Records) Unlink(ctx context.Context, customerID, conv string) error {
+	if err := unlinkScript.Run(ctx, r.rdb, []string{r.contactKey(customerID)}, conv).Err(); err != nil {
+		return fmt.Errorf("unlink %s: %w", customerID, unavailable(err))
+	}
+	return nil
+}

@@ -75,6 +75,60 @@ func (e MembershipPlan) Valid() bool {
 	}
 }
 
+// Defines values for OrderEventType.
+const (
+	OrderEventTypeDelayed        OrderEventType = "delayed"
+	OrderEventTypeDelivered      OrderEventType = "delivered"
+	OrderEventTypeException      OrderEventType = "exception"
+	OrderEventTypeLockerDefect   OrderEventType = "locker_defect"
+	OrderEventTypeOutForDelivery OrderEventType = "out_for_delivery"
+	OrderEventTypeReadyInLocker  OrderEventType = "ready_in_locker"
+)
+
+// Valid indicates whether the value is a known member of the OrderEventType enum.
+func (e OrderEventType) Valid() bool {
+	switch e {
+	case OrderEventTypeDelayed:
+		return true
+	case OrderEventTypeDelivered:
+		return true
+	case OrderEventTypeException:
+		return true
+	case OrderEventTypeLockerDefect:
+		return true
+	case OrderEventTypeOutForDelivery:
+		return true
+	case OrderEventTypeReadyInLocker:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OrderEventAnswerStatus.
+const (
+	Duplicate OrderEventAnswerStatus = "duplicate"
+	NotLinked OrderEventAnswerStatus = "not_linked"
+	OptedOut  OrderEventAnswerStatus = "opted_out"
+	Queued    OrderEventAnswerStatus = "queued"
+)
+
+// Valid indicates whether the value is a known member of the OrderEventAnswerStatus enum.
+func (e OrderEventAnswerStatus) Valid() bool {
+	switch e {
+	case Duplicate:
+		return true
+	case NotLinked:
+		return true
+	case OptedOut:
+		return true
+	case Queued:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PlaceKind.
 const (
 	PlaceKindLocker PlaceKind = "locker"
@@ -134,28 +188,28 @@ func (e ResolutionRequestHow) Valid() bool {
 
 // Defines values for ShipmentStatus.
 const (
-	Delivered      ShipmentStatus = "delivered"
-	Exception      ShipmentStatus = "exception"
-	InTransit      ShipmentStatus = "in_transit"
-	LabelCreated   ShipmentStatus = "label_created"
-	OutForDelivery ShipmentStatus = "out_for_delivery"
-	Returned       ShipmentStatus = "returned"
+	ShipmentStatusDelivered      ShipmentStatus = "delivered"
+	ShipmentStatusException      ShipmentStatus = "exception"
+	ShipmentStatusInTransit      ShipmentStatus = "in_transit"
+	ShipmentStatusLabelCreated   ShipmentStatus = "label_created"
+	ShipmentStatusOutForDelivery ShipmentStatus = "out_for_delivery"
+	ShipmentStatusReturned       ShipmentStatus = "returned"
 )
 
 // Valid indicates whether the value is a known member of the ShipmentStatus enum.
 func (e ShipmentStatus) Valid() bool {
 	switch e {
-	case Delivered:
+	case ShipmentStatusDelivered:
 		return true
-	case Exception:
+	case ShipmentStatusException:
 		return true
-	case InTransit:
+	case ShipmentStatusInTransit:
 		return true
-	case LabelCreated:
+	case ShipmentStatusLabelCreated:
 		return true
-	case OutForDelivery:
+	case ShipmentStatusOutForDelivery:
 		return true
-	case Returned:
+	case ShipmentStatusReturned:
 		return true
 	default:
 		return false
@@ -274,6 +328,33 @@ type Order struct {
 	Shipment                 Shipment  `json:"shipment"`
 	Total                    Money     `json:"total"`
 }
+
+// OrderEvent defines model for OrderEvent.
+type OrderEvent struct {
+	// At when it happened
+	At time.Time `json:"at,omitempty,omitzero"`
+
+	// Expected delayed: the new expected delivery day
+	Expected openapi_types.Date `json:"expected,omitempty,omitzero"`
+
+	// ID unique per event; the same on a retry
+	ID string `json:"id"`
+
+	// Order the order number
+	Order string         `json:"order"`
+	Type  OrderEventType `json:"type"`
+}
+
+// OrderEventType defines model for OrderEvent.Type.
+type OrderEventType string
+
+// OrderEventAnswer defines model for OrderEventAnswer.
+type OrderEventAnswer struct {
+	Status OrderEventAnswerStatus `json:"status"`
+}
+
+// OrderEventAnswerStatus defines model for OrderEventAnswer.Status.
+type OrderEventAnswerStatus string
 
 // Password only for shipments that need a one-time password at the door
 type Password struct {

@@ -13,12 +13,13 @@ import (
 // Records is an in-memory bot.Records for benchmarks of the engine turn
 // without I/O. Windows and expiries are not modelled.
 type Records struct {
-	mu     sync.Mutex
-	cases  map[string]domain.Case
-	once   map[string]string
-	claims map[string]map[string]time.Time
-	tokens map[string]bool
-	fails  map[string]int
+	mu       sync.Mutex
+	cases    map[string]domain.Case
+	once     map[string]string
+	claims   map[string]map[string]time.Time
+	tokens   map[string]bool
+	fails    map[string]int
+	contacts map[string]bot.Contact
 }
 
 var _ bot.Records = (*Records)(nil)
@@ -26,7 +27,7 @@ var _ bot.Records = (*Records)(nil)
 // NewRecords returns empty records.
 func NewRecords() *Records {
 	return &Records{cases: map[string]domain.Case{}, once: map[string]string{}, claims: map[string]map[string]time.Time{},
-		tokens: map[string]bool{}, fails: map[string]int{}}
+		tokens: map[string]bool{}, fails: map[string]int{}, contacts: map[string]bot.Contact{}}
 }
 
 // PutCase implements bot.Records.
@@ -142,3 +143,36 @@ func (r *Records) Fail(_ context.Context, key string, _ time.Duration) (int, err
 // ForgetConversation implements bot.Records: cases are found by their
 // Conversation field, which Forget clears, so there is no index to drop.
 func (r *Records) ForgetConversation(context.Context, string) error { return nil }
+
+// Contact implements bot.Records.
+func (r *Records) Contact(_ context.Context, customerID string) (bot.Contact, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.contacts[customerID], nil
+}
+
+// SetContact implements bot.Records.
+func (r *Records) SetContact(_ context.Context, customerID string, c bot.Contact) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cur := r.contacts[customerID]
+	if c.Conv != "" {
+		cur.Conv = c.Conv
+	}
+	if c.Notify != "" {
+		cur.Notify = c.Notify
+	}
+	r.contacts[customerID] = cur
+	return nil
+}
+
+// Unlink implements bot.Records.
+func (r *Records) Unlink(_ context.Context, customerID, conv string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if cur := r.contacts[customerID]; cur.Conv == conv {
+		cur.Conv = ""
+		r.contacts[customerID] = cur
+	}
+	return nil
+}
