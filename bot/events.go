@@ -56,7 +56,7 @@ const (
 // customer's conversation (dialog/flows/notify.yaml), in their language and
 // with the next step as buttons. Delivery respects the customer's choice
 // (/notifications), the quiet hours in the order's time zone (held, sent
-// at 07:00) and domain.ProactiveLimit per customer.
+// at 07:00; Events.Quiet) and domain.ProactiveLimit per customer.
 type Events struct {
 	Service  *Service
 	Queue    EventQueue
@@ -68,12 +68,15 @@ type Events struct {
 	// another may deliver it (a failed delivery is retried after it too);
 	// 0 means 30 s.
 	Lease time.Duration
+	// Quiet are the hours the bot does not write first (held until they
+	// end), in the order's time zone; NewEvents sets the default 22-7.
+	Quiet domain.QuietHours
 	wake  chan struct{}
 }
 
 // NewEvents returns the event deliverer of a service.
 func NewEvents(svc *Service, q EventQueue, consumer string) *Events {
-	return &Events{Service: svc, Queue: q, Consumer: consumer, wake: make(chan struct{}, 1)}
+	return &Events{Service: svc, Queue: q, Consumer: consumer, Quiet: domain.DefaultQuietHours, wake: make(chan struct{}, 1)}
 }
 
 func (e *Events) log() *slog.Logger { return e.Service.log }
@@ -215,7 +218,7 @@ func (e *Events) deliver(ctx context.Context, ev QueuedEvent) (left bool, err er
 	if err != nil {
 		return false, fmt.Errorf("order: %w", err)
 	}
-	if until, quiet := domain.QuietUntil(s.now(), o.Address.Location()); quiet {
+	if until, quiet := e.Quiet.Until(s.now(), o.Address.Location()); quiet {
 		ev.Held = true
 		if err := e.Queue.Hold(ctx, ev, until); err != nil {
 			return false, err
@@ -233,7 +236,19 @@ func (e *Events) deliver(ctx context.Context, ev QueuedEvent) (left bool, err er
 // tell runs the event's turn in the customer's conversation: exactly once
 // per event id (the turn's input id), like a customer's message.
 func (e *Events) tell(ctx context.Context, conv string, ev QueuedEvent) error {
-	return e.Service.Handle(ctx, EventMessage(conv, ev.ShopEvent, ""))
+	m := EventMessage(conv, ev.ShopEvent, "")
+	m.Input.LangHint = e.Service.customerLang(ctx, ev.Customer)
+	return e.Service.Handle(ctx, m)
+}
+
+// customerLang is the language the shop knows for a customer ("" when
+// unknown): the language of news to a chat that has none yet.
+func (s *Service) customerLang(ctx context.Context, id string) string {
+	c, err := s.shop.Customer(ctx, id)
+	if err != nil {
+		return ""
+	}
+	return c.Lang
 }
 
 // EventMessage is the input that tells ev in conversation conv. link
@@ -246,4 +261,25 @@ func EventMessage(conv string, ev domain.ShopEvent, link string) Message {
 	}
 	in.Vars = append(in.Vars, dialog.Slot{Name: "event", Value: string(ev.Type)})
 	return Message{Conversation: conv, ID: "ev:" + ev.ID, LinkCustomer: link, Input: dialog.Input{Event: &in}}
+}
+
+// Simulate tells a shop event in conv at once, as the order's customer
+// would get it (a conversation not linked yet is linked to them), without
+// the queue, the quiet hours or the customer's choice: the console's
+// /simulate and conversation tests. ev.ID makes it once-only like any
+// input.
+func (s *Service) Simulate(ctx context.Context, conv string, ev domain.ShopEvent) error {
+	if err := ev.Check(); err != nil {
+		return err
+	}
+	if !containsString(s.engine.Events(), string(ev.Type)) {
+		return domain.Errorf(domain.EINVALID, "", "no flow tells event %q", ev.Type)
+	}
+	o, err := s.shop.Order(ctx, ev.Order)
+	if err != nil {
+		return fmt.Errorf("simulate %s: order %s: %w", ev.Type, ev.Order, err)
+	}
+	m := EventMessage(conv, ev, o.CustomerID)
+	m.Input.LangHint = s.customerLang(ctx, o.CustomerID)
+	return s.Handle(ctx, m)
 }

@@ -303,3 +303,27 @@ func TestNewsWaitInTheOutboxWhileTheChannelIsDown(t *testing.T) {
 		t.Fatalf("told again:\n%s", again)
 	}
 }
+
+// Linking a chat asks once whether the bot may write first; a typed "no
+// thanks" turns order news off for the account (the shop hears
+// opted_out), and the menu follows. Linking again does not ask again.
+func TestLinkingAsksOnceAboutNews(t *testing.T) {
+	f := newEventsFixture(t, eventsNow)
+	tok, err := domain.NewLinkToken([]byte("test-secret"), "C-1001", eventsNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.say(t, "", "de", "/start "+tok); !strings.Contains(got, "Willkommen, Anna") || !strings.Contains(got, "Darf ich Ihnen hier schreiben") {
+		t.Fatalf("no question about order news after linking:\n%s", got)
+	}
+	if got := f.say(t, "", "de", "nein danke"); !strings.Contains(got, "Ich schreibe Ihnen nicht von mir aus") || !strings.Contains(got, "Wobei kann ich helfen") {
+		t.Fatalf("want the choice confirmed and the menu:\n%s", got)
+	}
+	if st := f.receive(t, domain.ShopEvent{ID: "ev-20", Type: domain.EventDelivered, Order: "302-1011110-4077770"}); st != bot.EventOptedOut {
+		t.Fatalf("status %s, want opted_out", st)
+	}
+	tok2, _ := domain.NewLinkToken([]byte("test-secret"), "C-1001", eventsNow.Add(time.Second))
+	if got := f.say(t, "", "de", "/start "+tok2); strings.Contains(got, "Darf ich Ihnen hier schreiben") {
+		t.Fatalf("asked again at a second linking:\n%s", got)
+	}
+}

@@ -48,7 +48,7 @@ type ConvoSettings struct {
 
 // ConvoStep is one #me, #bot or #agent section.
 type ConvoStep struct {
-	Kind string // "me", "bot" or "agent"
+	Kind string // "me", "bot", "agent" or "event"
 	Line int
 	// me
 	Text     string
@@ -124,10 +124,10 @@ func ParseConvo(file string, r io.Reader) (*Convo, error) {
 				if len(c.Steps) > 0 {
 					return nil, errf("#begin must come before #me and #bot")
 				}
-			case "me", "bot", "agent":
+			case "me", "bot", "agent", "event":
 				cur = &ConvoStep{Kind: section, Line: line}
 			default:
-				return nil, errf("unknown section %q (want #begin, #me, #bot or #agent)", trim)
+				return nil, errf("unknown section %q (want #begin, #me, #bot, #agent or #event)", trim)
 			}
 			continue
 		}
@@ -187,6 +187,15 @@ func ParseConvo(file string, r io.Reader) (*Convo, error) {
 			}
 		case cur.Kind == "bot" && word == "NOREPLY" && rest == "":
 			cur.NoReply = true
+		case cur.Kind == "event":
+			// news from outside the bot tells first: "<name> <argument>"
+			if trim == "" {
+				continue
+			}
+			if cur.Command != "" {
+				return nil, errf("one event per #event section")
+			}
+			cur.Command, cur.Arg = word, rest
 		case cur.Kind == "agent":
 			if trim == "" {
 				continue
@@ -232,6 +241,9 @@ type ConvoSession interface {
 	// Agent plays the agent (CLAIM, REPLY text, RESOLVE how, HANDBACK) and
 	// returns the bot messages the customer got.
 	Agent(command, arg string) ([]Reply, error)
+	// Event tells news from outside (an #event section: its name and
+	// argument) and returns the bot messages the customer got.
+	Event(name, arg string) ([]Reply, error)
 	Close()
 }
 
@@ -312,6 +324,13 @@ func RunConvo(c *Convo, drive ConvoDriver) error {
 			rs, err := s.Agent(st.Command, st.Arg)
 			if err != nil {
 				return fmt.Errorf("%s:%d: agent %s: %w", c.File, st.Line, st.Command, err)
+			}
+			record(rs)
+		case "event":
+			transcript = append(transcript, "event: "+strings.TrimSpace(st.Command+" "+st.Arg))
+			rs, err := s.Event(st.Command, st.Arg)
+			if err != nil {
+				return fmt.Errorf("%s:%d: event %s: %w", c.File, st.Line, st.Command, err)
 			}
 			record(rs)
 		case "bot":
@@ -475,6 +494,11 @@ func RecordConvo(c *Convo, header string, drive ConvoDriver) (string, error) {
 			if rs, err = s.Agent(st.Command, st.Arg); err != nil {
 				return "", fmt.Errorf("%s:%d: agent %s: %w", c.File, st.Line, st.Command, err)
 			}
+		case "event":
+			b.WriteString("\n#event\n" + strings.TrimSpace(st.Command+" "+st.Arg) + "\n")
+			if rs, err = s.Event(st.Command, st.Arg); err != nil {
+				return "", fmt.Errorf("%s:%d: event %s: %w", c.File, st.Line, st.Command, err)
+			}
 		default:
 			continue
 		}
@@ -499,7 +523,7 @@ func ConvoHeader(src []byte) string {
 	var b strings.Builder
 	for _, l := range lines {
 		switch strings.TrimSpace(l) {
-		case "#me", "#bot", "#agent":
+		case "#me", "#bot", "#agent", "#event":
 			return b.String()
 		}
 		b.WriteString(l)

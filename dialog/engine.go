@@ -464,7 +464,9 @@ func (e *Engine) Turn(ctx context.Context, st *State, in *Input, now time.Time, 
 	res.Effects = res.Effects[:0]
 	res.Secrets = res.Secrets[:0]
 	t := turn{e: e, ctx: ctx, st: st, in: in, now: now, res: res}
-	if in.LangHint != "" && !st.LangFixed {
+	// news the bot tells first carry the language the shop knows for the
+	// customer: it counts only for a chat with none yet
+	if in.LangHint != "" && !st.LangFixed && (in.Event == nil || st.Lang == "") {
 		// a hint without a region ("de", as most Telegram apps send)
 		// keeps the region the customer's data gave
 		lang, region := SplitLocale(in.LangHint)

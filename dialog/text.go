@@ -110,7 +110,10 @@ func invisible(r rune) bool {
 
 // fold appends a matching form of s to dst: lower case, accents removed
 // (é→e, ß→ss, œ→oe), apostrophes and punctuation as spaces, one space
-// between words, no leading or trailing space. ASCII takes a fast path;
+// between words, no leading or trailing space. An apostrophe inside an
+// English contraction joins instead ("won't" → "wont", "I'll" → "ill",
+// as customers also type them); French and Italian elisions stay apart
+// ("l'ho" → "l ho", "c'est" → "c est"). ASCII takes a fast path;
 // any other character is folded by golang.org/x/text: its compatibility
 // decomposition (norm.NFKD), without combining marks, case-folded
 // (cases.Fold). It allocates nothing once a character was seen.
@@ -135,6 +138,10 @@ func fold(dst []byte, s string) []byte {
 		}
 	}
 	for i := 0; i < len(s); {
+		if n := apostrophe(s[i:]); n > 0 && !space && len(dst) > start && contraction(s[i+n:]) {
+			i += n
+			continue
+		}
 		if c := s[i]; c < utf8.RuneSelf {
 			i++
 			ascii(c)
@@ -218,6 +225,35 @@ func (c *memo[K, V]) get(k K, f func(K) V) V {
 	}
 	c.mu.Unlock()
 	return v
+}
+
+// apostrophe returns the length of the apostrophe s starts with (', ’ or
+// ʼ), or 0.
+func apostrophe(s string) int {
+	switch {
+	case strings.HasPrefix(s, "'"):
+		return 1
+	case strings.HasPrefix(s, "’"), strings.HasPrefix(s, "ʼ"):
+		return len("’")
+	}
+	return 0
+}
+
+// contraction reports whether s starts with the end of an English
+// contraction: t, s, ll, re, ve, d or m, and then no more letters.
+func contraction(s string) bool {
+	n := 0
+	for n < len(s) && (s[n]|0x20 >= 'a' && s[n]|0x20 <= 'z') {
+		n++
+	}
+	if n < len(s) && s[n] >= utf8.RuneSelf {
+		return false // a word going on in accented letters
+	}
+	switch strings.ToLower(s[:n]) {
+	case "t", "s", "ll", "re", "ve", "d", "m":
+		return true
+	}
+	return false
 }
 
 // Fold returns the matching form of s (see fold): what button labels and

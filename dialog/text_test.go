@@ -191,6 +191,14 @@ func TestFold(t *testing.T) {
 		"macché, c'è un errore": "macche c e un errore",
 		"ΠΑΚΈΤΟ":                "πακετο",
 		"  spaces\tand\nlines ": "spaces and lines",
+		// English contractions join, as customers also type them; French
+		// and Italian elisions stay apart
+		"it won't open":         "it wont open",
+		"I haven’t received it": "i havent received it",
+		"I'll look":             "ill look",
+		"l'ho già detto":        "l ho gia detto",
+		"c'est ça":              "c est ca",
+		"'quoted'":              "quoted",
 	} {
 		if got := dialog.Fold(in); got != want {
 			t.Errorf("Fold(%q) = %q, want %q", in, got, want)

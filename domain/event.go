@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"strconv"
 	"strings"
 	"time"
 )
@@ -56,25 +57,49 @@ func (e ShopEvent) Check() error {
 	return nil
 }
 
-// Quiet hours: the bot does not write first between 22:00 and 07:00 in the
-// customer's time zone; what comes in then is sent at 07:00.
-const (
-	QuietFrom = 22 // hour the quiet time starts
-	QuietTo   = 7  // hour it ends
-)
+// QuietHours are when the bot does not write first, in the customer's
+// time zone: from hour From to hour To (22 to 7 by default); what comes in
+// then is sent when they end. From == To means none.
+type QuietHours struct{ From, To int }
 
-// QuietUntil reports whether now is in the quiet hours of zone loc and, if
-// so, when they end.
-func QuietUntil(now time.Time, loc *time.Location) (time.Time, bool) {
+// DefaultQuietHours are 22:00 to 07:00.
+var DefaultQuietHours = QuietHours{From: 22, To: 7}
+
+// Until reports whether now is in the quiet hours in zone loc and, if so,
+// when they end.
+func (q QuietHours) Until(now time.Time, loc *time.Location) (time.Time, bool) {
+	if q.From == q.To {
+		return time.Time{}, false
+	}
 	t := now.In(loc)
 	y, m, d := t.Date()
-	switch h := t.Hour(); {
-	case h >= QuietFrom:
-		return time.Date(y, m, d+1, QuietTo, 0, 0, 0, loc), true
-	case h < QuietTo:
-		return time.Date(y, m, d, QuietTo, 0, 0, 0, loc), true
+	h := t.Hour()
+	in := h >= q.From || h < q.To
+	if q.From < q.To {
+		in = h >= q.From && h < q.To
 	}
-	return time.Time{}, false
+	if !in {
+		return time.Time{}, false
+	}
+	if h >= q.To {
+		d++ // the end is tomorrow morning
+	}
+	return time.Date(y, m, d, q.To, 0, 0, 0, loc), true
+}
+
+// ParseQuietHours reads "22-7" (hours) or "off".
+func ParseQuietHours(s string) (QuietHours, error) {
+	if s == "off" || s == "" {
+		return QuietHours{}, nil
+	}
+	var q QuietHours
+	a, b, ok := strings.Cut(s, "-")
+	fa, err1 := strconv.Atoi(strings.TrimSpace(a))
+	fb, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if !ok || err1 != nil || err2 != nil || fa < 0 || fa > 23 || fb < 0 || fb > 23 {
+		return q, Errorf(EINVALID, "", "quiet hours %q: want hours such as 22-7, or off", s)
+	}
+	return QuietHours{From: fa, To: fb}, nil
 }
 
 // ProactiveLimit is how many messages the bot writes first to one

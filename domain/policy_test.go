@@ -325,7 +325,7 @@ func TestQuietHours(t *testing.T) {
 		{"2026-03-29T01:00:00+01:00", true, "2026-03-29T07:00:00+02:00"},
 	} {
 		at, _ := time.Parse(time.RFC3339, c.at)
-		until, quiet := QuietUntil(at, rome)
+		until, quiet := DefaultQuietHours.Until(at, rome)
 		if quiet != c.quiet {
 			t.Errorf("%s: quiet %v, want %v", c.at, quiet, c.quiet)
 			continue
@@ -352,6 +352,30 @@ func TestShopEventCheck(t *testing.T) {
 	} {
 		if ErrorCode(bad.Check()) != EINVALID {
 			t.Errorf("%+v accepted", bad)
+		}
+	}
+}
+
+func TestQuietHoursParseAndDaytime(t *testing.T) {
+	if q, err := ParseQuietHours("off"); err != nil || q != (QuietHours{}) {
+		t.Fatalf("off: %v %v", q, err)
+	}
+	if _, quiet := (QuietHours{}).Until(time.Date(2026, 1, 1, 23, 0, 0, 0, time.UTC), time.UTC); quiet {
+		t.Fatal("no quiet hours, yet quiet")
+	}
+	q, err := ParseQuietHours("13-14") // a daytime window (a lunch break)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if until, quiet := q.Until(time.Date(2026, 1, 1, 13, 30, 0, 0, time.UTC), time.UTC); !quiet || until.Hour() != 14 || until.Day() != 1 {
+		t.Fatalf("13:30 in 13-14: %v %v", until, quiet)
+	}
+	if _, quiet := q.Until(time.Date(2026, 1, 1, 22, 0, 0, 0, time.UTC), time.UTC); quiet {
+		t.Fatal("22:00 quiet in 13-14")
+	}
+	for _, bad := range []string{"22", "a-b", "22-25"} {
+		if _, err := ParseQuietHours(bad); err == nil {
+			t.Errorf("%q accepted", bad)
 		}
 	}
 }

@@ -43,6 +43,13 @@ type Chat struct {
 	n        int
 	agent    AgentHandler
 	desk     *Desk
+	sim      Simulator
+}
+
+// Simulator tells a shop event in a conversation at once
+// (bot.Service.Simulate).
+type Simulator interface {
+	Simulate(ctx context.Context, conv string, ev domain.ShopEvent) error
 }
 
 // Options configure a Chat.
@@ -55,12 +62,15 @@ type Options struct {
 	// !resolve refund|replacement|answered, !handback.
 	Agent AgentHandler
 	Desk  *Desk
+	// Simulator, when set, makes "/simulate <type> <order> [day]" show the
+	// order news the shop's event would send (as the order's customer).
+	Simulator Simulator
 }
 
 // New returns a console chat reading in and writing out.
 func New(in io.Reader, out io.Writer, o Options) *Chat {
 	return &Chat{in: in, out: out, echo: o.Echo, lang: o.Lang, customer: o.Customer,
-		id: strconv.FormatInt(time.Now().UnixNano(), 36), agent: o.Agent, desk: o.Desk}
+		id: strconv.FormatInt(time.Now().UnixNano(), 36), agent: o.Agent, desk: o.Desk, sim: o.Simulator}
 }
 
 // Name implements bot.Channel.
@@ -129,12 +139,35 @@ func (c *Chat) handle(ctx context.Context, h Handler, line string) error {
 	if cmd, ok := strings.CutPrefix(strings.TrimSpace(line), "!"); ok && c.agent != nil && c.desk != nil {
 		return c.playAgent(ctx, cmd)
 	}
+	if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "/simulate"); ok && c.sim != nil {
+		return c.simulate(ctx, strings.Fields(rest))
+	}
 	c.mu.Lock()
 	c.n++
 	m := bot.Message{Conversation: Conversation, ID: c.id + "-" + strconv.Itoa(c.n), LinkCustomer: c.customer}
 	m.Input = c.input(line)
 	c.mu.Unlock()
 	return h.Handle(ctx, m)
+}
+
+// simulate tells "/simulate <type> <order> [2026-12-08]" as the shop's
+// event would.
+func (c *Chat) simulate(ctx context.Context, args []string) error {
+	if len(args) < 2 {
+		return fmt.Errorf("usage: /simulate delayed|exception|out_for_delivery|delivered|ready_in_locker|locker_defect ORDER [expected day]")
+	}
+	c.mu.Lock()
+	c.n++
+	ev := domain.ShopEvent{ID: c.id + "-sim-" + strconv.Itoa(c.n), Type: domain.EventType(args[0]), Order: args[1], At: time.Now()}
+	c.mu.Unlock()
+	if len(args) > 2 {
+		d, err := time.Parse(time.DateOnly, args[2])
+		if err != nil {
+			return fmt.Errorf("the expected day %q is not 2026-12-08", args[2])
+		}
+		ev.Expected = d
+	}
+	return c.sim.Simulate(ctx, Conversation, ev)
 }
 
 // playAgent runs "!claim", "!reply text", "!resolve how" or "!handback" as

@@ -181,7 +181,9 @@ return redis.call('XDEL', KEYS[1], ARGV[1])
 
 // Hold implements bot.EventQueue.
 func (q *EventQueue) Hold(ctx context.Context, ev bot.QueuedEvent, until time.Time) error {
-	b, err := json.Marshal(toWire(ev))
+	w := toWire(ev)
+	w.Held = true
+	b, err := json.Marshal(w)
 	if err != nil {
 		return fmt.Errorf("hold event %s: %w", ev.ID, err)
 	}

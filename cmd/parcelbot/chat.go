@@ -52,10 +52,11 @@ func (a *app) chat(ctx context.Context, args []string) int {
 		Logger:   a.logger(),
 	})
 	echo := !isTerminal(a.stdin)
-	c := console.New(a.stdin, a.stdout, console.Options{Lang: *lang, Customer: *customer, Echo: echo, Agent: svc, Desk: desk})
+	c := console.New(a.stdin, a.stdout, console.Options{Lang: *lang, Customer: *customer, Echo: echo, Agent: svc, Desk: desk, Simulator: svc})
 	svc.AddChannel(c)
 	if !echo {
 		fmt.Fprintf(a.stdout, "parcelbot console — type a message, a button's number or label; Ctrl-D quits.\n")
+		fmt.Fprintf(a.stdout, "(/simulate delayed 302-1004444-4031108 shows the order news the shop's event would send)\n")
 		if *customer == "" {
 			fmt.Fprintf(a.stdout, "(not linked to a customer: try --customer C-1001, or give an order number and postcode)\n")
 		}

@@ -44,6 +44,8 @@ type env struct {
 	Backend       string // demo or shopapi
 	ShopURL       string
 	ShopToken     string
+	EventsSecret  []byte // SHOP_EVENTS_SECRET: the shop's order events
+	QuietHours    domain.QuietHours
 	Telegram      struct {
 		Token, APIURL, WebhookURL, WebhookSecret string
 		Rate                                     float64       // messages a second overall
@@ -56,6 +58,22 @@ type env struct {
 }
 
 const demoLinkSecret = "parcelbot-demo-link-secret"
+
+// demoEventsSecret signs order events on the demo data (`serve --demo`,
+// `parcelbot event`); public, so never accepted for real data.
+const demoEventsSecret = "parcelbot-demo-events-secret-0123456789"
+
+// eventsSecret is the secret the events endpoint checks: the configured
+// one, or the demo's for `serve --demo`; nil turns the endpoint off.
+func (e *env) eventsSecret(demo bool) []byte {
+	if len(e.EventsSecret) > 0 {
+		return e.EventsSecret
+	}
+	if demo {
+		return []byte(demoEventsSecret)
+	}
+	return nil
+}
 
 // loadEnv reads the settings (settings.go) with koanf: their defaults,
 // then the configuration file (PARCELBOT_CONFIG or path), then the
@@ -180,6 +198,10 @@ func (e *env) serveSecrets(demo bool) error {
 		return fmt.Errorf("LINK_TOKEN_SECRET is not set: serve needs a secret of at least %d bytes shared with the shop's website (for example: openssl rand -hex 32). To try serve on the demo data with the public demo secret, run parcelbot serve --demo", minSecretBytes)
 	case len(e.Bot.LinkSecret) < minSecretBytes:
 		return fmt.Errorf("LINK_TOKEN_SECRET has %d bytes: it needs at least %d (for example: openssl rand -hex 32)", len(e.Bot.LinkSecret), minSecretBytes)
+	case len(e.EventsSecret) > 0 && len(e.EventsSecret) < minSecretBytes:
+		return fmt.Errorf("SHOP_EVENTS_SECRET has %d bytes: it needs at least %d (for example: openssl rand -hex 32)", len(e.EventsSecret), minSecretBytes)
+	case string(e.EventsSecret) == demoEventsSecret:
+		return errors.New("SHOP_EVENTS_SECRET is the public demo secret: choose your own (openssl rand -hex 32)")
 	}
 	return nil
 }

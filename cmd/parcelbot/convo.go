@@ -272,6 +272,26 @@ func (s *convoSession) Agent(command, arg string) ([]dialog.Reply, error) {
 	return s.rec.Take(convoChat), err
 }
 
+// Event tells a shop event ("delayed 302-… [2026-12-08]") in the
+// conversation as the order's customer gets it (bot.Service.Simulate).
+func (s *convoSession) Event(name, arg string) ([]dialog.Reply, error) {
+	order, expected, _ := strings.Cut(arg, " ")
+	s.mu.Lock()
+	s.n++
+	s.now = s.now.Add(time.Second)
+	ev := domain.ShopEvent{ID: "e" + strconv.Itoa(s.n), Type: domain.EventType(name), Order: order, At: s.now}
+	s.mu.Unlock()
+	if expected = strings.TrimSpace(expected); expected != "" {
+		d, err := time.Parse(time.DateOnly, expected)
+		if err != nil {
+			return nil, fmt.Errorf("event %s: the expected day %q is not 2026-12-08", name, expected)
+		}
+		ev.Expected = d
+	}
+	err := s.svc.Simulate(s.ctx, "test:"+convoChat, ev)
+	return s.rec.Take(convoChat), err
+}
+
 func (s *convoSession) Close() {
 	if !s.shared {
 		s.rdb.Close()

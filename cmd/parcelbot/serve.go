@@ -9,12 +9,14 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/parcelbot/parcelbot/adapters/console"
 	"github.com/parcelbot/parcelbot/adapters/metrics"
 	"github.com/parcelbot/parcelbot/adapters/redis"
+	"github.com/parcelbot/parcelbot/adapters/shopapi"
 	slackdesk "github.com/parcelbot/parcelbot/adapters/slack"
 	"github.com/parcelbot/parcelbot/adapters/telegram"
 	"github.com/parcelbot/parcelbot/bot"
@@ -139,6 +141,13 @@ To try the bot without Telegram, run: parcelbot chat`)
 		mux.Handle(path, tg.WebhookHandler())
 		tg.SetHandler(svc)
 	}
+	var events *bot.Events
+	if secret := a.env.eventsSecret(*demo); secret != nil {
+		host, _ := os.Hostname()
+		events = bot.NewEvents(svc, redis.NewEventQueue(rdb, a.env.RedisPrefix), fmt.Sprintf("%s-%d", host, os.Getpid()))
+		events.Quiet = a.env.QuietHours
+		mux.Handle(shopapi.EventsPath, shopapi.EventHandler(secret, events, nil, log))
+	}
 	if sdesk != nil {
 		sdesk.SetAgent(svc)
 		if a.env.Slack.SigningSecret != "" {
@@ -169,6 +178,9 @@ To try the bot without Telegram, run: parcelbot chat`)
 	}
 	fmt.Fprintf(a.stdout, "parcelbot: serving Telegram (%s), agent desk %s; HTTP on %s\n", mode, deskName, ln.Addr())
 	fmt.Fprintf(a.stdout, "parcelbot: metrics and readiness on %s\n", opsLn.Addr())
+	if events != nil {
+		fmt.Fprintf(a.stdout, "parcelbot: order events on %s%s\n", ln.Addr(), shopapi.EventsPath)
+	}
 
 	// intake stops at ctx; background work (outbox, done-marks) at the end
 	intake, stopIntake := context.WithCancel(ctx)
@@ -182,6 +194,13 @@ To try the bot without Telegram, run: parcelbot chat`)
 		defer bgWG.Done()
 		svc.Run(background)
 	}()
+	if events != nil {
+		intakeWG.Add(1)
+		go func() {
+			defer intakeWG.Done()
+			events.Run(intake)
+		}()
+	}
 	if sdesk != nil {
 		bgWG.Add(1)
 		go func() {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/parcelbot/parcelbot/bot"
+	"github.com/parcelbot/parcelbot/domain"
 )
 
 // setting is the one declaration of a configuration setting: its key in
@@ -36,6 +37,20 @@ var settings = []setting{
 			}
 			e.Bot.OrderFormat = v
 			return nil
+		}},
+	{key: "shop.events_secret", env: "SHOP_EVENTS_SECRET", secret: true, doc: "shared with the shop; signs the order events it POSTs to `/shop/events` (docs/shop-api.yaml, x-webhooks); at least 32 bytes. Empty: `serve` takes no events (`serve --demo` and `parcelbot event` use the public demo secret)",
+		set: func(e *env, v string) error { e.EventsSecret = []byte(v); return nil },
+		show: func(e *env) string {
+			if len(e.EventsSecret) == 0 {
+				return "(not set: no order events)"
+			}
+			return "[redacted]"
+		}},
+	{key: "shop.quiet_hours", env: "NOTIFY_QUIET_HOURS", def: "22-7", doc: "hours (in the customer's zone) the bot does not write first; news are held until they end; `off` for none",
+		set: func(e *env, v string) error {
+			q, err := domain.ParseQuietHours(v)
+			e.QuietHours = q
+			return err
 		}},
 	{key: "policy.late_refund_after_days", env: "LATE_REFUND_AFTER_DAYS", def: "5", doc: "late by this many days: wait, replacement or refund",
 		set: intInto(func(e *env) *int { return &e.Bot.Policy.LateRefundAfterDays })},
