@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/parcelbot/parcelbot/dialog"
@@ -36,4 +37,30 @@ type Message struct {
 func splitConv(conv string) (channel, chat string) {
 	channel, chat, _ = strings.Cut(conv, ":")
 	return channel, chat
+}
+
+// FileOpener is a channel that can hand over the files customers sent in
+// it (a photo of a damaged parcel, for the agent).
+type FileOpener interface {
+	OpenFile(ctx context.Context, fileID string, max int64) ([]byte, string, error)
+}
+
+// OpenFile reads a file the customer of conv sent ("photo:<id>" or
+// "document:<id>", as a 'files' question keeps it) from the conversation's
+// channel, at most dialog.DefaultMaxFileBytes.
+func (s *Service) OpenFile(ctx context.Context, conv, ref string) ([]byte, string, error) {
+	name, _ := splitConv(conv)
+	ch, ok := s.channels[name]
+	if !ok {
+		return nil, "", fmt.Errorf("open file: no channel %q", name)
+	}
+	fo, ok := ch.(FileOpener)
+	if !ok {
+		return nil, "", fmt.Errorf("open file: channel %q keeps no files", name)
+	}
+	_, id, found := strings.Cut(ref, ":")
+	if !found || id == "" {
+		return nil, "", fmt.Errorf("open file: bad reference")
+	}
+	return fo.OpenFile(ctx, id, dialog.DefaultMaxFileBytes)
 }

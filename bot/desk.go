@@ -33,7 +33,10 @@ type Escalation struct {
 	Reason       string // a machine reason ("customer_asked", "approval", "stuck_parcel")
 	Facts        []Fact // what the bot established and did
 	LastMessages []string
-	At           time.Time
+	// Photos are the customer's photos of the case ("photo:<id>" as the
+	// channel names them; Service.OpenFile reads one).
+	Photos []string
+	At     time.Time
 }
 
 // Fact is one labelled thing the bot learned, for the agent.

@@ -193,6 +193,9 @@ func (j *journeys) actions() map[string]dialog.Action {
 		"feedback_due":        j.feedbackDue,
 		"save_feedback":       j.saveFeedback,
 		"event_facts":         j.eventFacts,
+		"damaged_check":       j.damagedCheck,
+		"damage_route":        j.damageRoute,
+		"report_damage":       j.reportDamage,
 		"notify_status":       j.notifyStatus,
 		"set_notify":          j.setNotify,
 	}
@@ -666,8 +669,11 @@ func (j *journeys) createClaim(ctx context.Context, c *dialog.Call) (dialog.Outc
 		decision = dec
 	}
 	kind := domain.CaseMissing
-	if c.Slot("journey") == "track" {
+	switch c.Slot("journey") {
+	case "track":
 		kind = domain.CaseLate
+	case "damaged":
+		kind = domain.CaseDamaged
 	}
 	status := domain.CaseInvestigating
 	if decision == string(outAgent) {
@@ -678,6 +684,9 @@ func (j *journeys) createClaim(ctx context.Context, c *dialog.Call) (dialog.Outc
 		Notes: []domain.CaseEvent{{At: c.Now, Who: "bot", What: "claim opened (" + decision + ")"}}}
 	if p := c.Slot("police"); p != "" && p != "-" {
 		cs.PoliceReport = p
+	}
+	if kind == domain.CaseDamaged {
+		damageDetails(c, cs)
 	}
 	// created once: a re-run of this turn finds it stored and keeps it
 	if _, err := UpdateCase(ctx, j.Records, id, func(old *domain.Case) (*domain.Case, error) {
@@ -1098,6 +1107,7 @@ func (j *journeys) handToAgent(ctx context.Context, c *dialog.Call, id, reason s
 	}
 	for _, s := range []struct{ slot, label string }{
 		{"comp", "membership month"}, {"resolution", "resolution asked"}, {"theft", "reported stolen"}, {"option", "late option chosen"},
+		{"damage", "damage"}, {"usable", "content usable"},
 	} {
 		if v := c.Slot(s.slot); v != "" {
 			args = append(args, dialog.Slot{Name: "fact." + s.label, Value: v})

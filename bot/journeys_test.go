@@ -530,3 +530,51 @@ func TestSatisfactionAfterTheBotResolved(t *testing.T) {
 		t.Fatalf("rating not counted: %q", counted)
 	}
 }
+
+// A damaged parcel: photos are counted once each (a redelivered album
+// photo is not a second one), a file of the wrong type is refused, and the
+// fifth photo moves on by itself; the case keeps the photos for the agent.
+func TestDamagedParcelTakesUpToFivePhotos(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	ctx := context.Background()
+	n := 0
+	send := func(in dialog.Input) string {
+		n++
+		in.LangHint = "en"
+		if err := f.svc.Handle(ctx, bot.Message{Conversation: "t:1", ID: "d" + strconv.Itoa(n), LinkCustomer: "C-1001", Input: in}); err != nil {
+			t.Fatal(err)
+		}
+		return texts(f.rec.Take("1"))
+	}
+	photo := func(id string) dialog.Input {
+		return dialog.Input{Files: []dialog.File{{ID: id, Kind: "photo", Size: 50 << 10, MIME: "image/jpeg"}}}
+	}
+	send(dialog.Input{Text: "my parcel 302-1015554-4108878 arrived damaged"})
+	send(dialog.Input{Text: "the content is broken"})
+	if got := send(dialog.Input{Text: "no"}); !strings.Contains(got, "send me photos") {
+		t.Fatalf("no photo question: %s", got)
+	}
+	if got := send(photo("a")); !strings.Contains(got, "1 of 5") {
+		t.Fatalf("first photo: %s", got)
+	}
+	if got := send(photo("a")); !strings.Contains(got, "1 of 5") {
+		t.Fatalf("the same photo again counted: %s", got)
+	}
+	if got := send(dialog.Input{Files: []dialog.File{{ID: "x", Kind: "document", Size: 10, MIME: "application/zip"}}}); !strings.Contains(got, "couldn't take that file") {
+		t.Fatalf("a zip file taken: %s", got)
+	}
+	for _, id := range []string{"b", "c", "d"} {
+		send(photo(id))
+	}
+	if got := send(photo("e")); !strings.Contains(got, "replacement or a refund") {
+		t.Fatalf("the fifth photo did not move on to the claim: %s", got)
+	}
+	rec := redis.NewRecords(f.rdb, "", 0)
+	all, err := rec.Cases(ctx, "C-1001", "t:1")
+	if err != nil || len(all) != 1 {
+		t.Fatalf("cases: %v %v", all, err)
+	}
+	if cs := all[0]; cs.Kind != domain.CaseDamaged || cs.Damage != "content" || strings.Join(cs.Photos, ",") != "photo:a,photo:b,photo:c,photo:d,photo:e" {
+		t.Fatalf("case: kind %s damage %q photos %v", cs.Kind, cs.Damage, cs.Photos)
+	}
+}

@@ -479,6 +479,7 @@ func (s *Service) escalate(ctx context.Context, conv string, st *dialog.State, e
 			}
 			cs.Status = domain.CaseAwaitingAgent
 			cs.Updated = now
+			e.Photos = cs.Photos
 			cs.Notes = append(cs.Notes, domain.CaseEvent{At: now, Who: "bot", What: "handed to agents: " + e.Reason})
 			return cs, nil
 		})
@@ -549,7 +550,7 @@ func (s *Service) Erase(ctx context.Context, conv string) (Erasure, error) {
 			if cs == nil || cs.Conversation != conv {
 				return nil, nil
 			}
-			cs.Conversation, cs.PoliceReport = "", ""
+			cs.Conversation, cs.PoliceReport, cs.Photos = "", "", nil
 			kept := cs.Notes[:0]
 			for _, n := range cs.Notes {
 				if !strings.HasPrefix(n.What, commentNote) { // the customer's own words

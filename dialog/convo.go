@@ -54,6 +54,8 @@ type ConvoStep struct {
 	Text     string
 	Button   string    // BUTTON label-or-data
 	Location *Location // LOCATION lat,lon
+	// Files: PHOTO id [bytes], or DOCUMENT id media-type [bytes]
+	Files []File
 	// bot
 	Expect     string   // glob the message text must match ("" = any)
 	Negate     bool     // the text must NOT match (the section's text starts with "!")
@@ -169,6 +171,12 @@ func ParseConvo(file string, r io.Reader) (*Convo, error) {
 				return nil, errf("BUTTON needs a label")
 			}
 			cur.Button = rest
+		case cur.Kind == "me" && (word == "PHOTO" || word == "DOCUMENT"):
+			f, err := parseConvoFile(word, rest)
+			if err != nil {
+				return nil, errf("%v", err)
+			}
+			cur.Files = append(cur.Files, f)
 		case cur.Kind == "me" && word == "LOCATION":
 			a, b, ok := strings.Cut(rest, ",")
 			lat, err1 := strconv.ParseFloat(strings.TrimSpace(a), 64)
@@ -301,8 +309,11 @@ func RunConvo(c *Convo, drive ConvoDriver) error {
 	for _, st := range c.Steps {
 		switch st.Kind {
 		case "me":
-			in := Input{Text: st.Text, Location: st.Location, LangHint: c.Settings.Lang}
+			in := Input{Text: st.Text, Location: st.Location, Files: st.Files, LangHint: c.Settings.Lang}
 			shown := "me: " + st.Text
+			if len(st.Files) > 0 {
+				shown = "me: " + describeFiles(st.Files)
+			}
 			if st.Button != "" {
 				data, ok := findButton(last, st.Button)
 				if !ok {
@@ -471,9 +482,11 @@ func RecordConvo(c *Convo, header string, drive ConvoDriver) (string, error) {
 		var rs []Reply
 		switch st.Kind {
 		case "me":
-			in := Input{Text: st.Text, Location: st.Location, LangHint: c.Settings.Lang}
+			in := Input{Text: st.Text, Location: st.Location, Files: st.Files, LangHint: c.Settings.Lang}
 			b.WriteString("\n#me\n")
 			switch {
+			case len(st.Files) > 0:
+				b.WriteString(describeFiles(st.Files) + "\n")
 			case st.Button != "":
 				data, ok := findButton(last, st.Button)
 				if !ok {
@@ -529,4 +542,39 @@ func ConvoHeader(src []byte) string {
 		b.WriteString(l)
 	}
 	return b.String()
+}
+
+// parseConvoFile reads the fields of "PHOTO id [bytes]" or "DOCUMENT id
+// type [bytes]" (100 KB by default).
+func parseConvoFile(word, rest string) (File, error) {
+	parts := strings.Fields(rest)
+	f := File{Kind: strings.ToLower(word), Size: 100 << 10, MIME: "image/jpeg"}
+	if len(parts) == 0 {
+		return f, fmt.Errorf("%s needs an id", word)
+	}
+	f.ID, parts = parts[0], parts[1:]
+	if len(parts) > 0 && strings.Contains(parts[0], "/") {
+		f.MIME, parts = parts[0], parts[1:]
+	}
+	if len(parts) > 0 {
+		n, err := strconv.ParseInt(parts[0], 10, 64)
+		if err != nil || n < 0 {
+			return f, fmt.Errorf("%q is not a size in bytes", parts[0])
+		}
+		f.Size = n
+	}
+	return f, nil
+}
+
+// describeFiles is how files are written in a convo file and transcript.
+func describeFiles(fs []File) string {
+	var lines []string
+	for _, f := range fs {
+		if f.Kind == "document" {
+			lines = append(lines, fmt.Sprintf("DOCUMENT %s %s %d", f.ID, f.MIME, f.Size))
+		} else {
+			lines = append(lines, fmt.Sprintf("PHOTO %s %d", f.ID, f.Size))
+		}
+	}
+	return strings.Join(lines, "\n")
 }

@@ -57,6 +57,9 @@ type Config struct {
 	// 'dispatch' (the likeliest intents the manifest offers are its
 	// buttons). Empty: an unsure message is not understood.
 	Clarify string
+	// MaxFileBytes is the largest photo or document a 'files' question
+	// takes; 0 means DefaultMaxFileBytes.
+	MaxFileBytes int64
 	// NLU is the classifier's training data and settings (<lang>.yaml,
 	// config.yaml); nil: the embedded dialog/nlu.
 	NLU fs.FS
@@ -119,11 +122,13 @@ type Engine struct {
 	menu        *Step
 	again       *Step
 	closing     *Step
-	clarify     *Step
-	nlu         *Understander
-	offers      map[string]string // intent → the locale key offering it
-	resume      *Step
-	offerHuman  *Step
+	// maxFileBytes is the largest file a 'files' question takes.
+	maxFileBytes int64
+	clarify      *Step
+	nlu          *Understander
+	offers       map[string]string // intent → the locale key offering it
+	resume       *Step
+	offerHuman   *Step
 	// locationFlow starts when a location is shared outside a question.
 	locationFlow *Flow
 	maxMisses    int
@@ -264,6 +269,10 @@ func New(cfg Config) (*Engine, error) {
 		}
 	}
 	e.closing = e.again
+	e.maxFileBytes = cfg.MaxFileBytes
+	if e.maxFileBytes <= 0 {
+		e.maxFileBytes = DefaultMaxFileBytes
+	}
 	if cfg.Closing != "" {
 		if e.closing = e.resolve(nil, cfg.Closing); e.closing == nil {
 			return nil, fmt.Errorf("dialog: closing target %q is not a step", cfg.Closing)
@@ -307,6 +316,7 @@ type Input struct {
 	Text     string    // typed text (untrusted)
 	Button   string    // callback data of a pressed button (untrusted)
 	Location *Location // a shared location
+	Files    []File    // photos or documents sent (untrusted)
 	LangHint string    // the channel's language code ("de-CH")
 	// Conversation and ID identify the conversation and this input; the
 	// service sets them and actions use them as idempotency keys.
@@ -345,6 +355,23 @@ const (
 	AgentHandBack = "handback"
 	AgentSLA      = "sla" // nobody claimed the case in time: tell the customer what to expect
 )
+
+// File is a photo or document the customer sent, as the channel names it:
+// its id there (the bot fetches it only to hand it on), kind ("photo" or
+// "document"), size in bytes and media type.
+type File struct {
+	ID   string
+	Kind string
+	Size int64
+	MIME string
+}
+
+// MaxFiles is how many files a 'files' question takes.
+const MaxFiles = 5
+
+// DefaultMaxFileBytes is the largest file taken when Config.MaxFileBytes is
+// 0: what Telegram lets a bot download (20 MB).
+const DefaultMaxFileBytes = 20 << 20
 
 // Location is a shared map point.
 type Location struct {
@@ -502,6 +529,8 @@ func (e *Engine) Turn(ctx context.Context, st *State, in *Input, now time.Time, 
 	switch {
 	case in.Button != "":
 		err = t.press(in.Button)
+	case len(in.Files) > 0:
+		err = t.files(in.Files)
 	case in.Location != nil:
 		err = t.location(*in.Location)
 	default:
@@ -764,6 +793,61 @@ func (t *turn) location(loc Location) error {
 		return t.reprompt()
 	}
 	return t.notUnderstood()
+}
+
+// files takes photos or documents at a 'files' question: each one not too
+// large, of an image or PDF type, up to MaxFiles; the slot keeps
+// "kind:id" references separated by spaces. It says Received with the
+// count and waits for more or for a button, and moves on by itself at
+// MaxFiles. Elsewhere a file is not understood (the channel's words).
+func (t *turn) files(fs []File) error {
+	s := t.current()
+	if s == nil || s.Ask == "" || s.Validate != "files" {
+		t.say("channel.unsupported")
+		return t.reprompt()
+	}
+	have := strings.Fields(t.st.Get(s.Ask))
+	refused := false
+	for _, f := range fs {
+		ref := f.Kind + ":" + f.ID
+		switch {
+		case f.ID == "" || len(f.ID) > 200 || strings.ContainsAny(f.ID, " \t\n") || (f.Kind != "photo" && f.Kind != "document"):
+			refused = true
+		case f.Size > t.e.maxFileBytes || (f.Kind == "document" && !strings.HasPrefix(f.MIME, "image/") && f.MIME != "application/pdf"):
+			refused = true
+		case len(have) < MaxFiles && !containsStr(have, ref):
+			have = append(have, ref)
+		}
+	}
+	t.st.Set(s.Ask, strings.Join(have, " "))
+	t.st.Misses = 0
+	t.vars = append(t.vars, Slot{"count", strconv.Itoa(len(have))}, Slot{"max", strconv.Itoa(MaxFiles)},
+		Slot{"max_mb", strconv.FormatInt(t.e.maxFileBytes>>20, 10)})
+	if len(have) >= MaxFiles {
+		return t.enter(s.Next)
+	}
+	key := s.Received
+	if refused && s.Invalid != "" {
+		key = s.Invalid
+	}
+	if key == "" {
+		return t.enter(s.Next)
+	}
+	t.waitSaying(s, key)
+	return nil
+}
+
+// waitSaying waits at step s again with its buttons, saying key instead of
+// the step's messages.
+func (t *turn) waitSaying(s *Step, key string) {
+	t.st.Seq++
+	t.st.Choices = t.st.Choices[:0]
+	t.choices = t.choices[:0]
+	for i := range s.Buttons {
+		t.pend = append(t.pend, Button{Label: t.e.cat.Text(t.st.Locale(), s.Buttons[i].Label, t), Data: buttonData(t.st.Seq, i)})
+	}
+	t.say(key)
+	t.keepFacts()
 }
 
 // FormatLocation is how a shared location is kept in a slot: "lat,lon".
@@ -1039,8 +1123,8 @@ func (t *turn) validate(s *Step, text string) (string, bool) {
 			return v, true
 		}
 		return "", false
-	case "choice", "location":
-		return "", false
+	case "choice", "location", "files":
+		return "", false // buttons, a shared location, files: not typed
 	case "text":
 		if n := len(text); n >= 1 && n <= 500 {
 			return text, true

@@ -445,7 +445,8 @@ func FuzzTurn(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text, button string, seq uint16) {
 		st := dialog.State{Seq: seq}
 		var res dialog.Result
-		for _, in := range []dialog.Input{{Text: "/start"}, {Text: text, Button: button}, {Text: text}} {
+		files := []dialog.File{{ID: text, Kind: button, Size: int64(seq) << 10, MIME: text}}
+		for _, in := range []dialog.Input{{Text: "/start"}, {Text: text, Button: button}, {Text: text}, {Files: files}, {Text: text, Files: files}} {
 			if err := e.Turn(context.Background(), &st, &in, now, &res); err != nil {
 				t.Fatalf("turn(%q, %q): %v", text, button, err)
 			}

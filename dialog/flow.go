@@ -139,6 +139,7 @@ type stepSpec struct {
 	Ask      string            `yaml:"ask"`
 	Validate string            `yaml:"validate"`
 	Invalid  string            `yaml:"invalid"`
+	Received string            `yaml:"received"`
 	Next     string            `yaml:"next"`
 	Buttons  []buttonSpec      `yaml:"buttons"`
 	Choices  bool              `yaml:"choices"`
@@ -235,6 +236,9 @@ type Step struct {
 	Ask      string
 	Validate string
 	Invalid  string
+	// Received is said after each file a 'files' question takes ({count}
+	// of {max}), with the step's buttons, while more may come.
+	Received string
 	Next     *Step
 	Buttons  []ButtonDef
 	Choices  bool
@@ -314,7 +318,7 @@ type Flow struct {
 }
 
 // builtinTypes are the slot types the engine knows itself.
-var builtinTypes = []string{"yesno", "choice", "text", "location"}
+var builtinTypes = []string{"yesno", "choice", "text", "location", "files"}
 
 func builtinType(name string) bool { return containsStr(builtinTypes, name) }
 
@@ -703,6 +707,12 @@ func (e *Engine) compileFlow(file string, ff *flowFile) error {
 		}
 		s.Invalid, s.Ask, s.Validate, s.Choices, s.Return, s.Reask, s.End, s.Separate, s.Resume = sp.Invalid, sp.Ask, sp.Validate, sp.Choices, sp.Return, sp.Reask, sp.End, sp.Separate, sp.Resume
 		s.Dispatch = sp.Dispatch
+		if sp.Received != "" {
+			if !e.cat.Has(sp.Received) {
+				return errf(sp.at("received"), "step %s: unknown locale key %q", name, sp.Received)
+			}
+			s.Received = sp.Received
+		}
 		skipSlots := make([]string, 0, len(sp.Skip))
 		for k := range sp.Skip {
 			skipSlots = append(skipSlots, k)

@@ -49,7 +49,7 @@ func TestMatcherExamples(t *testing.T) {
 func TestIntentsAreTheDocumentedSet(t *testing.T) {
 	m := newMatcher(t)
 	got := strings.Join(m.Intents(), " ")
-	want := "bye cases change help human language locker missing no password smalltalk stolen thanks track unknown yes"
+	want := "bye cases change damaged help human language locker missing no password smalltalk stolen thanks track unknown yes"
 	if got != want {
 		t.Fatalf("intents %q, want %q", got, want)
 	}

@@ -14,12 +14,13 @@ const (
 	CaseLocker   CaseKind = "locker"
 	CasePassword CaseKind = "password"
 	CaseHuman    CaseKind = "human"
+	CaseDamaged  CaseKind = "damaged"
 )
 
 // Valid reports whether k is one of the case kinds.
 func (k CaseKind) Valid() bool {
 	switch k {
-	case CaseLate, CaseMissing, CaseLocker, CasePassword, CaseHuman:
+	case CaseLate, CaseMissing, CaseLocker, CasePassword, CaseHuman, CaseDamaged:
 		return true
 	}
 	return false
@@ -61,10 +62,15 @@ type Case struct {
 	Lang         string
 	Theft        bool
 	PoliceReport string
-	Resolution   Resolution
-	Created      time.Time
-	Updated      time.Time
-	Notes        []CaseEvent
+	// Damage is what the customer said is damaged (a damaged parcel:
+	// "box", "content", "wet", "opened"); Photos are the photos they sent,
+	// as the channel's references ("photo:<id>"), for the agent's thread.
+	Damage     string
+	Photos     []string
+	Resolution Resolution
+	Created    time.Time
+	Updated    time.Time
+	Notes      []CaseEvent
 	// Version is the stored version this copy was read at (0: not stored
 	// yet); a store compares it before writing (compare-and-set).
 	Version int64

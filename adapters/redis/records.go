@@ -63,6 +63,8 @@ type caseJSON struct {
 	Lang         string             `json:"lang,omitempty"`
 	Theft        bool               `json:"theft,omitempty"`
 	PoliceReport string             `json:"police,omitempty"`
+	Damage       string             `json:"damage,omitempty"`
+	Photos       []string           `json:"photos,omitempty"`
 	Resolution   domain.Resolution  `json:"resolution,omitempty"`
 	Created      time.Time          `json:"created"`
 	Updated      time.Time          `json:"updated"`

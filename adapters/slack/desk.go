@@ -17,6 +17,7 @@
 package slack
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -66,6 +67,7 @@ type Desk struct {
 	agent   AgentHandler
 	log     *slog.Logger
 	out     *outbox
+	files   Files
 	botUser string
 
 	memMu     sync.Mutex
@@ -145,7 +147,77 @@ func (d *Desk) Escalate(ctx context.Context, e bot.Escalation) error {
 	if err != nil {
 		return fmt.Errorf("slack escalate %s: %w", e.Case, err)
 	}
-	return d.out.add(ctx, "card", e.Case, string(b))
+	if err := d.out.add(ctx, "card", e.Case, string(b)); err != nil {
+		return err
+	}
+	// the customer's photos follow the card into its thread
+	for i, ref := range e.Photos {
+		p, _ := json.Marshal(photoEntry{Conv: e.Conversation, Ref: ref, N: i + 1, Of: len(e.Photos)})
+		if err := d.out.add(ctx, "photo", e.Case, string(p)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// photoEntry is an outbox entry for one of the customer's photos.
+type photoEntry struct {
+	Conv  string `json:"conv"`
+	Ref   string `json:"ref"`
+	N, Of int
+}
+
+// Files hands over a file a customer sent in a conversation
+// (bot.Service.OpenFile): the desk downloads it from the channel and
+// uploads it to Slack, so that no channel URL (which may carry a bot token)
+// reaches anyone.
+type Files interface {
+	OpenFile(ctx context.Context, conv, ref string) ([]byte, string, error)
+}
+
+// SetFiles sets where the customer's photos are read from.
+func (d *Desk) SetFiles(f Files) { d.files = f }
+
+// postPhoto uploads one of the customer's photos to the case's thread.
+// A photo that cannot be read (gone from the channel, too large) is noted
+// in the thread instead: the outbox must not stall behind it.
+func (d *Desk) postPhoto(ctx context.Context, caseID, data string) error {
+	var p photoEntry
+	if err := json.Unmarshal([]byte(data), &p); err != nil {
+		d.log.Error("dropping a malformed photo entry", "case", caseID, "err", err)
+		return nil
+	}
+	ref, ok, err := d.card(ctx, caseID)
+	if err != nil {
+		return err
+	}
+	if !ok || ref.Erased {
+		return nil
+	}
+	if d.files == nil {
+		_, err := d.postIn(ctx, caseID, ref, fmt.Sprintf("📷 The customer sent photo %d of %d; it cannot be shown here (no file access configured).", p.N, p.Of))
+		return err
+	}
+	content, name, err := d.files.OpenFile(ctx, p.Conv, p.Ref)
+	if err != nil || len(content) == 0 {
+		d.log.Warn("customer photo not readable", "case", caseID, "err", err)
+		_, err := d.postIn(ctx, caseID, ref, fmt.Sprintf("📷 Photo %d of %d from the customer could not be fetched from the chat.", p.N, p.Of))
+		return err
+	}
+	if name == "" {
+		name = "photo.jpg"
+	}
+	f, err := d.api.UploadFileContext(ctx, slack.UploadFileParameters{
+		Reader: bytes.NewReader(content), FileSize: len(content), Filename: name,
+		Title: fmt.Sprintf("Customer photo %d of %d — case %s", p.N, p.Of, caseID), Channel: ref.Channel, ThreadTimestamp: ref.TS,
+	})
+	if err != nil {
+		return fmt.Errorf("upload photo %d of %s: %w", p.N, caseID, err)
+	}
+	// remembered so that an erasure can delete it
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	return d.rdb.RPush(bctx, d.key("files", caseID), f.ID).Err()
 }
 
 // Relay implements bot.Desk: the customer's message is queued for the
@@ -194,6 +266,15 @@ func (d *Desk) erase(ctx context.Context, caseID string) error {
 	if err != nil {
 		return err
 	}
+	photos, err := d.rdb.LRange(ctx, d.key("files", caseID), 0, -1).Result()
+	if err != nil {
+		return err
+	}
+	for _, id := range photos {
+		if err := d.api.DeleteFileContext(ctx, id); err != nil && !strings.Contains(err.Error(), "file_not_found") && !strings.Contains(err.Error(), "file_deleted") {
+			return fmt.Errorf("delete a photo of %s: %w", caseID, err)
+		}
+	}
 	for _, ts := range relayed {
 		_, _, _, err := d.api.UpdateMessageContext(ctx, ref.Channel, ts, slack.MsgOptionText(Removed, false))
 		if err != nil && !strings.Contains(err.Error(), "message_not_found") && !strings.Contains(err.Error(), "cant_update_message") {
@@ -212,13 +293,14 @@ func (d *Desk) erase(ctx context.Context, caseID string) error {
 	if err := d.updateCardOf(ctx, caseID, ref); err != nil {
 		return err
 	}
-	if len(relayed) > 0 || !ref.Erased {
+	if len(relayed) > 0 || len(photos) > 0 || !ref.Erased {
 		if _, err := d.postIn(ctx, caseID, ref, "🧹 The customer asked for their data to be erased: their messages in this thread were removed. The case keeps its order and outcome; the customer can no longer be reached from here."); err != nil {
 			return err
 		}
 	}
 	pipe := d.rdb.Pipeline()
 	pipe.Del(ctx, d.key("relayed", caseID))
+	pipe.Del(ctx, d.key("files", caseID))
 	pipe.HSet(ctx, d.key("card", caseID), "erased", "1")
 	_, err = pipe.Exec(ctx)
 	return err
@@ -270,6 +352,8 @@ func (d *Desk) deliver(ctx context.Context, kind, caseID, data string) error {
 		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		return d.rdb.RPush(bctx, d.key("relayed", caseID), ts).Err()
+	case "photo":
+		return d.postPhoto(ctx, caseID, data)
 	case "erase":
 		return d.erase(ctx, caseID)
 	case "note":

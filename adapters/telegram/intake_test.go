@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -33,7 +34,11 @@ func (e *echo) Handle(ctx context.Context, m bot.Message) error {
 	e.seen[m.Conversation]++
 	e.mu.Unlock()
 	chat := strings.TrimPrefix(m.Conversation, "tg:")
-	return e.c.Send(ctx, chat, "en", []dialog.Reply{{Text: "got " + m.Input.Text}})
+	text := "got " + m.Input.Text
+	for _, f := range m.Input.Files {
+		text += fmt.Sprintf("%s %s %d", f.Kind, f.ID, f.Size)
+	}
+	return e.c.Send(ctx, chat, "en", []dialog.Reply{{Text: text}})
 }
 
 func (e *echo) count(conv string) int {
@@ -281,9 +286,11 @@ func TestSpooledUpdatesAreResumed(t *testing.T) {
 	}
 }
 
-// Stickers, photos, voice messages and edits get a short answer in the
-// sender's language and reach no turn; a group chat is told once that
-// parcelbot works in private chats.
+// Stickers, voice messages and edits get a short answer in the sender's
+// language and reach no turn; a photo reaches the turn with its largest
+// size (the engine takes it at a photo question, else answers as the
+// channel would); a group chat is told once that parcelbot works in
+// private chats.
 func TestUnsupportedMessagesGetAShortAnswer(t *testing.T) {
 	c, fake, cnt, _ := floodChannel(t, Config{})
 	c.limit = newLimiter(1000, time.Millisecond)
@@ -291,7 +298,7 @@ func TestUnsupportedMessagesGetAShortAnswer(t *testing.T) {
 	cat := c.cfg.Catalog
 	private := models.Chat{ID: 21, Type: models.ChatTypePrivate}
 	fake.Push(models.Update{Message: &models.Message{ID: 1, Chat: private, From: &models.User{ID: 21, LanguageCode: "de"}, Sticker: &models.Sticker{FileID: "s"}}})
-	fake.Push(models.Update{Message: &models.Message{ID: 2, Chat: private, From: &models.User{ID: 21, LanguageCode: "fr"}, Photo: []models.PhotoSize{{FileID: "p"}}}})
+	fake.Push(models.Update{Message: &models.Message{ID: 2, Chat: private, From: &models.User{ID: 21, LanguageCode: "fr"}, Photo: []models.PhotoSize{{FileID: "p-small", Width: 90, Height: 90, FileSize: 900}, {FileID: "p", Width: 800, Height: 600, FileSize: 48000}}}})
 	fake.Push(models.Update{Message: &models.Message{ID: 3, Chat: private, From: &models.User{ID: 21, LanguageCode: "it"}, Voice: &models.Voice{FileID: "v"}}})
 	fake.Push(models.Update{EditedMessage: &models.Message{ID: 4, Chat: private, From: &models.User{ID: 21, LanguageCode: "en"}, Text: "fixed"}})
 	group := models.Chat{ID: -100, Type: models.ChatTypeSupergroup}
@@ -300,7 +307,9 @@ func TestUnsupportedMessagesGetAShortAnswer(t *testing.T) {
 	fake.Text(21, "en", "/help") // a barrier: handled after everything above
 	runPolling(t, c, h)
 	got := fake.WaitSent(21, 5, 5*time.Second)
-	want := []string{cat.Text("de", "channel.unsupported", nil), cat.Text("fr", "channel.unsupported", nil),
+	// a photo is a turn (the engine decides whether the step takes it),
+	// with its largest size; the rest is answered by the channel
+	want := []string{cat.Text("de", "channel.unsupported", nil), "got photo p 48000",
 		cat.Text("it", "channel.unsupported", nil), cat.Text("en", "channel.edited", nil), "got /help"}
 	if len(got) != len(want) {
 		t.Fatalf("%d messages to the private chat, want %d", len(got), len(want))
@@ -310,8 +319,8 @@ func TestUnsupportedMessagesGetAShortAnswer(t *testing.T) {
 			t.Errorf("message %d: %q, want %q", i+1, got[i].Params["text"], w)
 		}
 	}
-	if h.count("tg:21") != 1 {
-		t.Fatalf("%d turns, want only the text message's", h.count("tg:21"))
+	if h.count("tg:21") != 2 {
+		t.Fatalf("%d turns, want the photo's and the text message's", h.count("tg:21"))
 	}
 	if !waitFor(5*time.Second, func() bool { return fake.Acked() >= 1007 }) {
 		t.Fatal("updates not acknowledged")
@@ -320,7 +329,7 @@ func TestUnsupportedMessagesGetAShortAnswer(t *testing.T) {
 	if len(groupMsgs) != 1 || groupMsgs[0].Params["text"] != cat.Text("en", "channel.private_only", nil) || h.count("tg:-100") != 0 {
 		t.Fatalf("group chat got %d messages, %d turns", len(groupMsgs), h.count("tg:-100"))
 	}
-	if cnt.get(EventUnsupported) != 4 || cnt.get(EventGroup) != 2 {
+	if cnt.get(EventUnsupported) != 3 || cnt.get(EventGroup) != 2 {
 		t.Fatalf("counted %v", cnt.n)
 	}
 }

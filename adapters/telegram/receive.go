@@ -231,7 +231,8 @@ func (c *Channel) handleUpdate(ctx context.Context, u *models.Update) (err error
 		if l := msg.Location; l != nil {
 			m.Input.Location = &dialog.Location{Lat: l.Latitude, Lon: l.Longitude}
 		}
-		if strings.TrimSpace(msg.Text) == "" && msg.Location == nil {
+		m.Input.Files = filesOf(msg)
+		if strings.TrimSpace(msg.Text) == "" && msg.Location == nil && len(m.Input.Files) == 0 {
 			// a sticker, photo, voice message, file, contact...
 			c.count(EventUnsupported)
 			return c.answerOnly(ctx, chat, lang, "channel.unsupported")
@@ -421,4 +422,22 @@ func (q *queues) drain(chat int64, cq *chatQueue) {
 		q.mu.Unlock()
 		job()
 	}
+}
+
+// filesOf returns the photo (its largest size) or document of a message;
+// the engine decides whether the step takes it.
+func filesOf(msg *models.Message) []dialog.File {
+	if n := len(msg.Photo); n > 0 {
+		best := msg.Photo[0]
+		for _, p := range msg.Photo[1:] {
+			if p.Width*p.Height > best.Width*best.Height {
+				best = p
+			}
+		}
+		return []dialog.File{{ID: best.FileID, Kind: "photo", Size: int64(best.FileSize), MIME: "image/jpeg"}}
+	}
+	if d := msg.Document; d != nil {
+		return []dialog.File{{ID: d.FileID, Kind: "document", Size: d.FileSize, MIME: d.MimeType}}
+	}
+	return nil
 }

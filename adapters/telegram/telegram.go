@@ -466,3 +466,51 @@ func (c *Channel) SetCommands(ctx context.Context) error {
 	}
 	return nil
 }
+
+// OpenFile downloads a file a customer sent (getFile, then the file URL),
+// at most max bytes. The download URL carries the bot token: it is used
+// here only and appears in no error, log or message.
+func (c *Channel) OpenFile(ctx context.Context, fileID string, max int64) ([]byte, string, error) {
+	body, err := json.Marshal(map[string]string{"file_id": fileID})
+	if err != nil {
+		return nil, "", err
+	}
+	r, err := c.post(ctx, "getFile", body, 1<<16)
+	if err != nil {
+		return nil, "", err
+	}
+	if !r.OK {
+		return nil, "", fmt.Errorf("getFile: %s (%d)", r.Description, r.ErrorCode)
+	}
+	var f models.File
+	if err := json.Unmarshal(r.Result, &f); err != nil || f.FilePath == "" || strings.Contains(f.FilePath, "..") {
+		return nil, "", errors.New("getFile: no file path")
+	}
+	if f.FileSize > max {
+		return nil, "", fmt.Errorf("getFile: %d bytes, more than %d", f.FileSize, max)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.cfg.APIURL+"/file/bot"+c.cfg.Token+"/"+f.FilePath, nil)
+	if err != nil {
+		return nil, "", errors.New("file download: bad API URL")
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return nil, "", fmt.Errorf("file download: %s", strings.ReplaceAll(err.Error(), c.cfg.Token, "***"))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, "", fmt.Errorf("file download: HTTP %d", resp.StatusCode)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	if err != nil {
+		return nil, "", fmt.Errorf("file download: %s", strings.ReplaceAll(err.Error(), c.cfg.Token, "***"))
+	}
+	if int64(len(data)) > max {
+		return nil, "", fmt.Errorf("file download: more than %d bytes", max)
+	}
+	name := f.FilePath
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		name = name[i+1:]
+	}
+	return data, name, nil
+}

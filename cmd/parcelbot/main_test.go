@@ -188,7 +188,7 @@ func TestChatPipedGerman(t *testing.T) {
 }
 
 func TestChatButtonsByNumberAndLabel(t *testing.T) {
-	code, out, _ := runCmd(t, "hello\n8\ndeutsch\n", nil, "chat", "--customer", "C-1010")
+	code, out, _ := runCmd(t, "hello\n9\ndeutsch\n", nil, "chat", "--customer", "C-1010")
 	if code != 0 || !strings.Contains(out, "Which language") || !strings.Contains(out, "ab jetzt schreibe ich auf Deutsch") {
 		t.Fatalf("exit %d\n%s", code, out)
 	}

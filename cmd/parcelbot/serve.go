@@ -150,6 +150,7 @@ To try the bot without Telegram, run: parcelbot chat`)
 	}
 	if sdesk != nil {
 		sdesk.SetAgent(svc)
+		sdesk.SetFiles(svc)
 		if a.env.Slack.SigningSecret != "" {
 			mux.Handle("POST /slack/events", sdesk.EventsHandler())
 			mux.Handle("POST /slack/interactivity", sdesk.InteractivityHandler())

@@ -14,6 +14,7 @@ import (
 	"github.com/parcelbot/parcelbot/adapters/demo"
 	"github.com/parcelbot/parcelbot/adapters/redis"
 	"github.com/parcelbot/parcelbot/adapters/slack/slackfake"
+	"github.com/parcelbot/parcelbot/adapters/telegram/telegramtest"
 	"github.com/parcelbot/parcelbot/bot"
 	"github.com/parcelbot/parcelbot/domain"
 )
@@ -469,4 +470,84 @@ func TestServeStopsPromptlyWhileSlackIsDown(t *testing.T) {
 	if !slackfake.Wait(10*time.Second, func() bool { return sf.FailuresLeft("chat.postMessage") <= 998 }) {
 		t.Fatal("the outbox made no attempt")
 	}
+}
+
+// A damaged parcel's photos reach the agents: sent on Telegram, downloaded
+// by parcelbot and uploaded into the case's thread, byte for byte; no
+// Telegram URL or token appears anywhere in Slack; erasure deletes them.
+func TestDamagedParcelPhotosReachTheSlackThread(t *testing.T) {
+	s, sf := startSlackServe(t)
+	const chat = 8505
+	s.fake.Text(chat, "de", "Mein Paket 302-1013332-4093324 ist kaputt angekommen")
+	s.expect(t, chat, 1, "Postleitzahl")
+	s.fake.Text(chat, "de", "10115")
+	s.expect(t, chat, 2, "Was ist beschädigt?")
+	s.fake.Text(chat, "de", "der Inhalt ist kaputt")
+	s.expect(t, chat, 3, "noch verwenden")
+	s.fake.Text(chat, "de", "nein")
+	s.expect(t, chat, 4, "Fotos vom Schaden")
+	photo1 := []byte("\xff\xd8\xff first photo of the crushed box")
+	photo2 := []byte("%PDF-1.4 the delivery note")
+	s.fake.Photo(chat, "de", "ph-1", photo1)
+	s.expect(t, chat, 5, "1 von 5")
+	s.fake.Document(chat, "de", "doc-2", "application/pdf", photo2)
+	s.expect(t, chat, 6, "2 von 5")
+	s.fake.Document(chat, "de", "zip-3", "application/zip", []byte("PK"))
+	s.expect(t, chat, 7, "Diese Datei kann ich nicht annehmen")
+	s.fake.Text(chat, "de", "fertig")
+	s.expect(t, chat, 8, "Kollegin oder ein Kollege")
+	card, ok := slackfake.Post{}, false
+	if !slackfake.Wait(5*time.Second, func() bool { card, ok = sf.Card(""); return ok }) {
+		t.Fatal("no card")
+	}
+	var ups []slackfake.Upload
+	if !slackfake.Wait(5*time.Second, func() bool { ups = sf.Uploads(); return len(ups) == 2 }) {
+		t.Fatalf("%d photos uploaded, want 2", len(ups))
+	}
+	for i, want := range [][]byte{photo1, photo2} {
+		if !bytes.Equal(ups[i].Content, want) || ups[i].ThreadTS != card.TS || ups[i].Channel != deskChannel {
+			t.Errorf("upload %d: %q in %s/%s, want %q in the card's thread", i, ups[i].Content, ups[i].Channel, ups[i].ThreadTS, want)
+		}
+		if !strings.Contains(ups[i].Title, "Customer photo") {
+			t.Errorf("upload %d title %q", i, ups[i].Title)
+		}
+	}
+	for _, p := range sf.Posts("") {
+		if strings.Contains(p.Raw, testToken) || strings.Contains(p.Raw, "api.telegram") || strings.Contains(p.Raw, "/file/bot") {
+			t.Fatalf("a Telegram URL or token reached Slack: %s", p.Raw)
+		}
+	}
+	for _, u := range ups {
+		if strings.Contains(u.URL, testToken) || strings.Contains(u.Name, testToken) || strings.Contains(u.Title, testToken) {
+			t.Fatalf("the token in an upload: %+v", u)
+		}
+	}
+	// the customer asks for erasure: the photos go from Slack too
+	s.fake.Text(chat, "de", "/forget")
+	forget := s.expect(t, chat, 9, "")
+	s.press(t, chat, "de", forget, forgetButton(t, forget))
+	if !slackfake.Wait(5*time.Second, func() bool {
+		for _, u := range sf.Uploads() {
+			if !u.Deleted {
+				return false
+			}
+		}
+		return true
+	}) {
+		t.Fatal("photos not deleted from Slack at erasure")
+	}
+}
+
+// forgetButton is the confirming button of /forget's question.
+func forgetButton(t *testing.T, c telegramtest.Call) string {
+	t.Helper()
+	for _, row := range c.Keyboard() {
+		for _, b := range row {
+			if strings.Contains(b.Text, "🗑") || strings.Contains(b.Text, "löschen") || strings.Contains(b.Text, "Löschen") {
+				return b.Text
+			}
+		}
+	}
+	t.Fatalf("no delete button in %v", c.Keyboard())
+	return ""
 }

@@ -44,17 +44,33 @@ type Fake struct {
 	members []string
 	fail    map[string][]int // method → HTTP codes to answer next
 	seq     int
+	uploads map[string]*Upload // file id → upload
+	order   []string           // file ids in upload order
+}
+
+// Upload is a file uploaded with files.getUploadURLExternal, the upload
+// URL and files.completeUploadExternal.
+type Upload struct {
+	ID, Name, Title    string
+	Content            []byte
+	Channel, ThreadTS  string
+	Completed, Deleted bool
+	URL                string // the upload URL the client posted to
 }
 
 // New starts a fake Slack whose escalation channel has members.
 func New(members ...string) *Fake {
-	f := &Fake{members: members, fail: map[string][]int{}}
+	f := &Fake{members: members, fail: map[string][]int{}, uploads: map[string]*Upload{}}
 	f.Server = slacktest.NewTestServer(func(c slacktest.Customize) {
 		c.Handle("/chat.postMessage", f.record("chat.postMessage"))
 		c.Handle("/chat.update", f.record("chat.update"))
 		c.Handle("/chat.postEphemeral", f.record("chat.postEphemeral"))
 		c.Handle("/conversations.members", f.conversationMembers)
 		c.Handle("/usergroups.users.list", f.groupMembers)
+		c.Handle("/files.getUploadURLExternal", f.uploadURL)
+		c.Handle("/upload/", f.upload)
+		c.Handle("/files.completeUploadExternal", f.completeUpload)
+		c.Handle("/files.delete", f.deleteFile)
 		c.Handle("/auth.test", func(w http.ResponseWriter, _ *http.Request) {
 			_, _ = io.WriteString(w, `{"ok":true,"user_id":"UBOT","bot_id":"BBOT","team":"T","user":"parcelbot"}`)
 		})
@@ -110,6 +126,82 @@ func (f *Fake) record(method string) http.HandlerFunc {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": v.Get("channel"), "ts": ts, "message_ts": ts})
 	}
+}
+
+func (f *Fake) uploadURL(w http.ResponseWriter, r *http.Request) {
+	_ = r.ParseForm()
+	f.mu.Lock()
+	if q := f.fail["files.getUploadURLExternal"]; len(q) > 0 {
+		f.fail["files.getUploadURLExternal"] = q[1:]
+		f.mu.Unlock()
+		w.WriteHeader(q[0])
+		return
+	}
+	f.seq++
+	id := fmt.Sprintf("F%06d", f.seq)
+	u := &Upload{ID: id, Name: r.Form.Get("filename"), URL: strings.TrimSuffix(f.GetAPIURL(), "/") + "/upload/" + id}
+	f.uploads[id] = u
+	f.order = append(f.order, id)
+	f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "upload_url": u.URL, "file_id": id})
+}
+
+func (f *Fake) upload(w http.ResponseWriter, r *http.Request) {
+	id := strings.TrimPrefix(r.URL.Path, "/upload/")
+	file, _, err := r.FormFile("file")
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	content, _ := io.ReadAll(file)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if u := f.uploads[id]; u != nil {
+		u.Content = content
+	}
+	_, _ = io.WriteString(w, "OK")
+}
+
+func (f *Fake) completeUpload(w http.ResponseWriter, r *http.Request) {
+	_ = r.ParseForm()
+	var files []struct{ ID, Title string }
+	_ = json.Unmarshal([]byte(r.Form.Get("files")), &files)
+	f.mu.Lock()
+	var out []map[string]string
+	for _, x := range files {
+		if u := f.uploads[x.ID]; u != nil {
+			u.Completed, u.Title, u.Channel, u.ThreadTS = true, x.Title, r.Form.Get("channel_id"), r.Form.Get("thread_ts")
+			out = append(out, map[string]string{"id": x.ID, "title": x.Title})
+		}
+	}
+	f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "files": out})
+}
+
+func (f *Fake) deleteFile(w http.ResponseWriter, r *http.Request) {
+	_ = r.ParseForm()
+	f.mu.Lock()
+	if u := f.uploads[r.Form.Get("file")]; u != nil {
+		u.Deleted = true
+	}
+	f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = io.WriteString(w, `{"ok":true}`)
+}
+
+// Uploads returns the completed uploads in order.
+func (f *Fake) Uploads() []Upload {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Upload
+	for _, id := range f.order {
+		if u := f.uploads[id]; u.Completed {
+			out = append(out, *u)
+		}
+	}
+	return out
 }
 
 func (f *Fake) conversationMembers(w http.ResponseWriter, _ *http.Request) {

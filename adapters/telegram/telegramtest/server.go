@@ -61,6 +61,7 @@ type Server struct {
 	closed   bool
 	webhook  string
 	whSecret string
+	files    map[string][]byte // file_id → content (Photo, Document)
 
 	// enforced limits (zero: none), and what broke them
 	limitEvery time.Duration // between any two sends
@@ -98,7 +99,7 @@ type failure struct {
 
 // New starts a fake Bot API server for token.
 func New(token string) *Server {
-	s := &Server{Token: token, fail: map[string][]failure{}, blocked: map[int64]bool{}, gone: map[int64]bool{}, nextID: 1000}
+	s := &Server{Token: token, fail: map[string][]failure{}, blocked: map[int64]bool{}, gone: map[int64]bool{}, files: map[string][]byte{}, nextID: 1000}
 	s.cond = sync.NewCond(&s.mu)
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
 	s.Server.Config.ConnState = func(_ net.Conn, st http.ConnState) {
@@ -162,6 +163,35 @@ func (s *Server) Press(chat int64, lang string, msgID int, data string) int64 {
 		ID: "cb" + strconv.Itoa(int(s.nextMsgID())), From: models.User{ID: chat, LanguageCode: lang}, Data: data,
 		Message: models.MaybeInaccessibleMessage{Type: models.MaybeInaccessibleMessageTypeMessage,
 			Message: &models.Message{ID: msgID, Date: int(time.Now().Unix()), Chat: models.Chat{ID: chat, Type: models.ChatTypePrivate}}},
+	}})
+}
+
+// Photo pushes a photo message (two sizes, as Telegram sends them) whose
+// largest size is content; getFile and the file URL serve it.
+func (s *Server) Photo(chat int64, lang string, id string, content []byte) int64 {
+	s.mu.Lock()
+	s.files[id] = content
+	s.files[id+"-small"] = content[:min(len(content), 16)]
+	s.mu.Unlock()
+	return s.Push(models.Update{Message: &models.Message{
+		ID: int(s.nextMsgID()), Chat: models.Chat{ID: chat, Type: models.ChatTypePrivate},
+		From: &models.User{ID: chat, LanguageCode: lang}, Date: int(time.Now().Unix()),
+		Photo: []models.PhotoSize{
+			{FileID: id + "-small", FileUniqueID: id + "-s", Width: 90, Height: 60, FileSize: min(len(content), 16)},
+			{FileID: id, FileUniqueID: id + "-u", Width: 1280, Height: 960, FileSize: len(content)},
+		},
+	}})
+}
+
+// Document pushes a file sent as a document, of the given media type.
+func (s *Server) Document(chat int64, lang, id, mime string, content []byte) int64 {
+	s.mu.Lock()
+	s.files[id] = content
+	s.mu.Unlock()
+	return s.Push(models.Update{Message: &models.Message{
+		ID: int(s.nextMsgID()), Chat: models.Chat{ID: chat, Type: models.ChatTypePrivate},
+		From: &models.User{ID: chat, LanguageCode: lang}, Date: int(time.Now().Unix()),
+		Document: &models.Document{FileID: id, FileUniqueID: id + "-u", FileName: id + ".bin", MimeType: mime, FileSize: int64(len(content))},
 	}})
 }
 
@@ -272,6 +302,17 @@ func (s *Server) Webhook() (string, string) {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if path, ok := strings.CutPrefix(r.URL.Path, "/file/bot"+s.Token+"/"); ok {
+		s.mu.Lock()
+		content, found := s.files[strings.TrimPrefix(path, "photos/")]
+		s.mu.Unlock()
+		if !found {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write(content)
+		return
+	}
 	prefix := "/bot" + s.Token + "/"
 	if !strings.HasPrefix(r.URL.Path, prefix) {
 		reply(w, http.StatusUnauthorized, nil, "Unauthorized", 0)
@@ -340,6 +381,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	switch method {
 	case "getMe":
 		reply(w, http.StatusOK, models.User{ID: 42, IsBot: true, FirstName: "parcelbot", Username: "parcel_test_bot"}, "", 0)
+	case "getFile":
+		id := params["file_id"]
+		s.mu.Lock()
+		content, found := s.files[id]
+		s.mu.Unlock()
+		if !found {
+			reply(w, http.StatusBadRequest, nil, "Bad Request: invalid file_id", 0)
+			return
+		}
+		reply(w, http.StatusOK, models.File{FileID: id, FileUniqueID: id + "-u", FileSize: int64(len(content)), FilePath: "photos/" + id}, "", 0)
 	case "sendMessage", "editMessageText", "editMessageReplyMarkup":
 		reply(w, http.StatusOK, models.Message{ID: id, Chat: models.Chat{ID: chat}, Text: params["text"]}, "", 0)
 	case "answerCallbackQuery", "sendChatAction", "setMyCommands", "setWebhook", "deleteWebhook":
