@@ -10,12 +10,14 @@ type Observer interface {
 	Turn(journey, lang string, took time.Duration, failed bool)
 	// Journey reports a journey started or finished ("started", "finished").
 	Journey(journey, lang, what string)
-	// Escalation reports a case handed to agents, by reason.
-	Escalation(reason string)
+	// Escalation reports a case handed to agents, by reason, from the
+	// journey it was handed over in and the customer's language.
+	Escalation(reason, journey, lang string)
 	// Compensation reports a membership month granted.
 	Compensation()
-	// Agent reports the time from escalation to an agent's claim ("claim")
-	// or to the end of the hand-off ("handoff").
+	// Agent reports the time from escalation to an agent's claim
+	// ("claim"), to their first reply ("first_reply") or to the end of the
+	// hand-off ("handoff").
 	Agent(what string, took time.Duration)
 	// Satisfaction reports a customer's rating (1-5) of a resolved case, by
 	// the case's kind and the language.
@@ -31,7 +33,7 @@ type nopObserver struct{}
 
 func (nopObserver) Turn(string, string, time.Duration, bool) {}
 func (nopObserver) Journey(string, string, string)           {}
-func (nopObserver) Escalation(string)                        {}
+func (nopObserver) Escalation(string, string, string)        {}
 func (nopObserver) Compensation()                            {}
 func (nopObserver) Agent(string, time.Duration)              {}
 func (nopObserver) Satisfaction(string, string, int)         {}

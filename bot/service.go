@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -487,7 +488,7 @@ func (s *Service) escalate(ctx context.Context, conv string, st *dialog.State, e
 			return fmt.Errorf("escalate %s: %w", e.Case, err)
 		}
 	}
-	s.obs.Escalation(e.Reason)
+	s.obs.Escalation(e.Reason, e.Journey, st.Lang)
 	return s.desk.Escalate(ctx, e)
 }
 
@@ -622,6 +623,10 @@ func (s *Service) Agent(ctx context.Context, a AgentAction) error {
 		status = domain.CaseWithAgent
 	case dialog.AgentReply:
 		what = "replied"
+		// the customer's wait for a person ends with the first reply
+		if _, first, err := s.records.Once(ctx, "first_reply:"+cs.ID, strconv.FormatInt(now.Unix(), 10)); err == nil && first {
+			s.obs.Agent("first_reply", now.Sub(cs.Created))
+		}
 	case dialog.AgentSLA:
 		if cs.Status != domain.CaseAwaitingAgent {
 			return nil // claimed or closed meanwhile: nothing to tell

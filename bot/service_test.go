@@ -44,7 +44,7 @@ func (o *recObs) proactiveOf() string {
 
 func (*recObs) Turn(string, string, time.Duration, bool) {}
 func (*recObs) Journey(string, string, string)           {}
-func (*recObs) Escalation(string)                        {}
+func (*recObs) Escalation(string, string, string)        {}
 func (*recObs) Compensation()                            {}
 func (*recObs) Agent(string, time.Duration)              {}
 func (o *recObs) Satisfaction(kind, lang string, rating int) {

@@ -49,8 +49,8 @@ func New() *Metrics {
 	m.turnSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "parcelbot_turn_seconds", Help: "Time to handle a turn (engine and store).",
 		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1}})
 	m.journeys = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parcelbot_journeys_total", Help: "Journeys started and finished, by journey and language."}, []string{"journey", "lang", "event"})
-	m.escalations = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parcelbot_escalations_total", Help: "Cases handed to agents, by reason."}, []string{"reason"})
-	m.agentSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "parcelbot_agent_seconds", Help: "Time from escalation to an agent's claim (what=claim) and to the end of the hand-off (what=handoff).",
+	m.escalations = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parcelbot_escalations_total", Help: "Cases handed to agents, by reason, journey and language (journeys started minus these: contained without an agent)."}, []string{"reason", "journey", "lang"})
+	m.agentSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "parcelbot_agent_seconds", Help: "Time from escalation to an agent's claim (what=claim), first reply (what=first_reply) and the end of the hand-off (what=handoff).",
 		Buckets: []float64{10, 30, 60, 120, 300, 600, 1200, 3600, 4 * 3600, 24 * 3600}}, []string{"what"})
 	m.compensation = prometheus.NewCounter(prometheus.CounterOpts{Name: "parcelbot_compensations_total", Help: "Membership months granted for late orders."})
 	m.redisSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "parcelbot_redis_seconds", Help: "Redis round trips, by command (pipeline for pipelines).",
@@ -108,7 +108,9 @@ func (m *Metrics) Journey(journey, lang, what string) {
 }
 
 // Escalation implements bot.Observer.
-func (m *Metrics) Escalation(reason string) { m.escalations.WithLabelValues(reason).Inc() }
+func (m *Metrics) Escalation(reason, journey, lang string) {
+	m.escalations.WithLabelValues(reason, journey, lang).Inc()
+}
 
 // Compensation implements bot.Observer.
 func (m *Metrics) Compensation() { m.compensation.Inc() }

@@ -41,6 +41,7 @@ commands:
   config     print the effective configuration (file, environment), secrets redacted;
              -docs the settings table of README.md, -example docs/parcelbot.example.yaml
   forget     erase a conversation for a data-protection request (--conversation tg:<chat id>)
+  report     the support lead's tables from serve's counters (--since 7d): journeys, agents, satisfaction, order news
   event      post an order event to a running serve as the shop would (--order 302-… --type delayed)
 
 Run 'parcelbot <command> -h' for a command's flags.
@@ -79,6 +80,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return a.loadtest(ctx, args[1:])
 	case "health":
 		return a.health(args[1:])
+	case "report":
+		return a.report(ctx, args[1:])
 	case "event":
 		return a.event(ctx, args[1:])
 	case "forget":

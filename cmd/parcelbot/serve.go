@@ -64,7 +64,9 @@ To try the bot without Telegram, run: parcelbot chat`)
 		fmt.Fprintf(a.stderr, "parcelbot serve: %v\n", err)
 		return 2
 	}
-	be.Observer = met
+	// the report's day counters, passing every observation on to /metrics
+	stats := bot.NewStats(redis.NewStats(rdb, a.env.RedisPrefix), met, log)
+	be.Observer = stats
 	eng, err := a.engine(be, "", "")
 	if err != nil {
 		fmt.Fprintf(a.stderr, "parcelbot serve: %v\n", err)
@@ -86,7 +88,7 @@ To try the bot without Telegram, run: parcelbot chat`)
 		desk = sdesk
 	}
 	store := a.store(rdb)
-	svc := bot.NewService(bot.Options{Engine: eng, Store: store, Desk: desk, Backends: be, Logger: log, Observer: met})
+	svc := bot.NewService(bot.Options{Engine: eng, Store: store, Desk: desk, Backends: be, Logger: log, Observer: stats})
 	tg, err := telegram.New(telegram.Config{
 		Token: a.env.Telegram.Token, APIURL: a.env.Telegram.APIURL,
 		WebhookURL: a.env.Telegram.WebhookURL, WebhookSecret: a.env.Telegram.WebhookSecret,
@@ -190,10 +192,14 @@ To try the bot without Telegram, run: parcelbot chat`)
 	defer stopBackground()
 	var intakeWG, bgWG sync.WaitGroup
 	var runErr error
-	bgWG.Add(1)
+	bgWG.Add(2)
 	go func() {
 		defer bgWG.Done()
 		svc.Run(background)
+	}()
+	go func() {
+		defer bgWG.Done()
+		stats.Run(background, 5*time.Second)
 	}()
 	if events != nil {
 		intakeWG.Add(1)
