@@ -9,3 +9,10 @@ import "embed"
 //
 //go:embed *.yaml
 var FS embed.FS
+
+// AgentFS holds what agents read in Slack, agent/<lang>.yaml: not the
+// customer's words, but in the same four languages and checked the same
+// way, so that a German team works in German.
+//
+//go:embed agent/*.yaml
+var AgentFS embed.FS

@@ -1,6 +1,7 @@
 package locales_test
 
 import (
+	"io/fs"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -84,5 +85,21 @@ func TestVariantCheckCatches(t *testing.T) {
 				t.Fatalf("got %v, want an error containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// The agents' texts (Slack) pass the same checks: every language has the
+// same keys and placeholders.
+func TestAgentTextsSameKeysAndPlaceholders(t *testing.T) {
+	sub, err := fs.Sub(locales.AgentFS, "agent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := dialog.LoadCatalog(sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Keys()) < 40 {
+		t.Errorf("only %d agent keys", len(c.Keys()))
 	}
 }

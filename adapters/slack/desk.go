@@ -22,9 +22,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,6 +38,7 @@ import (
 	"github.com/parcelbot/parcelbot/bot"
 	"github.com/parcelbot/parcelbot/dialog"
 	"github.com/parcelbot/parcelbot/domain"
+	"github.com/parcelbot/parcelbot/locales"
 )
 
 // AgentHandler applies agent actions (bot.Service.Agent).
@@ -56,6 +59,10 @@ type Config struct {
 	Logger        *slog.Logger
 	Now           func() time.Time
 	HTTPClient    *http.Client // nil: NewTransport, 30 s timeout; wrap it for metrics
+	// Lang is the team's language (SLACK_LANG: en, de, fr or it) for what
+	// the whole channel reads: cards and thread notes. What one agent
+	// reads (notices, the App Home) follows their own Slack locale.
+	Lang string
 }
 
 // Desk is the Slack agent desk; it implements bot.Desk.
@@ -68,6 +75,9 @@ type Desk struct {
 	log     *slog.Logger
 	out     *outbox
 	files   Files
+	cat     *dialog.Catalog // agent texts, locales/agent
+	langMu  sync.Mutex
+	langs   map[string]userLang // agent → their Slack locale, cached
 	botUser string
 
 	memMu     sync.Mutex
@@ -128,10 +138,67 @@ func New(cfg Config, rdb goredis.UniversalClient, records bot.Records) (*Desk, e
 		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second, Transport: NewTransport()}
 	}
 	opts = append(opts, slack.OptionHTTPClient(cfg.HTTPClient))
+	sub, err := fs.Sub(locales.AgentFS, "agent")
+	if err != nil {
+		return nil, err
+	}
+	cat, err := dialog.LoadCatalog(sub)
+	if err != nil {
+		return nil, fmt.Errorf("slack: agent texts: %w", err)
+	}
+	cfg.Lang = teamLang(cfg.Lang)
 	d := &Desk{cfg: cfg, api: slack.New(cfg.BotToken, opts...), rdb: rdb, records: records,
-		log: cfg.Logger.With("desk", "slack")}
+		log: cfg.Logger.With("desk", "slack"), cat: cat, langs: map[string]userLang{}}
 	d.out = newOutbox(rdb, cfg.Prefix+"slack:", d.deliver, d.log)
 	return d, nil
+}
+
+// teamLang is one of the four languages, English when unknown.
+func teamLang(code string) string { return dialog.NormalizeLang(code) }
+
+// pairs are placeholder values by name, for the agent texts.
+type pairs []string
+
+func (p pairs) Lookup(name string) (string, bool) {
+	for i := 0; i+1 < len(p); i += 2 {
+		if p[i] == name {
+			return p[i+1], true
+		}
+	}
+	return "", false
+}
+
+// t renders an agent text in lang.
+func (d *Desk) t(lang, key string, kv ...string) string { return d.cat.Text(lang, key, pairs(kv)) }
+
+// tt renders an agent text in the team's language.
+func (d *Desk) tt(key string, kv ...string) string { return d.t(d.cfg.Lang, key, kv...) }
+
+type userLang struct {
+	lang string
+	at   time.Time
+}
+
+// langOf is an agent's language from their Slack locale (users.info,
+// cached for an hour); the team's when Slack does not say or the locale is
+// not one of the four.
+func (d *Desk) langOf(ctx context.Context, user string) string {
+	d.langMu.Lock()
+	ul, ok := d.langs[user]
+	d.langMu.Unlock()
+	if ok && time.Since(ul.at) < time.Hour {
+		return ul.lang
+	}
+	lang := d.cfg.Lang
+	if u, err := d.api.GetUserInfoContext(ctx, user); err == nil && u.Locale != "" {
+		if l := dialog.NormalizeLang(u.Locale); l != "en" || strings.HasPrefix(strings.ToLower(u.Locale), "en") {
+			lang = l
+		}
+	}
+	d.langMu.Lock()
+	d.langs[user] = userLang{lang: lang, at: time.Now()}
+	d.langMu.Unlock()
+	return lang
 }
 
 // SetAgent sets who applies agent actions (the service).
@@ -195,13 +262,13 @@ func (d *Desk) postPhoto(ctx context.Context, caseID, data string) error {
 		return nil
 	}
 	if d.files == nil {
-		_, err := d.postIn(ctx, caseID, ref, fmt.Sprintf("📷 The customer sent photo %d of %d; it cannot be shown here (no file access configured).", p.N, p.Of))
+		_, err := d.postIn(ctx, caseID, ref, d.tt("note.photo_unavailable", "n", strconv.Itoa(p.N), "of", strconv.Itoa(p.Of)))
 		return err
 	}
 	content, name, err := d.files.OpenFile(ctx, p.Conv, p.Ref)
 	if err != nil || len(content) == 0 {
 		d.log.Warn("customer photo not readable", "case", caseID, "err", err)
-		_, err := d.postIn(ctx, caseID, ref, fmt.Sprintf("📷 Photo %d of %d from the customer could not be fetched from the chat.", p.N, p.Of))
+		_, err := d.postIn(ctx, caseID, ref, d.tt("note.photo_failed", "n", strconv.Itoa(p.N), "of", strconv.Itoa(p.Of)))
 		return err
 	}
 	if name == "" {
@@ -209,7 +276,7 @@ func (d *Desk) postPhoto(ctx context.Context, caseID, data string) error {
 	}
 	f, err := d.api.UploadFileContext(ctx, slack.UploadFileParameters{
 		Reader: bytes.NewReader(content), FileSize: len(content), Filename: name,
-		Title: fmt.Sprintf("Customer photo %d of %d — case %s", p.N, p.Of, caseID), Channel: ref.Channel, ThreadTimestamp: ref.TS,
+		Title: d.tt("note.photo_title", "n", strconv.Itoa(p.N), "of", strconv.Itoa(p.Of), "case", caseID), Channel: ref.Channel, ThreadTimestamp: ref.TS,
 	})
 	if err != nil {
 		return fmt.Errorf("upload photo %d of %s: %w", p.N, caseID, err)
@@ -247,8 +314,9 @@ func (d *Desk) Erase(ctx context.Context, caseID string) error {
 	return d.out.add(ctx, "erase", caseID, "")
 }
 
-// Removed is what replaces a customer's relayed message after erasure.
-const Removed = "💬 *Customer:* [removed at the customer's request]"
+// Removed is what replaces a customer's relayed message after erasure, in
+// the team's language.
+func (d *Desk) Removed() string { return d.tt("note.removed") }
 
 // erase removes the customer's words from a case in Slack: each relayed
 // message is replaced by Removed, the card loses the last messages and the
@@ -276,7 +344,7 @@ func (d *Desk) erase(ctx context.Context, caseID string) error {
 		}
 	}
 	for _, ts := range relayed {
-		_, _, _, err := d.api.UpdateMessageContext(ctx, ref.Channel, ts, slack.MsgOptionText(Removed, false))
+		_, _, _, err := d.api.UpdateMessageContext(ctx, ref.Channel, ts, slack.MsgOptionText(d.Removed(), false))
 		if err != nil && !strings.Contains(err.Error(), "message_not_found") && !strings.Contains(err.Error(), "cant_update_message") {
 			return fmt.Errorf("redact a message of %s: %w", caseID, err)
 		}
@@ -294,9 +362,12 @@ func (d *Desk) erase(ctx context.Context, caseID string) error {
 		return err
 	}
 	if len(relayed) > 0 || len(photos) > 0 || !ref.Erased {
-		if _, err := d.postIn(ctx, caseID, ref, "🧹 The customer asked for their data to be erased: their messages in this thread were removed. The case keeps its order and outcome; the customer can no longer be reached from here."); err != nil {
+		if _, err := d.postIn(ctx, caseID, ref, d.tt("note.erased")); err != nil {
 			return err
 		}
+	}
+	if err := d.markClosed(ctx, caseID); err != nil {
+		return err
 	}
 	pipe := d.rdb.Pipeline()
 	pipe.Del(ctx, d.key("relayed", caseID))
@@ -344,7 +415,7 @@ func (d *Desk) deliver(ctx context.Context, kind, caseID, data string) error {
 		if !ok || ref.Erased {
 			return nil // no card, or queued before the erasure: it stays out of Slack
 		}
-		ts, err := d.postIn(ctx, caseID, ref, "💬 *Customer:* "+mrkdwnEscape(data))
+		ts, err := d.postIn(ctx, caseID, ref, d.tt("note.customer", "text", mrkdwnEscape(data)))
 		if err != nil {
 			return err
 		}
@@ -354,6 +425,8 @@ func (d *Desk) deliver(ctx context.Context, kind, caseID, data string) error {
 		return d.rdb.RPush(bctx, d.key("relayed", caseID), ts).Err()
 	case "photo":
 		return d.postPhoto(ctx, caseID, data)
+	case "home":
+		return d.refreshHomes(ctx)
 	case "erase":
 		return d.erase(ctx, caseID)
 	case "note":
@@ -402,11 +475,14 @@ func (d *Desk) postCard(ctx context.Context, e *bot.Escalation) error {
 		if err := d.recordCard(ctx, e.Case, ref); err != nil {
 			return err
 		}
+		if err := d.markOpen(ctx, e.Case, e.At); err != nil {
+			return err
+		}
 		return d.updateCard(ctx, e.Case)
 	}
 	blocks := d.cardBlocks(ctx, e)
 	ch, ts, err := d.api.PostMessageContext(ctx, d.cfg.Channel, slack.MsgOptionBlocks(blocks...),
-		slack.MsgOptionText(fmt.Sprintf("Case %s (%s) needs an agent", e.Case, e.Journey), false))
+		slack.MsgOptionText(d.tt("card.needs_agent", "case", e.Case, "journey", e.Journey), false))
 	if err != nil {
 		return fmt.Errorf("post card %s: %w", e.Case, err)
 	}
@@ -418,7 +494,12 @@ func (d *Desk) postCard(ctx context.Context, e *bot.Escalation) error {
 	if err := d.rdb.HSet(bctx, d.key("card", e.Case), "channel", ch, "ts", ts).Err(); err != nil {
 		return err
 	}
-	return d.recordCard(bctx, e.Case, cardRef{Channel: ch, TS: ts})
+	ref := cardRef{Channel: ch, TS: ts}
+	if err := d.recordCard(bctx, e.Case, ref); err != nil {
+		return err
+	}
+	d.permalink(bctx, e.Case, ref)
+	return d.markOpen(bctx, e.Case, e.At)
 }
 
 // recordCard records which case a card's thread belongs to and when its
@@ -477,11 +558,15 @@ func (d *Desk) updateCardOf(ctx context.Context, caseID string, ref cardRef) err
 		return nil
 	}
 	_, _, _, err := d.api.UpdateMessageContext(ctx, ref.Channel, ref.TS, slack.MsgOptionBlocks(d.cardBlocks(ctx, &e)...),
-		slack.MsgOptionText(fmt.Sprintf("Case %s (%s)", e.Case, e.Journey), false))
+		slack.MsgOptionText(d.tt("card.title", "case", e.Case, "journey", e.Journey), false))
 	if err != nil {
 		return fmt.Errorf("update card %s: %w", caseID, err)
 	}
-	return nil
+	// the queue in the App Home follows the case
+	if cs, err := d.records.Case(ctx, caseID); err == nil && (cs.Status == domain.CaseResolved || cs.Status == domain.CaseClosed) {
+		return d.markClosed(ctx, caseID)
+	}
+	return d.out.add(ctx, "home", "", "")
 }
 
 // mrkdwnEscape escapes Slack's control characters in user text.
@@ -500,16 +585,16 @@ const (
 
 // cardBlocks builds the card from the escalation and the case record.
 func (d *Desk) cardBlocks(ctx context.Context, e *bot.Escalation) []slack.Block {
-	status, open := "⏳ waiting for an agent", true
+	status, open := d.tt("card.waiting"), true
 	var history []string
 	if cs, err := d.records.Case(ctx, e.Case); err == nil {
 		switch cs.Status {
 		case domain.CaseWithAgent:
-			status = "🙋 claimed by " + lastWho(cs, "claim")
+			status = d.tt("card.claimed_by", "who", d.lastWho(cs, "claim"))
 		case domain.CaseResolved:
-			status, open = "✅ resolved: "+string(cs.Resolution)+" by "+lastWho(cs, "resolved"), false
+			status, open = d.tt("card.resolved_by", "how", string(cs.Resolution), "who", d.lastWho(cs, "resolved")), false
 		case domain.CaseClosed:
-			status, open = "↩️ handed back to the bot by "+lastWho(cs, "handback"), false
+			status, open = d.tt("card.handed_back_by", "who", d.lastWho(cs, "handback")), false
 		}
 		for _, n := range cs.Notes {
 			who := n.Who
@@ -523,17 +608,17 @@ func (d *Desk) cardBlocks(ctx context.Context, e *bot.Escalation) []slack.Block 
 		return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
 	}
 	fields := []*slack.TextBlockObject{
-		text("*Journey*\n" + e.Journey), text("*Language*\n" + e.Lang),
-		text("*Order*\n" + or(e.Order, "—")), text("*Reason*\n" + strings.ReplaceAll(e.Reason, "_", " ")),
-		text("*Status*\n" + status), text("*Opened*\n" + e.At.UTC().Format("02 Jan 15:04 UTC")),
+		text("*" + d.tt("card.journey") + "*\n" + e.Journey), text("*" + d.tt("card.language") + "*\n" + e.Lang),
+		text("*" + d.tt("card.order") + "*\n" + or(e.Order, "—")), text("*" + d.tt("card.reason") + "*\n" + strings.ReplaceAll(e.Reason, "_", " ")),
+		text("*" + d.tt("card.status") + "*\n" + status), text("*" + d.tt("card.opened") + "*\n" + e.At.UTC().Format("02 Jan 15:04 UTC")),
 	}
 	blocks := []slack.Block{
-		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, "Case "+e.Case, false, false)),
+		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, d.tt("card.header", "case", e.Case), false, false)),
 		slack.NewSectionBlock(nil, fields, nil),
 	}
 	if len(e.Facts) > 0 {
 		var b strings.Builder
-		b.WriteString("*What the bot established*\n")
+		b.WriteString("*" + d.tt("card.established") + "*\n")
 		for _, f := range e.Facts {
 			fmt.Fprintf(&b, "• %s: %s\n", f.Label, mrkdwnEscape(f.Value))
 		}
@@ -541,7 +626,7 @@ func (d *Desk) cardBlocks(ctx context.Context, e *bot.Escalation) []slack.Block 
 	}
 	if len(e.LastMessages) > 0 {
 		var b strings.Builder
-		b.WriteString("*Last messages*\n")
+		b.WriteString("*" + d.tt("card.last_messages") + "*\n")
 		for _, m := range e.LastMessages {
 			if len(m) > 300 {
 				m = m[:300] + "…"
@@ -549,6 +634,9 @@ func (d *Desk) cardBlocks(ctx context.Context, e *bot.Escalation) []slack.Block 
 			b.WriteString("> " + mrkdwnEscape(strings.ReplaceAll(m, "\n", " ")) + "\n")
 		}
 		blocks = append(blocks, slack.NewSectionBlock(text(b.String()), nil, nil))
+	}
+	if len(e.Photos) > 0 {
+		blocks = append(blocks, slack.NewContextBlock("", text(d.tt("card.photos", "count", strconv.Itoa(len(e.Photos))))))
 	}
 	if len(history) > 0 {
 		blocks = append(blocks, slack.NewContextBlock("", text(strings.Join(history, "\n"))))
@@ -561,17 +649,17 @@ func (d *Desk) cardBlocks(ctx context.Context, e *bot.Escalation) []slack.Block 
 		}
 		// refund and replacement need an order: a case opened by /human
 		// without one offers neither
-		acts := []slack.BlockElement{btn(actClaim, "Claim", slack.StylePrimary)}
+		acts := []slack.BlockElement{btn(actClaim, d.tt("button.claim"), slack.StylePrimary)}
 		if e.Order != "" {
-			acts = append(acts, btn(actRefund, "Approve refund", ""), btn(actReplacement, "Send replacement", ""))
+			acts = append(acts, btn(actRefund, d.tt("button.refund"), ""), btn(actReplacement, d.tt("button.replacement"), ""))
 		}
-		acts = append(acts, btn(actResolve, "Resolve", ""), btn(actHandBack, "Hand back to bot", slack.StyleDanger))
+		acts = append(acts, btn(actResolve, d.tt("button.resolve"), ""), btn(actHandBack, d.tt("button.handback"), slack.StyleDanger))
 		blocks = append(blocks, slack.NewActionBlock("case_actions", acts...))
 	}
 	return blocks
 }
 
-func lastWho(cs *domain.Case, what string) string {
+func (d *Desk) lastWho(cs *domain.Case, what string) string {
 	for i := len(cs.Notes) - 1; i >= 0; i-- {
 		if strings.HasPrefix(cs.Notes[i].What, what) {
 			if strings.HasPrefix(cs.Notes[i].Who, "U") {
@@ -580,7 +668,7 @@ func lastWho(cs *domain.Case, what string) string {
 			return cs.Notes[i].Who
 		}
 	}
-	return "an agent"
+	return d.tt("card.someone")
 }
 
 func or(s, def string) string {
@@ -625,7 +713,7 @@ func (d *Desk) remindDue(ctx context.Context) int {
 		}
 		fired++
 		mins := int(d.cfg.SLA.Minutes())
-		_ = d.out.add(ctx, "note", id, fmt.Sprintf("⏰ <!here> case %s has waited %d minutes for an agent", id, mins))
+		_ = d.out.add(ctx, "note", id, d.tt("note.reminder", "case", id, "minutes", strconv.Itoa(mins)))
 		if d.agent != nil {
 			if err := d.agent.Agent(ctx, bot.AgentAction{ID: "sla:" + id, Case: id, Agent: "sla", Kind: dialog.AgentSLA}); err != nil {
 				d.log.Warn("could not tell the customer about the wait", "case", id, "err", err)

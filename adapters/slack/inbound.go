@@ -75,7 +75,9 @@ func (d *Desk) isAgent(ctx context.Context, user string) (bool, error) {
 	return d.members[user], nil
 }
 
-func (d *Desk) ephemeral(ctx context.Context, user, text string) {
+// notice tells one agent something only they see, in their language.
+func (d *Desk) notice(ctx context.Context, user, key string, kv ...string) {
+	text := d.t(d.langOf(ctx, user), key, kv...)
 	if _, err := d.api.PostEphemeralContext(ctx, d.cfg.Channel, user, slack.MsgOptionText(text, false)); err != nil {
 		d.log.Warn("ephemeral message failed", "user", user, "err", err)
 	}
@@ -109,7 +111,7 @@ func (d *Desk) reply(ctx context.Context, eventID, caseID string, ev *slackevent
 		return err
 	}
 	if !member {
-		d.ephemeral(ctx, ev.User, "Only agents of this desk can write to customers; your reply was not sent.")
+		d.notice(ctx, ev.User, "notice.not_agent_reply")
 		return nil
 	}
 	cs, err := d.records.Case(ctx, caseID)
@@ -117,7 +119,7 @@ func (d *Desk) reply(ctx context.Context, eventID, caseID string, ev *slackevent
 		return err
 	}
 	if cs.Status == domain.CaseResolved || cs.Status == domain.CaseClosed {
-		d.ephemeral(ctx, ev.User, fmt.Sprintf("Case %s is closed: the customer no longer receives replies from this thread.", caseID))
+		d.notice(ctx, ev.User, "notice.closed", "case", caseID)
 		return nil
 	}
 	return d.agent.Agent(ctx, bot.AgentAction{ID: "slack:" + eventID, Case: caseID, Agent: ev.User, Kind: dialog.AgentReply, Text: ev.Text})
@@ -166,29 +168,30 @@ func (d *Desk) act(ctx context.Context, user, name string, a *slack.BlockAction,
 		return err
 	}
 	if !member {
-		d.ephemeral(ctx, user, "Only agents of this desk can act on cases. Nothing was changed.")
+		d.notice(ctx, user, "notice.not_agent_act")
 		return nil
 	}
 	caseID := a.Value
 	err = d.agent.Agent(ctx, bot.AgentAction{ID: "slack:" + a.ActionTs + ":" + a.ActionID, Case: caseID, Agent: user, Name: name, Kind: kind, How: how})
 	switch domain.ErrorCode(err) {
 	case domain.ENOTFOUND:
-		d.ephemeral(ctx, user, "This case no longer exists.")
+		d.notice(ctx, user, "notice.no_case")
 		return nil
 	case domain.EINVALID:
-		d.ephemeral(ctx, user, "This case has no order, so there is nothing to refund or replace. Ask the customer for the order number in the thread, or resolve the case. Nothing was changed.")
+		d.notice(ctx, user, "notice.no_order")
 		return nil
 	}
 	if err != nil {
 		return err
 	}
+	who := "<@" + user + ">"
 	note := map[string]string{
-		dialog.AgentClaim: "🙋 <@%s> claimed the case", dialog.AgentHandBack: "↩️ <@%s> handed the customer back to the bot",
+		dialog.AgentClaim: d.tt("note.claimed", "who", who), dialog.AgentHandBack: d.tt("note.handed_back", "who", who),
 	}[kind]
 	if kind == dialog.AgentResolve {
-		note = "✅ <@%s> resolved the case: " + string(how)
+		note = d.tt("note.resolved", "who", who, "how", string(how))
 	}
-	if err := d.out.add(ctx, "note", caseID, fmt.Sprintf(note, user)); err != nil {
+	if err := d.out.add(ctx, "note", caseID, note); err != nil {
 		return err
 	}
 	return d.out.add(ctx, "update", caseID, "")
@@ -230,6 +233,12 @@ func (d *Desk) EventsHandler() http.Handler {
 
 func (d *Desk) dispatchEvent(ctx context.Context, ev *slackevents.EventsAPIEvent) error {
 	cb, _ := ev.Data.(*slackevents.EventsAPICallbackEvent)
+	if home, ok := ev.InnerEvent.Data.(*slackevents.AppHomeOpenedEvent); ok {
+		if home.Tab != "" && home.Tab != "home" {
+			return nil
+		}
+		return d.homeOpened(ctx, home.User)
+	}
 	msg, ok := ev.InnerEvent.Data.(*slackevents.MessageEvent)
 	if cb == nil || !ok || d.agent == nil {
 		return nil

@@ -52,8 +52,8 @@ type env struct {
 		ChatInterval                             time.Duration // between two messages to one chat
 	}
 	Slack struct {
-		BotToken, Channel, AppToken, SigningSecret, APIURL, UserGroup string
-		ReminderAfter                                                 time.Duration // default: the agent SLA
+		BotToken, Channel, AppToken, SigningSecret, APIURL, UserGroup, Lang string
+		ReminderAfter                                                       time.Duration // default: the agent SLA
 	}
 }
 

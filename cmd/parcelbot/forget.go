@@ -52,7 +52,7 @@ func (a *app) forget(ctx context.Context, args []string) int {
 	if a.env.Slack.BotToken != "" {
 		sd, err := slackdesk.New(slackdesk.Config{
 			BotToken: a.env.Slack.BotToken, Channel: a.env.Slack.Channel, AppToken: a.env.Slack.AppToken,
-			SigningSecret: a.env.Slack.SigningSecret, APIURL: a.env.Slack.APIURL, UserGroup: a.env.Slack.UserGroup,
+			SigningSecret: a.env.Slack.SigningSecret, APIURL: a.env.Slack.APIURL, UserGroup: a.env.Slack.UserGroup, Lang: a.env.Slack.Lang,
 			Prefix: a.env.RedisPrefix, Logger: a.logger(),
 		}, rdb, be.Records)
 		if err != nil {

@@ -77,7 +77,7 @@ To try the bot without Telegram, run: parcelbot chat`)
 	if a.env.Slack.BotToken != "" {
 		sdesk, err = slackdesk.New(slackdesk.Config{
 			BotToken: a.env.Slack.BotToken, Channel: a.env.Slack.Channel, AppToken: a.env.Slack.AppToken,
-			SigningSecret: a.env.Slack.SigningSecret, APIURL: a.env.Slack.APIURL, UserGroup: a.env.Slack.UserGroup,
+			SigningSecret: a.env.Slack.SigningSecret, APIURL: a.env.Slack.APIURL, UserGroup: a.env.Slack.UserGroup, Lang: a.env.Slack.Lang,
 			Prefix: a.env.RedisPrefix, SLA: a.env.Slack.ReminderAfter, Logger: log,
 			HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: met.Transport("slack", slackdesk.NewTransport())},
 		}, rdb, be.Records)

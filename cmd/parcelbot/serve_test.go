@@ -426,7 +426,7 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	for _, want := range []string{
 		`parcelbot_turns_total{journey="track",lang="en",outcome="ok"}`,
 		`parcelbot_journeys_total{event="started",journey="track",lang="en"} 1`,
-		`parcelbot_escalations_total{reason="customer_asked"} 1`,
+		`parcelbot_escalations_total{journey="track",lang="en",reason="customer_asked"} 1`,
 		`parcelbot_turn_seconds_bucket`, `parcelbot_redis_seconds_bucket{cmd="evalsha"`,
 		`parcelbot_api_seconds_bucket{api="telegram",status="2xx"`, `go_goroutines`,
 	} {

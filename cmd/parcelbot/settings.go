@@ -174,6 +174,15 @@ var settings = []setting{
 		set: func(e *env, v string) error { e.Slack.APIURL = v; return nil }},
 	{key: "slack.user_group", env: "SLACK_USER_GROUP", doc: "only members of this user group may act on cases (empty: the channel's members)",
 		set: func(e *env, v string) error { e.Slack.UserGroup = v; return nil }},
+	{key: "slack.lang", env: "SLACK_LANG", def: "en", doc: "the agents' team language for cards and thread notes (`en`, `de`, `fr`, `it`); notices to one agent and the App Home follow each agent's Slack locale",
+		set: func(e *env, v string) error {
+			switch v {
+			case "en", "de", "fr", "it":
+				e.Slack.Lang = v
+				return nil
+			}
+			return fmt.Errorf("%q is not en, de, fr or it", v)
+		}},
 	{key: "slack.reminder_after", env: "SLACK_REMINDER_AFTER", doc: "when an unclaimed card gets its reminder (empty: policy.agent_sla_minutes)",
 		set: func(e *env, v string) error {
 			if v == "" {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -550,4 +552,78 @@ func forgetButton(t *testing.T, c telegramtest.Call) string {
 	}
 	t.Fatalf("no delete button in %v", c.Keyboard())
 	return ""
+}
+
+// The agents' queue in the App Home, in each agent's Slack language: the
+// open case with its wait and a Claim button; claiming from the tab works
+// like the card's button and the tab follows (claimed by whom); resolved,
+// the case leaves the queue. With SLACK_LANG=de the card itself is German.
+func TestAppHomeQueueInTheAgentsLanguage(t *testing.T) {
+	s, sf := startSlackServeWith(t, map[string]string{"SLACK_LANG": "de"})
+	sf.SetLocale(agentID, "de-DE")
+	sf.SetLocale("UOTHERAGENT", "fr-FR")
+	card := escalateHighValue(t, s, sf, 8606)
+	caseID := regexp.MustCompile(`PB-[A-Z0-9]+`).FindString(card.Blocks)
+	if caseID == "" || !strings.Contains(card.Blocks, "Übernehmen") || !strings.Contains(card.Blocks, "Fall "+caseID) {
+		t.Fatalf("the card is not in the team's German: %s", card.Blocks)
+	}
+	lastView := func(user string) string {
+		v := sf.HomeViews(user)
+		if len(v) == 0 {
+			return ""
+		}
+		return v[len(v)-1]
+	}
+	waitView := func(user string, cond func(string) bool, what string) string {
+		t.Helper()
+		var v string
+		if !slackfake.Wait(5*time.Second, func() bool { v = lastView(user); return cond(v) }) {
+			t.Fatalf("%s: App Home of %s never showed %s; last: %s", caseID, user, what, v)
+		}
+		return v
+	}
+	for i, u := range []string{agentID, "UOTHERAGENT"} {
+		if code := s.slackPost(t, "/slack/events", slackfake.HomeOpenedEvent("Ev-home-"+strconv.Itoa(i), u), signing); code != 200 {
+			t.Fatalf("app_home_opened: HTTP %d", code)
+		}
+	}
+	de := waitView(agentID, func(v string) bool { return strings.Contains(v, caseID) }, "the case")
+	if !strings.Contains(de, "Offene Fälle") || !strings.Contains(de, "wartet seit") || !strings.Contains(de, `"action_id":"claim"`) || !strings.Contains(de, "Thread öffnen") {
+		t.Fatalf("German queue: %s", de)
+	}
+	fr := waitView("UOTHERAGENT", func(v string) bool { return strings.Contains(v, caseID) }, "the case")
+	if !strings.Contains(fr, "Dossiers ouverts") || !strings.Contains(fr, "Prendre") {
+		t.Fatalf("French queue: %s", fr)
+	}
+	// claim from the tab
+	if code := s.slackPost(t, "/slack/interactivity", slackfake.ActionPayload(agentID, "claim", caseID, "7.7"), signing); code != 200 {
+		t.Fatalf("claim: HTTP %d", code)
+	}
+	s.expect(t, 8606, 4, "")
+	claimed := waitView("UOTHERAGENT", func(v string) bool { return strings.Contains(v, `\u003c@`+agentID+`\u003e`) }, "who claimed it")
+	if strings.Contains(claimed, `"action_id":"claim"`) {
+		t.Fatalf("a claimed case still offers Claim: %s", claimed)
+	}
+	// resolved: out of the queue, for everyone
+	if code := s.slackPost(t, "/slack/interactivity", slackfake.ActionPayload(agentID, "resolve", caseID, "8.8"), signing); code != 200 {
+		t.Fatalf("resolve: HTTP %d", code)
+	}
+	waitView(agentID, func(v string) bool { return strings.Contains(v, "Gerade keine offenen Fälle") }, "an empty queue")
+	waitView("UOTHERAGENT", func(v string) bool { return strings.Contains(v, "Aucun dossier ouvert") }, "an empty queue")
+	// a notice to one agent follows their language: the French agent
+	// replying in a closed case's thread
+	body := slackfake.MessageEvent("Ev-late", deskChannel, "UOTHERAGENT", card.TS, "bonjour ?")
+	if code := s.slackPost(t, "/slack/events", body, signing); code != 200 {
+		t.Fatalf("late reply: HTTP %d", code)
+	}
+	if !slackfake.Wait(5*time.Second, func() bool {
+		for _, p := range sf.Posts("chat.postEphemeral") {
+			if p.User == "UOTHERAGENT" && strings.Contains(p.Text, "est clos") {
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatalf("no French notice to the French agent: %+v", sf.Posts("chat.postEphemeral"))
+	}
 }

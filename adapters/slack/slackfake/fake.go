@@ -44,8 +44,10 @@ type Fake struct {
 	members []string
 	fail    map[string][]int // method → HTTP codes to answer next
 	seq     int
-	uploads map[string]*Upload // file id → upload
-	order   []string           // file ids in upload order
+	uploads map[string]*Upload  // file id → upload
+	order   []string            // file ids in upload order
+	locales map[string]string   // user → Slack locale (users.info)
+	views   map[string][]string // user → published App Home views (JSON), in order
 }
 
 // Upload is a file uploaded with files.getUploadURLExternal, the upload
@@ -60,7 +62,7 @@ type Upload struct {
 
 // New starts a fake Slack whose escalation channel has members.
 func New(members ...string) *Fake {
-	f := &Fake{members: members, fail: map[string][]int{}, uploads: map[string]*Upload{}}
+	f := &Fake{members: members, fail: map[string][]int{}, uploads: map[string]*Upload{}, locales: map[string]string{}, views: map[string][]string{}}
 	f.Server = slacktest.NewTestServer(func(c slacktest.Customize) {
 		c.Handle("/chat.postMessage", f.record("chat.postMessage"))
 		c.Handle("/chat.update", f.record("chat.update"))
@@ -71,6 +73,14 @@ func New(members ...string) *Fake {
 		c.Handle("/upload/", f.upload)
 		c.Handle("/files.completeUploadExternal", f.completeUpload)
 		c.Handle("/files.delete", f.deleteFile)
+		c.Handle("/users.info", f.userInfo)
+		c.Handle("/views.publish", f.publishView)
+		c.Handle("/chat.getPermalink", func(w http.ResponseWriter, r *http.Request) {
+			_ = r.ParseForm()
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": r.Form.Get("channel"),
+				"permalink": "https://example.slack.com/archives/" + r.Form.Get("channel") + "/p" + strings.ReplaceAll(r.Form.Get("message_ts"), ".", "")})
+		})
 		c.Handle("/auth.test", func(w http.ResponseWriter, _ *http.Request) {
 			_, _ = io.WriteString(w, `{"ok":true,"user_id":"UBOT","bot_id":"BBOT","team":"T","user":"parcelbot"}`)
 		})
@@ -189,6 +199,53 @@ func (f *Fake) deleteFile(w http.ResponseWriter, r *http.Request) {
 	f.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = io.WriteString(w, `{"ok":true}`)
+}
+
+// SetLocale makes users.info report user's Slack locale ("de-DE").
+func (f *Fake) SetLocale(user, locale string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.locales[user] = locale
+}
+
+func (f *Fake) userInfo(w http.ResponseWriter, r *http.Request) {
+	_ = r.ParseForm()
+	user := r.Form.Get("user")
+	f.mu.Lock()
+	loc := f.locales[user]
+	f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "user": map[string]any{"id": user, "name": user, "locale": loc}})
+}
+
+func (f *Fake) publishView(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	var req struct {
+		UserID string          `json:"user_id"`
+		View   json.RawMessage `json:"view"`
+	}
+	_ = json.Unmarshal(body, &req)
+	f.mu.Lock()
+	f.views[req.UserID] = append(f.views[req.UserID], string(req.View))
+	f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = io.WriteString(w, `{"ok":true,"view":{"id":"V1","type":"home"}}`)
+}
+
+// HomeViews returns the App Home views published for user, in order.
+func (f *Fake) HomeViews(user string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.views[user]...)
+}
+
+// HomeOpenedEvent is the body of an event_callback for app_home_opened.
+func HomeOpenedEvent(eventID, user string) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"type": "event_callback", "team_id": "T", "api_app_id": "A", "event_id": eventID, "event_time": time.Now().Unix(),
+		"event": map[string]any{"type": "app_home_opened", "user": user, "channel": "D" + user, "tab": "home"},
+	})
+	return b
 }
 
 // Uploads returns the completed uploads in order.
