@@ -327,3 +327,21 @@ func TestLinkingAsksOnceAboutNews(t *testing.T) {
 		t.Fatalf("asked again at a second linking:\n%s", got)
 	}
 }
+
+// A chat linked to another account stops getting the first account's news.
+func TestRelinkingMovesTheNews(t *testing.T) {
+	f := newEventsFixture(t, eventsNow)
+	for i, cust := range []string{"C-1001", "C-1004"} {
+		tok, err := domain.NewLinkToken([]byte("test-secret"), cust, eventsNow.Add(time.Duration(i)*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.say(t, "", "en", "/start "+tok)
+	}
+	if st := f.receive(t, domain.ShopEvent{ID: "ev-30", Type: domain.EventDelivered, Order: "302-1011110-4077770"}); st != bot.EventNotLinked {
+		t.Fatalf("news of the first account: %s, want not_linked", st)
+	}
+	if st := f.receive(t, domain.ShopEvent{ID: "ev-31", Type: domain.EventDelivered, Order: "403-1011110-4077770"}); st != bot.EventQueued {
+		t.Fatalf("news of the account linked now: %s, want queued", st)
+	}
+}

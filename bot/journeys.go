@@ -247,6 +247,12 @@ func (j *journeys) linkAccount(ctx context.Context, c *dialog.Call) (dialog.Outc
 	if !first && c.State.Customer != cust.ID {
 		return fail(outInvalid) // used before (by this chat it is fine: a re-run)
 	}
+	if prev := c.State.Customer; prev != "" && prev != cust.ID {
+		// the chat now belongs to another account: the old one's news stop here
+		if err := j.Records.Unlink(ctx, prev, c.Conversation()); err != nil {
+			return "", err
+		}
+	}
 	c.State.Customer = cust.ID
 	// order news reach the customer in this chat from now on
 	if err := j.Records.SetContact(ctx, cust.ID, Contact{Conv: c.Conversation()}); err != nil {
