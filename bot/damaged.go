@@ -1,18 +1,13 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
 
 	"github.com/parcelbot/parcelbot/dialog"
 	"github.com/parcelbot/parcelbot/domain"
-)
-
-// Outcomes of the damaged-parcel journey.
-const (
-	outClaim dialog.Outcome = "claim"
-	outNoted dialog.Outcome = "noted"
 )
 
 // damagedCheck: only a delivered parcel can have arrived damaged.
@@ -47,14 +42,7 @@ func damageDetails(c *dialog.Call, cs *domain.Case) {
 	cs.Photos = strings.Fields(c.Slot("photos"))
 	usable := "content usable: " + c.Slot("usable")
 	cs.Notes = append(cs.Notes, domain.CaseEvent{At: c.Now, Who: "customer",
-		What: fmt.Sprintf("damage: %s; %s; %d photos", or(cs.Damage, "not said"), usable, len(cs.Photos))})
-}
-
-func or(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
+		What: fmt.Sprintf("damage: %s; %s; %d photos", cmp.Or(cs.Damage, "not said"), usable, len(cs.Photos))})
 }
 
 // reportDamage records damage that needs no claim: a case for the

@@ -9,18 +9,6 @@ import (
 	"github.com/parcelbot/parcelbot/domain"
 )
 
-// Outcomes of the order-news actions.
-const (
-	outDelayed     dialog.Outcome = "delayed"
-	outOut         dialog.Outcome = "out"
-	outOutPassword dialog.Outcome = "out_password"
-	outReady       dialog.Outcome = "ready"
-	outDefect      dialog.Outcome = "defect"
-	outUnset       dialog.Outcome = "unset"
-	outOn          dialog.Outcome = NotifyOn
-	outOff         dialog.Outcome = NotifyOff
-)
-
 // eventFacts prepares the message of a shop event (dialog/flows/notify.yaml)
 // for the linked owner of the order: the chat has full access to it, and the
 // outcome picks the next step. An order that is no longer this chat's

@@ -63,4 +63,16 @@ const (
 	outWait          dialog.Outcome = "wait"
 	outWorks         dialog.Outcome = "works"
 	outYearLimit     dialog.Outcome = "year_limit"
+	// order news (notify.yaml, notifications.yaml)
+	outDelayed     dialog.Outcome = "delayed"
+	outOut         dialog.Outcome = "out"
+	outOutPassword dialog.Outcome = "out_password"
+	outReady       dialog.Outcome = "ready"
+	outDefect      dialog.Outcome = "defect"
+	outUnset       dialog.Outcome = "unset"
+	outOn          dialog.Outcome = NotifyOn
+	outOff         dialog.Outcome = NotifyOff
+	// damaged parcels (damaged.yaml)
+	outClaim dialog.Outcome = "claim"
+	outNoted dialog.Outcome = "noted"
 )

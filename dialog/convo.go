@@ -330,18 +330,12 @@ func RunConvo(c *Convo, drive ConvoDriver) error {
 				return fmt.Errorf("%s:%d: %w", c.File, st.Line, err)
 			}
 			record(rs)
-		case "agent":
-			transcript = append(transcript, "agent: "+strings.TrimSpace(st.Command+" "+st.Arg))
-			rs, err := s.Agent(st.Command, st.Arg)
+		case "agent", "event":
+			// the agent's action, or news from outside, told to the customer
+			transcript = append(transcript, st.Kind+": "+strings.TrimSpace(st.Command+" "+st.Arg))
+			rs, err := outside(s, st)
 			if err != nil {
-				return fmt.Errorf("%s:%d: agent %s: %w", c.File, st.Line, st.Command, err)
-			}
-			record(rs)
-		case "event":
-			transcript = append(transcript, "event: "+strings.TrimSpace(st.Command+" "+st.Arg))
-			rs, err := s.Event(st.Command, st.Arg)
-			if err != nil {
-				return fmt.Errorf("%s:%d: event %s: %w", c.File, st.Line, st.Command, err)
+				return fmt.Errorf("%s:%d: %s %s: %w", c.File, st.Line, st.Kind, st.Command, err)
 			}
 			record(rs)
 		case "bot":
@@ -502,15 +496,10 @@ func RecordConvo(c *Convo, header string, drive ConvoDriver) (string, error) {
 			if rs, err = s.Send(in); err != nil {
 				return "", fmt.Errorf("%s:%d: %w", c.File, st.Line, err)
 			}
-		case "agent":
-			b.WriteString("\n#agent\n" + strings.TrimSpace(st.Command+" "+st.Arg) + "\n")
-			if rs, err = s.Agent(st.Command, st.Arg); err != nil {
-				return "", fmt.Errorf("%s:%d: agent %s: %w", c.File, st.Line, st.Command, err)
-			}
-		case "event":
-			b.WriteString("\n#event\n" + strings.TrimSpace(st.Command+" "+st.Arg) + "\n")
-			if rs, err = s.Event(st.Command, st.Arg); err != nil {
-				return "", fmt.Errorf("%s:%d: event %s: %w", c.File, st.Line, st.Command, err)
+		case "agent", "event":
+			b.WriteString("\n#" + st.Kind + "\n" + strings.TrimSpace(st.Command+" "+st.Arg) + "\n")
+			if rs, err = outside(s, st); err != nil {
+				return "", fmt.Errorf("%s:%d: %s %s: %w", c.File, st.Line, st.Kind, st.Command, err)
 			}
 		default:
 			continue
@@ -542,6 +531,14 @@ func ConvoHeader(src []byte) string {
 		b.WriteString(l)
 	}
 	return b.String()
+}
+
+// outside runs an #agent or #event section.
+func outside(s ConvoSession, st ConvoStep) ([]Reply, error) {
+	if st.Kind == "event" {
+		return s.Event(st.Command, st.Arg)
+	}
+	return s.Agent(st.Command, st.Arg)
 }
 
 // parseConvoFile reads the fields of "PHOTO id [bytes]" or "DOCUMENT id
