@@ -484,7 +484,7 @@ func TestSatisfactionAfterAnAgentResolved(t *testing.T) {
 
 // A journey that resolves a case itself (a refund confirmed by the
 // customer) closes with the same question once: the typed rating is kept on
-// the case, a typed "no, thanks" is not taken as a comment, and the
+// the case, a typed "nö, passt" (no, all fine) is not taken as a comment, and the
 // journey's advice follows.
 func TestSatisfactionAfterTheBotResolved(t *testing.T) {
 	f := newFixture(t, nil, nil)
@@ -506,7 +506,7 @@ func TestSatisfactionAfterTheBotResolved(t *testing.T) {
 	if got := texts(say("die vierte")); !strings.Contains(got, "besser machen") {
 		t.Fatalf("typed ordinal not taken as a rating:\n%s", got)
 	}
-	if got := texts(say("nein danke")); !strings.Contains(got, "Vielen Dank für Ihre Rückmeldung") || !strings.Contains(got, "Paketstation") {
+	if got := texts(say("nö, passt")); !strings.Contains(got, "Vielen Dank für Ihre Rückmeldung") || !strings.Contains(got, "Paketstation") {
 		t.Fatalf("want thanks, then the prevention advice:\n%s", got)
 	}
 	rec := redis.NewRecords(f.rdb, "", 0)
