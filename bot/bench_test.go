@@ -32,6 +32,9 @@ var journeyTurns = []struct {
 	{"password/show", "C-1001", nil, dialog.Input{Text: "delivery password for 302-1016665-4116655"}},
 	{"locker/find", "", []dialog.Input{{Text: "/locker"}, {Text: "3"}}, dialog.Input{Text: "Berlin"}},
 	{"cases", "C-1001", nil, dialog.Input{Text: "/cases"}},
+	{"damaged/photo", "C-1001", []dialog.Input{{Text: "my parcel 302-1015554-4108878 arrived damaged"}, {Text: "the content is broken"}, {Text: "no"}},
+		dialog.Input{Files: []dialog.File{{ID: "AgACAgIAAxkBAAIB", Kind: "photo", Size: 120 << 10, MIME: "image/jpeg"}}}},
+	{"news/delayed", "C-1001", nil, dialog.Input{Event: &dialog.Event{Name: "delayed", Slots: []dialog.Slot{{Name: "order", Value: "302-1004444-4031108"}}, Vars: []dialog.Slot{{Name: "event", Value: "delayed"}}}}},
 }
 
 // BenchmarkTurn measures one engine turn without I/O: decode the stored
