@@ -30,6 +30,7 @@ bench:
 	./.ci/with-redis ./bin/parcelbot loadtest -conversations 1000 -duration 10s
 	./.ci/with-redis ./bin/parcelbot loadtest -conversations 1000 -duration 10s -rate 15000
 	./.ci/with-redis ./bin/parcelbot loadtest -idle 100000 -conversations 10 -duration 1s
+	./.ci/with-redis ./bin/parcelbot loadtest -webhook -conversations 1000 -duration 10s
 	./bin/parcelbot loadtest -telegram-burst
 
 ## fuzz: a short run of every fuzz target (FUZZTIME each)

@@ -50,6 +50,7 @@ type env struct {
 		Token, APIURL, WebhookURL, WebhookSecret string
 		Rate                                     float64       // messages a second overall
 		ChatInterval                             time.Duration // between two messages to one chat
+		FloodMessages                            int           // per chat in 10 s; -1: off
 	}
 	Slack struct {
 		BotToken, Channel, AppToken, SigningSecret, APIURL, UserGroup, Lang string

@@ -40,8 +40,26 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 	burst := fl.Bool("telegram-burst", false, "instead: send 5,000 replies to 1,000 chats through the Telegram channel to a fake Bot API enforcing the limits, and report the time")
 	tgRate := fl.Float64("telegram-rate", 30, "with -telegram-burst: messages a second overall")
 	tgChat := fl.Duration("telegram-chat-interval", time.Second, "with -telegram-burst: between two messages to one chat")
+	webhook := fl.Bool("webhook", false, "instead: drive a separate `serve --demo` process in webhook mode end to end through a fake Bot API, -conversations chats for -duration (needs REDIS_URL); prints a webhook: line")
 	if err := fl.Parse(args); err != nil {
 		return 2
+	}
+	if *webhook {
+		if a.env.RedisURL == "" {
+			fmt.Fprintln(a.stderr, "parcelbot loadtest -webhook: set REDIS_URL (the serve process needs a Redis it can share)")
+			return 2
+		}
+		r, err := webhookLoad(ctx, a.env.RedisURL, *convs, *dur)
+		if err != nil {
+			fmt.Fprintf(a.stderr, "parcelbot loadtest: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(a.stdout, "webhook: chats=%d updates_per_s=%.1f p50_ms=%s p99_ms=%s errors=%d\n", *convs,
+			float64(r.Updates)/r.Took.Seconds(), quantileMS(r.Lat, 0.50), quantileMS(r.Lat, 0.99), r.Errors)
+		if r.Errors > 0 {
+			return 1
+		}
+		return 0
 	}
 	if *burst {
 		fmt.Fprintf(a.stdout, "telegram burst: 5000 replies to 1000 chats at %.0f/s overall, one per %s per chat (takes about %.0f s)\n", *tgRate, *tgChat, 5000 / *tgRate)

@@ -92,7 +92,7 @@ To try the bot without Telegram, run: parcelbot chat`)
 	tg, err := telegram.New(telegram.Config{
 		Token: a.env.Telegram.Token, APIURL: a.env.Telegram.APIURL,
 		WebhookURL: a.env.Telegram.WebhookURL, WebhookSecret: a.env.Telegram.WebhookSecret,
-		GlobalRate: a.env.Telegram.Rate, ChatEvery: a.env.Telegram.ChatInterval,
+		GlobalRate: a.env.Telegram.Rate, ChatEvery: a.env.Telegram.ChatInterval, FloodMessages: a.env.Telegram.FloodMessages,
 		Catalog: eng.Catalog(), Commands: eng.Menu(), Logger: log, Transport: met.Transport("telegram", telegram.NewTransport(0)),
 		Spool: redis.NewTelegramSpool(rdb, a.env.RedisPrefix), Count: met.Channel("telegram"),
 	})

@@ -162,6 +162,15 @@ var settings = []setting{
 		}},
 	{key: "telegram.chat_interval", env: "TELEGRAM_CHAT_INTERVAL", def: "1s", doc: "time between two messages to one chat",
 		set: durInto(func(e *env) *time.Duration { return &e.Telegram.ChatInterval })},
+	{key: "telegram.flood_messages", env: "TELEGRAM_FLOOD_MESSAGES", def: "20", doc: "a chat sending more than this in 10 s gets one notice and its extra messages are dropped (`-1`: off, e.g. for load tests)",
+		set: func(e *env, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < -1 || n == 0 {
+				return fmt.Errorf("%q is not a count (or -1 for off)", v)
+			}
+			e.Telegram.FloodMessages = n
+			return nil
+		}},
 	{key: "slack.bot_token", env: "SLACK_BOT_TOKEN", secret: true, doc: "enables the Slack agent desk (`xoxb-…`; empty: the console desk)",
 		set: func(e *env, v string) error { e.Slack.BotToken = v; return nil }},
 	{key: "slack.channel", env: "SLACK_CHANNEL", doc: "the escalation channel's id (required with Slack)",

@@ -46,6 +46,10 @@ func (c Call) Keyboard() [][]models.InlineKeyboardButton {
 type Server struct {
 	*httptest.Server
 	Token string
+	// OnSend, when set before use, is called with each sendMessage's chat
+	// after it is recorded (load generators wait on it per chat, instead of
+	// every waiter waking for every message).
+	OnSend func(chat int64)
 
 	mu       sync.Mutex
 	cond     *sync.Cond
@@ -393,6 +397,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusOK, models.File{FileID: id, FileUniqueID: id + "-u", FileSize: int64(len(content)), FilePath: "photos/" + id}, "", 0)
 	case "sendMessage", "editMessageText", "editMessageReplyMarkup":
 		reply(w, http.StatusOK, models.Message{ID: id, Chat: models.Chat{ID: chat}, Text: params["text"]}, "", 0)
+		if method == "sendMessage" && s.OnSend != nil {
+			s.OnSend(chat)
+		}
 	case "answerCallbackQuery", "sendChatAction", "setMyCommands", "setWebhook", "deleteWebhook":
 		reply(w, http.StatusOK, true, "", 0)
 	default:

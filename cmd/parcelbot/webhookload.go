@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-telegram/bot/models"
+
+	"github.com/parcelbot/parcelbot/adapters/telegram/telegramtest"
+)
+
+// webhookResult is what the webhook load test measured.
+type webhookResult struct {
+	Updates int
+	Took    time.Duration
+	Lat     []time.Duration // POST to the reply's sendMessage at the fake
+	Errors  int
+}
+
+// webhookLoad drives a separate `parcelbot serve --demo` process in
+// webhook mode end to end: this process is the customers and a fake Bot
+// API; each of chats customers posts an update to the webhook and waits
+// for the bot's sendMessage to its chat before sending the next, for dur.
+// Telegram's own rate limits and the per-chat flood limit are lifted in
+// the child (they would measure Telegram, or a person's typing speed, not
+// parcelbot).
+func webhookLoad(ctx context.Context, redisURL string, chats int, dur time.Duration) (webhookResult, error) {
+	var res webhookResult
+	const token = "424242:LOADTEST-token"
+	fake := telegramtest.New(token)
+	defer fake.Close()
+	waiters := make([]chan struct{}, chats)
+	for i := range waiters {
+		waiters[i] = make(chan struct{}, 8)
+	}
+	fake.OnSend = func(chat int64) {
+		if i := int(chat - 1); i >= 0 && i < chats {
+			select {
+			case waiters[i] <- struct{}{}:
+			default:
+			}
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return res, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	exe, err := os.Executable()
+	if err != nil {
+		return res, err
+	}
+	secret := "loadtest-webhook-secret"
+	cmd := exec.CommandContext(ctx, exe, "serve", "--demo")
+	cmd.Env = append(os.Environ(), "TELEGRAM_BOT_TOKEN="+token, "TELEGRAM_API_URL="+fake.URL,
+		"TELEGRAM_WEBHOOK_URL=http://"+addr+"/telegram", "TELEGRAM_WEBHOOK_SECRET="+secret,
+		"PARCELBOT_ADDR="+addr, "PARCELBOT_OPS_ADDR=127.0.0.1:0", "REDIS_URL="+redisURL,
+		"TELEGRAM_RATE=1000000", "TELEGRAM_CHAT_INTERVAL=1ms", "TELEGRAM_FLOOD_MESSAGES=-1", "LOG_LEVEL=error", "PARCELBOT_CONFIG=")
+	cmd.Stdout, cmd.Stderr = nil, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return res, fmt.Errorf("start serve: %w", err)
+	}
+	defer func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+	}()
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConns: chats, MaxIdleConnsPerHost: chats, IdleConnTimeout: time.Minute}}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if resp, err := client.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			return res, fmt.Errorf("serve did not start on %s", addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var nextID atomic.Int64
+	var mu sync.Mutex
+	var errs atomic.Int64
+	msgs := []string{"where is my parcel 302-1001111-4007777", "10115", "thanks", "hello"}
+	start := time.Now()
+	stop := start.Add(dur)
+	var wg sync.WaitGroup
+	for i := range chats {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			chat := int64(i + 1)
+			var lat []time.Duration
+			for n := 0; time.Now().Before(stop) && ctx.Err() == nil; n++ {
+				u := models.Update{ID: nextID.Add(1), Message: &models.Message{ID: n + 1, Date: int(time.Now().Unix()),
+					Chat: models.Chat{ID: chat, Type: models.ChatTypePrivate}, From: &models.User{ID: chat, LanguageCode: "en"}, Text: msgs[n%len(msgs)]}}
+				body, _ := json.Marshal(u)
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/telegram", bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil || resp.StatusCode != http.StatusOK {
+					errs.Add(1)
+					if resp != nil {
+						resp.Body.Close()
+					}
+					continue
+				}
+				resp.Body.Close()
+				select {
+				case <-waiters[i]:
+					lat = append(lat, time.Since(t0))
+				case <-time.After(10 * time.Second):
+					errs.Add(1)
+				}
+			}
+			mu.Lock()
+			res.Lat = append(res.Lat, lat...)
+			mu.Unlock()
+		}(i)
+	}
+	wg.Wait()
+	res.Took = time.Since(start)
+	res.Updates = len(res.Lat)
+	res.Errors = int(errs.Load())
+	slices.Sort(res.Lat)
+	return res, nil
+}
+
+// quantileMS is the q-quantile of sorted latencies in milliseconds.
+func quantileMS(sorted []time.Duration, q float64) string {
+	if len(sorted) == 0 {
+		return "0"
+	}
+	i := int(q * float64(len(sorted)-1))
+	return strconv.FormatFloat(float64(sorted[i])/float64(time.Millisecond), 'f', 1, 64)
+}
