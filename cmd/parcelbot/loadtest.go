@@ -40,15 +40,11 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 	burst := fl.Bool("telegram-burst", false, "instead: send 5,000 replies to 1,000 chats through the Telegram channel to a fake Bot API enforcing the limits, and report the time")
 	tgRate := fl.Float64("telegram-rate", 30, "with -telegram-burst: messages a second overall")
 	tgChat := fl.Duration("telegram-chat-interval", time.Second, "with -telegram-burst: between two messages to one chat")
-	webhook := fl.Bool("webhook", false, "instead: drive a separate `serve --demo` process in webhook mode end to end through a fake Bot API, -conversations chats for -duration (needs REDIS_URL); prints a webhook: line")
+	webhook := fl.Bool("webhook", false, "instead: drive a separate `serve --demo` process in webhook mode end to end through a fake Bot API, -conversations chats for -duration (on REDIS_URL, else serve's in-process Redis); prints a webhook: line")
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
 	if *webhook {
-		if a.env.RedisURL == "" {
-			fmt.Fprintln(a.stderr, "parcelbot loadtest -webhook: set REDIS_URL (the serve process needs a Redis it can share)")
-			return 2
-		}
 		r, err := webhookLoad(ctx, a.env.RedisURL, *convs, *dur)
 		if err != nil {
 			fmt.Fprintf(a.stderr, "parcelbot loadtest: %v\n", err)

@@ -66,7 +66,7 @@ func webhookLoad(ctx context.Context, redisURL string, chats int, dur time.Durat
 	cmd := exec.CommandContext(ctx, exe, "serve", "--demo")
 	cmd.Env = append(os.Environ(), "TELEGRAM_BOT_TOKEN="+token, "TELEGRAM_API_URL="+fake.URL,
 		"TELEGRAM_WEBHOOK_URL=http://"+addr+"/telegram", "TELEGRAM_WEBHOOK_SECRET="+secret,
-		"PARCELBOT_ADDR="+addr, "PARCELBOT_OPS_ADDR=127.0.0.1:0", "REDIS_URL="+redisURL,
+		"PARCELBOT_ADDR="+addr, "PARCELBOT_OPS_ADDR=127.0.0.1:0", "REDIS_URL="+redisURL, // "" : serve's in-process Redis
 		"TELEGRAM_RATE=1000000", "TELEGRAM_CHAT_INTERVAL=1ms", "TELEGRAM_FLOOD_MESSAGES=-1", "LOG_LEVEL=error", "PARCELBOT_CONFIG=")
 	cmd.Stdout, cmd.Stderr = nil, os.Stderr
 	if err := cmd.Start(); err != nil {
