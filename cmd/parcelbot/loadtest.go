@@ -45,7 +45,12 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 		return 2
 	}
 	if *webhook {
-		r, err := webhookLoad(ctx, a.env.RedisURL, *convs, *dur)
+		exe, err := os.Executable()
+		if err != nil {
+			fmt.Fprintf(a.stderr, "parcelbot loadtest: %v\n", err)
+			return 1
+		}
+		r, err := webhookLoad(ctx, exe, a.env.RedisURL, *convs, *dur)
 		if err != nil {
 			fmt.Fprintf(a.stderr, "parcelbot loadtest: %v\n", err)
 			return 1

@@ -35,7 +35,7 @@ type webhookResult struct {
 // Telegram's own rate limits and the per-chat flood limit are lifted in
 // the child (they would measure Telegram, or a person's typing speed, not
 // parcelbot).
-func webhookLoad(ctx context.Context, redisURL string, chats int, dur time.Duration) (webhookResult, error) {
+func webhookLoad(ctx context.Context, exe, redisURL string, chats int, dur time.Duration) (webhookResult, error) {
 	var res webhookResult
 	const token = "424242:LOADTEST-token"
 	fake := telegramtest.New(token)
@@ -58,10 +58,6 @@ func webhookLoad(ctx context.Context, redisURL string, chats int, dur time.Durat
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	exe, err := os.Executable()
-	if err != nil {
-		return res, err
-	}
 	secret := "loadtest-webhook-secret"
 	cmd := exec.CommandContext(ctx, exe, "serve", "--demo")
 	cmd.Env = append(os.Environ(), "TELEGRAM_BOT_TOKEN="+token, "TELEGRAM_API_URL="+fake.URL,
