@@ -230,11 +230,10 @@ func (c *memo[K, V]) get(k K, f func(K) V) V {
 // apostrophe returns the length of the apostrophe s starts with (', ’ or
 // ʼ), or 0.
 func apostrophe(s string) int {
-	switch {
-	case strings.HasPrefix(s, "'"):
-		return 1
-	case strings.HasPrefix(s, "’"), strings.HasPrefix(s, "ʼ"):
-		return len("’")
+	for _, a := range []string{"'", "\u2019", "\u02bc"} { // ' ’ ʼ (ʼ is two bytes, ’ three)
+		if strings.HasPrefix(s, a) {
+			return len(a)
+		}
 	}
 	return 0
 }

@@ -199,6 +199,8 @@ func TestFold(t *testing.T) {
 		"l'ho già detto":        "l ho gia detto",
 		"c'est ça":              "c est ca",
 		"'quoted'":              "quoted",
+		"won\u02bct":            "wont", // the modifier letter apostrophe (two bytes)
+		"ʇʎʼ\xad":               "ʇʎʼ",  // at the end of the text: no panic (found by FuzzTurn)
 	} {
 		if got := dialog.Fold(in); got != want {
 			t.Errorf("Fold(%q) = %q, want %q", in, got, want)
