@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/parcelbot/parcelbot/dialog"
@@ -86,11 +87,8 @@ func (e *Events) log() *slog.Logger { return e.Service.log }
 // or one who turned order news off, is answered but not queued.
 func (e *Events) Receive(ctx context.Context, ev domain.ShopEvent) (EventStatus, error) {
 	s := e.Service
-	if err := ev.Check(); err != nil {
+	if err := s.checkEvent(ev); err != nil {
 		return "", err
-	}
-	if !containsString(s.engine.Events(), string(ev.Type)) {
-		return "", domain.Errorf(domain.EINVALID, "", "no flow tells event %q", ev.Type)
 	}
 	o, err := s.shop.Order(ctx, ev.Order)
 	if err != nil {
@@ -123,13 +121,15 @@ func (e *Events) Receive(ctx context.Context, ev domain.ShopEvent) (EventStatus,
 	return EventQueued, nil
 }
 
-func containsString(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
+// checkEvent refuses a malformed event, or one no flow tells (EINVALID).
+func (s *Service) checkEvent(ev domain.ShopEvent) error {
+	if err := ev.Check(); err != nil {
+		return err
 	}
-	return false
+	if !slices.Contains(s.engine.Events(), string(ev.Type)) {
+		return domain.Errorf(domain.EINVALID, "", "no flow tells event %q", ev.Type)
+	}
+	return nil
 }
 
 // Run delivers queued events until ctx ends.
@@ -269,11 +269,8 @@ func EventMessage(conv string, ev domain.ShopEvent, link string) Message {
 // /simulate and conversation tests. ev.ID makes it once-only like any
 // input.
 func (s *Service) Simulate(ctx context.Context, conv string, ev domain.ShopEvent) error {
-	if err := ev.Check(); err != nil {
+	if err := s.checkEvent(ev); err != nil {
 		return err
-	}
-	if !containsString(s.engine.Events(), string(ev.Type)) {
-		return domain.Errorf(domain.EINVALID, "", "no flow tells event %q", ev.Type)
 	}
 	o, err := s.shop.Order(ctx, ev.Order)
 	if err != nil {

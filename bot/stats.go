@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,7 +50,8 @@ func NewStats(store StatsStore, next Observer, log *slog.Logger) *Stats {
 // Day is the stats day of t: its UTC date.
 func Day(t time.Time) string { return t.UTC().Format(time.DateOnly) }
 
-func (s *Stats) add(kv ...any) {
+// add counts n for key on today's counters.
+func (s *Stats) add(key string, n int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	day := Day(s.now())
@@ -58,9 +60,7 @@ func (s *Stats) add(kv ...any) {
 		m = map[string]int64{}
 		s.days[day] = m
 	}
-	for i := 0; i+1 < len(kv); i += 2 {
-		m[kv[i].(string)] += kv[i+1].(int64)
-	}
+	m[key] += n
 }
 
 // Turn implements Observer.
@@ -72,38 +72,40 @@ func (s *Stats) Turn(journey, lang string, took time.Duration, failed bool) {
 func (s *Stats) Journey(journey, lang, what string) {
 	s.next.Journey(journey, lang, what)
 	if what == "started" {
-		s.add("j|"+journey+"|"+lang+"|started", int64(1))
+		s.add("j|"+journey+"|"+lang+"|started", 1)
 	}
 }
 
 // Escalation implements Observer.
 func (s *Stats) Escalation(reason, journey, lang string) {
 	s.next.Escalation(reason, journey, lang)
-	s.add("j|"+journey+"|"+lang+"|handed", int64(1))
+	s.add("j|"+journey+"|"+lang+"|handed", 1)
 }
 
 // Compensation implements Observer.
 func (s *Stats) Compensation() {
 	s.next.Compensation()
-	s.add("comp", int64(1))
+	s.add("comp", 1)
 }
 
 // Agent implements Observer.
 func (s *Stats) Agent(what string, took time.Duration) {
 	s.next.Agent(what, took)
-	s.add("agent|"+what+"|n", int64(1), "agent|"+what+"|s", int64(took/time.Second))
+	s.add("agent|"+what+"|n", 1)
+	s.add("agent|"+what+"|s", int64(took/time.Second))
 }
 
 // Satisfaction implements Observer.
 func (s *Stats) Satisfaction(kind, lang string, rating int) {
 	s.next.Satisfaction(kind, lang, rating)
-	s.add("sat|"+kind+"|"+lang+"|n", int64(1), "sat|"+kind+"|"+lang+"|sum", int64(rating))
+	s.add("sat|"+kind+"|"+lang+"|n", 1)
+	s.add("sat|"+kind+"|"+lang+"|sum", int64(rating))
 }
 
 // Proactive implements Observer.
 func (s *Stats) Proactive(kind, outcome string) {
 	s.next.Proactive(kind, outcome)
-	s.add("p|"+kind+"|"+outcome, int64(1))
+	s.add("p|"+kind+"|"+outcome, 1)
 }
 
 // Flush writes the counts gathered so far; on failure they are kept for
@@ -237,7 +239,7 @@ func WriteReport(w io.Writer, title string, c map[string]int64) {
 		}
 	}
 	var sn, ssum int64
-	for _, k := range sortedKeys(sat) {
+	for _, k := range slices.Sorted(maps.Keys(sat)) {
 		x := sat[k]
 		sn, ssum = sn+x[0], ssum+x[1]
 		fmt.Fprintf(tw, "%s\t%d\t%s\t\n", k, x[0], avg(x[1], x[0]))
@@ -259,7 +261,7 @@ func WriteReport(w io.Writer, title string, c map[string]int64) {
 		}
 	}
 	var tot = map[string]int64{}
-	for _, kind := range sortedKeys(pro) {
+	for _, kind := range slices.Sorted(maps.Keys(pro)) {
 		o := pro[kind]
 		for k, v := range o {
 			tot[k] += v
@@ -268,15 +270,6 @@ func WriteReport(w io.Writer, title string, c map[string]int64) {
 	}
 	fmt.Fprintf(tw, "all\t%d\t%d\t%d\t%s\t%d\t\n", tot["sent"], tot["held"], tot["answered"], pct(tot["answered"], tot["sent"]), tot["opted_out"]+tot["not_linked"]+tot["limited"]+tot["gone"])
 	tw.Flush()
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 func pct(part, whole int64) string {

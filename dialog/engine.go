@@ -837,19 +837,6 @@ func (t *turn) files(fs []File) error {
 	return nil
 }
 
-// waitSaying waits at step s again with its buttons, saying key instead of
-// the step's messages.
-func (t *turn) waitSaying(s *Step, key string) {
-	t.st.Seq++
-	t.st.Choices = t.st.Choices[:0]
-	t.choices = t.choices[:0]
-	for i := range s.Buttons {
-		t.pend = append(t.pend, Button{Label: t.e.cat.Text(t.st.Locale(), s.Buttons[i].Label, t), Data: buttonData(t.st.Seq, i)})
-	}
-	t.say(key)
-	t.keepFacts()
-}
-
 // FormatLocation is how a shared location is kept in a slot: "lat,lon".
 func FormatLocation(loc Location) string {
 	return strconv.FormatFloat(loc.Lat, 'f', 5, 64) + "," + strconv.FormatFloat(loc.Lon, 'f', 5, 64)
@@ -1391,7 +1378,11 @@ func (t *turn) enter(s *Step) error {
 
 // wait renders step s, which waits for the customer, and keeps what it was
 // rendered with, so that asking again shows the same message and buttons.
-func (t *turn) wait(s *Step) {
+func (t *turn) wait(s *Step) { t.waitSaying(s, "") }
+
+// waitSaying is wait, saying key instead of the step's messages when key
+// is set (a 'files' question after each file: "Got it — 2 of 5").
+func (t *turn) waitSaying(s *Step, key string) {
 	t.st.Seq++
 	t.st.Choices = t.st.Choices[:0]
 	if s.Choices {
@@ -1404,7 +1395,11 @@ func (t *turn) wait(s *Step) {
 	for i := range s.Buttons {
 		t.pend = append(t.pend, Button{Label: t.e.cat.Text(t.st.Locale(), s.Buttons[i].Label, t), Data: buttonData(t.st.Seq, i)})
 	}
-	t.sayStep(s)
+	if key != "" {
+		t.say(key)
+	} else {
+		t.sayStep(s)
+	}
 	t.keepFacts()
 }
 

@@ -444,6 +444,7 @@ type cardRef struct {
 	Channel, TS string
 	Esc         string
 	Erased      bool
+	Link        string // its permalink, for the App Home
 }
 
 // card reads a case's card in one round trip; false when it was never
@@ -456,7 +457,7 @@ func (d *Desk) card(ctx context.Context, caseID string) (cardRef, bool, error) {
 	if v["ts"] == "" {
 		return cardRef{}, false, nil
 	}
-	return cardRef{Channel: v["channel"], TS: v["ts"], Esc: v["esc"], Erased: v["erased"] == "1"}, true, nil
+	return cardRef{Channel: v["channel"], TS: v["ts"], Esc: v["esc"], Erased: v["erased"] == "1", Link: v["link"]}, true, nil
 }
 
 // postCard posts a case's card once; a card already posted (an entry

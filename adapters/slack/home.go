@@ -53,14 +53,31 @@ func (d *Desk) homeOpened(ctx context.Context, user string) error {
 	return d.publishHome(ctx, user)
 }
 
-// refreshHomes publishes the tab again for every agent who opened it.
+// refreshHomes publishes the tab again for every agent who opened it; the
+// queue is read and rendered once per language and kind of reader, not
+// once per agent.
 func (d *Desk) refreshHomes(ctx context.Context) error {
 	users, err := d.rdb.SMembers(ctx, d.key("home")).Result()
 	if err != nil {
 		return err
 	}
+	type reader struct {
+		lang   string
+		member bool
+	}
+	rendered := map[reader][]slack.Block{}
 	for _, u := range users {
-		if err := d.publishHome(ctx, u); err != nil {
+		member, err := d.isAgent(ctx, u)
+		if err != nil {
+			return err
+		}
+		r := reader{d.langOf(ctx, u), member}
+		if rendered[r] == nil {
+			if rendered[r], err = d.homeBlocks(ctx, r.lang, r.member); err != nil {
+				return err
+			}
+		}
+		if err := d.publishView(ctx, u, rendered[r]); err != nil {
 			return err
 		}
 	}
@@ -73,12 +90,15 @@ func (d *Desk) publishHome(ctx context.Context, user string) error {
 	if err != nil {
 		return err
 	}
-	lang := d.langOf(ctx, user)
-	blocks, err := d.homeBlocks(ctx, lang, member)
+	blocks, err := d.homeBlocks(ctx, d.langOf(ctx, user), member)
 	if err != nil {
 		return err
 	}
-	_, err = d.api.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user, View: slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: blocks}}})
+	return d.publishView(ctx, user, blocks)
+}
+
+func (d *Desk) publishView(ctx context.Context, user string, blocks []slack.Block) error {
+	_, err := d.api.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user, View: slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: blocks}}})
 	if err != nil {
 		return fmt.Errorf("publish app home for %s: %w", user, err)
 	}
@@ -136,9 +156,9 @@ func (d *Desk) homeBlocks(ctx context.Context, lang string, member bool) ([]slac
 		}
 		blocks = append(blocks, slack.NewDividerBlock(), slack.NewSectionBlock(text(line+"\n"+state), nil, nil))
 		var acts []slack.BlockElement
-		if link, _ := d.rdb.HGet(ctx, d.key("card", caseID), "link").Result(); link != "" {
+		if ref.Link != "" {
 			b := slack.NewButtonBlockElement("open_thread", caseID, slack.NewTextBlockObject(slack.PlainTextType, d.t(lang, "button.open_thread"), false, false))
-			b.URL = link
+			b.URL = ref.Link
 			acts = append(acts, b)
 		}
 		if !claimed && member {
