@@ -26,11 +26,6 @@ type Message struct {
 	// LinkCustomer links a new conversation to a customer without a token.
 	// Only trusted channels set it (the console and conversation tests).
 	LinkCustomer string
-	// Durable makes Handle return only once the turn is marked done, so
-	// that the channel's acknowledgement (a webhook's 200) means a
-	// redelivery would be dropped, not repeated. Marks are still written
-	// in shared batches.
-	Durable bool
 }
 
 // splitConv splits "tg:123" into "tg" and "123".

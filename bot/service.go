@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/parcelbot/parcelbot/dialog"
@@ -45,9 +44,8 @@ type Service struct {
 	toldMu sync.Mutex
 	told   map[string]time.Time // conversation → when it was last told we are unavailable
 
-	cache   *sessionCache
-	batcher atomic.Pointer[doneBatcher] // set by Run when the store batches
-	obs     Observer
+	cache *sessionCache
+	obs   Observer
 }
 
 // Options configure a Service.
@@ -98,21 +96,6 @@ func NewService(o Options) *Service {
 	}
 	s.pool.New = func() any { return new(turnBuf) }
 	return s
-}
-
-// Run does the service's background work until ctx ends: it writes the
-// "turn done" marks in batches when the store can. Without Run each mark is
-// written at once.
-func (s *Service) Run(ctx context.Context) {
-	bd, ok := s.store.(BatchDoner)
-	if !ok {
-		<-ctx.Done()
-		return
-	}
-	b := newDoneBatcher(bd, s.log, 2*time.Millisecond)
-	s.batcher.Store(b)
-	b.run(ctx)
-	s.batcher.Store(nil)
 }
 
 // AddChannel registers a channel for the conversations it owns. Call it
@@ -243,7 +226,21 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 			s.tellUnavailable(ctx, m, tb.st.Locale())
 			return fmt.Errorf("save session %s: %w", m.Conversation, err)
 		}
-		return s.carryOut(ctx, m, &tb.st, tb.res.Replies, tb.res.Effects, pending != nil)
+		if err := s.carryOut(ctx, m, &tb.st, tb.res.Replies, tb.res.Effects); err != nil {
+			return err
+		}
+		if pending != nil {
+			s.markDone(ctx, m)
+		}
+		return nil
+	}
+}
+
+// markDone records in the store that m's pending work was carried out (the
+// Redis store sends it with other turns' saves, no script).
+func (s *Service) markDone(ctx context.Context, m Message) {
+	if err := s.store.MarkDone(context.WithoutCancel(ctx), m.Conversation, m.ID); err != nil { // the replies are out: record it even when stopping
+		s.log.Warn("could not mark a turn done; a redelivery would repeat its replies", "conv", m.Conversation, "err", err)
 	}
 }
 
@@ -271,9 +268,10 @@ func (s *Service) observe(before string, st *dialog.State, took time.Duration) {
 	}
 }
 
-// carryOut sends a stored turn's replies and runs its effects, then marks
-// the turn's pending work done.
-func (s *Service) carryOut(ctx context.Context, m Message, st *dialog.State, replies []dialog.Reply, effects []dialog.Effect, pending bool) error {
+// carryOut sends a stored turn's replies and runs its effects; the caller
+// marks its pending work done after (Handle returns after that, so a
+// channel's acknowledgement means a redelivery to any replica is dropped).
+func (s *Service) carryOut(ctx context.Context, m Message, st *dialog.State, replies []dialog.Reply, effects []dialog.Effect) error {
 	if len(replies) > 0 {
 		if err := s.send(ctx, m.Conversation, st.Locale(), replies); err != nil {
 			// not marked done: a redelivery of this input sends again
@@ -285,19 +283,6 @@ func (s *Service) carryOut(ctx context.Context, m Message, st *dialog.State, rep
 		if err := s.effect(ctx, m.Conversation, st, &effects[i]); err != nil {
 			s.log.Error("effect failed", "conv", m.Conversation, "effect", effects[i].Kind, "err", err)
 			return fmt.Errorf("effect %s %s: %w", effects[i].Kind, m.Conversation, err)
-		}
-	}
-	if pending {
-		if b := s.batcher.Load(); b != nil {
-			written := b.add(Done{Conv: m.Conversation, InputID: m.ID})
-			if m.Durable {
-				select {
-				case <-written:
-				case <-ctx.Done():
-				}
-			}
-		} else if err := s.store.MarkDone(context.WithoutCancel(ctx), m.Conversation, m.ID); err != nil { // the replies are out: record it even when stopping
-			s.log.Warn("could not mark a turn done; a redelivery would repeat its replies", "conv", m.Conversation, "err", err)
 		}
 	}
 	return nil
@@ -331,12 +316,10 @@ func encodePending(st *dialog.State, res *dialog.Result) ([]byte, error) {
 	return b, nil
 }
 
-// redo carries out a stored turn's pending work, unless this process did
-// it already and has only not yet written the mark.
+// redo carries out a stored turn's pending work, and marks it done in the
+// store (a rare path: the redelivery after a crash or a failed send), so
+// that a further redelivery to any replica is dropped.
 func (s *Service) redo(ctx context.Context, m Message, data []byte) error {
-	if b := s.batcher.Load(); b != nil && b.has(Done{Conv: m.Conversation, InputID: m.ID}) {
-		return nil
-	}
 	var p pendingWork
 	if err := json.Unmarshal(data, &p); err != nil {
 		s.log.Error("unreadable pending work dropped", "conv", m.Conversation, "err", err)
@@ -344,7 +327,11 @@ func (s *Service) redo(ctx context.Context, m Message, data []byte) error {
 	}
 	lang, region := dialog.SplitLocale(p.Lang)
 	st := dialog.State{Lang: lang, Region: region, Customer: p.Customer, Case: p.Case}
-	return s.carryOut(ctx, m, &st, p.Replies, p.Effects, true)
+	if err := s.carryOut(ctx, m, &st, p.Replies, p.Effects); err != nil {
+		return err
+	}
+	s.markDone(ctx, m)
+	return nil
 }
 
 // conflictBackoff waits before re-running a turn that lost a race.

@@ -326,3 +326,56 @@ func TestTwoReplicasResolveOneCase(t *testing.T) {
 		t.Fatalf("%d refunds", n)
 	}
 }
+
+// A redelivered input whose replies went out is dropped, with or without
+// the session cache: its pending work is gone from Redis once carried out.
+func TestRedeliveryAfterTheRepliesWentOut(t *testing.T) {
+	for _, cache := range []int{0, -1} {
+		f := newFixture(t, nil, nil)
+		svc := bot.NewService(bot.Options{Engine: f.svc.Engine(), Store: redis.NewStore(f.rdb, redis.Options{}), Desk: f.desk,
+			Backends: bot.Backends{Shop: f.data, Writer: f.data, Records: redis.NewRecords(f.rdb, "", 0)}, CacheSize: cache, Now: func() time.Time { return testNow }})
+		svc.AddChannel(f.rec)
+		ctx := context.Background()
+		m := bot.Message{Conversation: "t:1", ID: "u1", Input: dialog.Input{Text: "I want a human", LangHint: "en"}}
+		for i := range 3 {
+			if err := svc.Handle(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+			if rs := f.rec.Take("1"); (i == 0) != (len(rs) == 1) {
+				t.Fatalf("cache %d, delivery %d: %d replies", cache, i, len(rs))
+			}
+			if f.mr.HGet("parcelbot:s:{t:1}", "p:u1") != "" {
+				t.Fatalf("cache %d: the pending work is still in Redis after the replies went out", cache)
+			}
+		}
+		if len(f.desk.esc) != 1 {
+			t.Fatalf("cache %d: %d escalations", cache, len(f.desk.esc))
+		}
+	}
+}
+
+// A turn whose send failed on one replica is carried out by the replica
+// the redelivery reaches, which marks it done in the store: a further
+// redelivery to the first replica sends nothing.
+func TestRedoOnAnotherReplicaIsMarkedDone(t *testing.T) {
+	mr := miniredis.RunT(t)
+	a := newFixture(t, mr, nil)
+	b := newFixture(t, mr, a.data)
+	cha, chb := &flakyChannel{fails: 1}, &flakyChannel{}
+	a.svc.AddChannel(cha)
+	b.svc.AddChannel(chb)
+	ctx := context.Background()
+	m := bot.Message{Conversation: "f:1", ID: "u1", Input: dialog.Input{Text: "I want a human"}}
+	if err := a.svc.Handle(ctx, m); err == nil {
+		t.Fatal("a failed send must be reported")
+	}
+	if err := b.svc.Handle(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.svc.Handle(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if len(cha.sent) != 0 || len(chb.sent) != 1 || len(a.desk.esc)+len(b.desk.esc) != 1 {
+		t.Fatalf("replica a sent %q, b sent %q, escalations %d+%d", cha.sent, chb.sent, len(a.desk.esc), len(b.desk.esc))
+	}
+}

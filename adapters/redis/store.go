@@ -1,14 +1,16 @@
 // Package redis keeps parcelbot's conversation state and records in Redis
 // through go-redis's UniversalClient (a single server, Sentinel or Cluster).
 // Each conversation is one hash, <prefix>s:{<conversation>}, with fields v
-// (the version), d (the encoded dialog state) and s (the ids of the last
-// inputs processed), which expires after the idle TTL, and a transcript
+// (the version), d (the encoded dialog state), s (the ids of the last
+// inputs processed, n their count) and p:<input id> (a stored turn's work
+// not yet carried out), which expires after the idle TTL, and a transcript
 // list <prefix>t:{<conversation>} kept for the transcript retention after
 // the last message. The braces put both keys in one Cluster hash slot.
 // Saving is one Lua script: a compare-and-set on v that also refuses an
 // input id already in s (a redelivered update is handled once) and appends
-// the transcript. A turn costs two round trips: HMGET to load, EVALSHA to
-// save.
+// the transcript (trimmed only when it outgrows its cap). A turn costs one
+// round trip when the service holds a copy of the session (EVALSHA to
+// save), two otherwise (HMGET to load first).
 package redis
 
 import (
@@ -18,7 +20,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -34,34 +35,53 @@ type Options struct {
 	Seen          int           // input ids remembered per conversation, default 64
 	TranscriptTTL time.Duration // transcripts are kept this long after the last message, default 90 days
 	TranscriptMax int           // lines kept per conversation, default 200
+	// Pipelines is how many pipelines of concurrent saves may be in flight
+	// at once (see pipeliner), default 4; -1 sends each save on its own.
+	Pipelines int
 }
 
 // Store is a bot.SessionStore on Redis.
 type Store struct {
-	doneLoaded atomic.Bool // the done script is loaded (EVALSHA)
-	rdb        goredis.UniversalClient
-	prefix     string
-	ttlMS      string
-	seen       string
-	tTTLMS     string
-	tMax       string
+	rdb    goredis.UniversalClient
+	prefix string
+	ttlMS  string
+	seen   string
+	tTTLMS string
+	tMax   string
+	pipe   *pipeliner // nil: each save on its own
 }
 
 // saveScript: KEYS[1] session, KEYS[2] transcript; ARGV: expected version,
 // data, input id, ttl ms, ids to keep, transcript ttl ms, transcript lines
-// to keep, pending work ("<input id>\n<data>"), then the lines to append.
-// Returns the new version, -1 for a duplicate input, -2 for a version
-// conflict. The processed ids are a newline-separated list ('s') with its
-// length kept beside it ('n'), so a save appends one id and drops at most
-// one without scanning the list.
-var saveScript = goredis.NewScript(`
-local cur = redis.call('HMGET', KEYS[1], 'v', 's', 'n')
+// to keep, pending work (may be empty), then the lines to append. Returns
+// the new version, -1 for a duplicate input, -2 for a version conflict.
+// The processed ids are a newline-separated list ('s') with its length kept
+// beside it ('n'), so a save appends one id and drops at most one without
+// scanning the list. The pending work is the field 'p:<input id>', with
+// the flag 'pf', which MarkDone deletes with a plain HDEL; a save that finds
+// the flag deletes the previous input's work (the list's last id), left when
+// its mark was lost, and the field 'p' of the layout before ("<input
+// id>\n<work>"). (Should a mark delete the flag of a newer turn of the same
+// conversation, a race of two replicas, that turn's work stays until the
+// session expires if its own mark is lost: Load still finds work by input
+// id, so nothing is repeated that was done.)
+var saveScript = goredis.NewScript(saveSrc)
+
+const saveSrc = `
+local cur = redis.call('HMGET', KEYS[1], 'v', 's', 'n', 'pf')
 local v = tonumber(cur[1]) or 0
 local seen = cur[2] or '\n'
 if seen == '' then seen = '\n' end
 local id = ARGV[3]
 if id ~= '' and string.find(seen, '\n' .. id .. '\n', 1, true) then return -1 end
 if v ~= tonumber(ARGV[1]) then return -2 end
+if cur[4] and #seen > 1 then
+  -- the previous input left work whose mark was lost: the list's last id
+  local j = #seen - 1
+  local i = j
+  while i > 1 and string.byte(seen, i - 1) ~= 10 do i = i - 1 end
+  redis.call('HDEL', KEYS[1], 'p', 'p:' .. string.sub(seen, i, j))
+end
 local n = tonumber(cur[3])
 if id ~= '' then
   if not n then -- a session saved before the count was kept
@@ -78,15 +98,21 @@ if id ~= '' then
   end
 end
 v = v + 1
-redis.call('HSET', KEYS[1], 'v', v, 'd', ARGV[2], 's', seen, 'p', ARGV[8], 'n', n or 0)
+if id ~= '' and ARGV[8] ~= '' then
+  redis.call('HSET', KEYS[1], 'v', v, 'd', ARGV[2], 's', seen, 'n', n, 'p:' .. id, ARGV[8], 'pf', 1)
+else
+  redis.call('HSET', KEYS[1], 'v', v, 'd', ARGV[2], 's', seen, 'n', n or 0)
+end
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 if #ARGV > 8 then
-  redis.call('RPUSH', KEYS[2], unpack(ARGV, 9))
-  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[7]), -1)
+  local keep = tonumber(ARGV[7])
+  if redis.call('RPUSH', KEYS[2], unpack(ARGV, 9)) > keep then
+    redis.call('LTRIM', KEYS[2], -keep, -1)
+  end
   redis.call('PEXPIRE', KEYS[2], ARGV[6])
 end
 return v
-`)
+`
 
 // NewStore returns a store on rdb.
 func NewStore(rdb goredis.UniversalClient, o Options) *Store {
@@ -105,8 +131,15 @@ func NewStore(rdb goredis.UniversalClient, o Options) *Store {
 	if o.TranscriptMax <= 0 {
 		o.TranscriptMax = 200
 	}
-	return &Store{rdb: rdb, prefix: o.Prefix, ttlMS: strconv.FormatInt(o.IdleTTL.Milliseconds(), 10), seen: strconv.Itoa(o.Seen),
+	s := &Store{rdb: rdb, prefix: o.Prefix, ttlMS: strconv.FormatInt(o.IdleTTL.Milliseconds(), 10), seen: strconv.Itoa(o.Seen),
 		tTTLMS: strconv.FormatInt(o.TranscriptTTL.Milliseconds(), 10), tMax: strconv.Itoa(o.TranscriptMax)}
+	if o.Pipelines == 0 {
+		o.Pipelines = 4
+	}
+	if o.Pipelines > 0 {
+		s.pipe = newPipeliner(rdb, saveScript, o.Pipelines)
+	}
+	return s
 }
 
 func (s *Store) key(conv string) string  { return s.prefix + "s:{" + conv + "}" }
@@ -114,7 +147,11 @@ func (s *Store) tkey(conv string) string { return s.prefix + "t:{" + conv + "}" 
 
 // Load implements bot.SessionStore.
 func (s *Store) Load(ctx context.Context, conv, inputID string) (bot.Session, error) {
-	vals, err := s.rdb.HMGet(ctx, s.key(conv), "v", "d", "s", "p").Result()
+	fields := []string{"v", "d", "s", "p"}
+	if inputID != "" {
+		fields = append(fields, "p:"+inputID)
+	}
+	vals, err := s.rdb.HMGet(ctx, s.key(conv), fields...).Result()
 	if err != nil {
 		return bot.Session{}, fmt.Errorf("redis load %s: %w", conv, err)
 	}
@@ -132,7 +169,12 @@ func (s *Store) Load(ctx context.Context, conv, inputID string) (bot.Session, er
 	if seen, ok := vals[2].(string); ok && inputID != "" {
 		sess.Seen = containsLine(seen, inputID)
 	}
-	if p, ok := vals[3].(string); ok && sess.Seen {
+	if !sess.Seen {
+		return sess, nil
+	}
+	if work, ok := vals[4].(string); ok {
+		sess.Pending = []byte(work)
+	} else if p, ok := vals[3].(string); ok { // the layout before
 		if id, work, found := strings.Cut(p, "\n"); found && id == inputID {
 			sess.Pending = []byte(work)
 		}
@@ -140,53 +182,20 @@ func (s *Store) Load(ctx context.Context, conv, inputID string) (bot.Session, er
 	return sess, nil
 }
 
-const doneSource = `
-local p = redis.call('HGET', KEYS[1], 'p')
-if p and string.sub(p, 1, #ARGV[1] + 1) == ARGV[1] .. '\n' then
-  redis.call('HSET', KEYS[1], 'p', '')
-end
-return 0`
-
-var doneScript = goredis.NewScript(doneSource)
-
-// MarkDoneBatch implements bot.BatchDoner: one pipelined round trip of
-// EVALSHA (the script is loaded on every node first; a server that lost it,
-// after a restart or a fail-over, gets the batch again as EVAL).
-func (s *Store) MarkDoneBatch(ctx context.Context, done []bot.Done) error {
-	if !s.doneLoaded.Load() {
-		if err := doneScript.Load(ctx, s.rdb).Err(); err == nil {
-			s.doneLoaded.Store(true)
-		}
-	}
-	run := func(sha bool) error {
-		pipe := s.rdb.Pipeline()
-		for _, d := range done {
-			if sha {
-				doneScript.EvalSha(ctx, pipe, []string{s.key(d.Conv)}, d.InputID)
-			} else {
-				doneScript.Eval(ctx, pipe, []string{s.key(d.Conv)}, d.InputID)
-			}
-		}
-		_, err := pipe.Exec(ctx)
-		if err != nil && !errors.Is(err, goredis.Nil) {
-			return err
-		}
-		return nil
-	}
-	err := run(s.doneLoaded.Load())
-	if err != nil && goredis.HasErrorPrefix(err, "NOSCRIPT") {
-		s.doneLoaded.Store(false)
-		err = run(false)
+// MarkDone implements bot.SessionStore: HDEL of the input's pending field,
+// sent with other turns' saves.
+func (s *Store) MarkDone(ctx context.Context, conv, inputID string) error {
+	var err error
+	if s.pipe != nil {
+		c := s.pipe.get()
+		c.hdel = true
+		c.keys = append(c.keys, s.key(conv))
+		c.args = append(c.args, "p:"+inputID, "pf")
+		_, err = s.pipe.run(c)
+	} else {
+		err = s.rdb.HDel(ctx, s.key(conv), "p:"+inputID, "pf").Err()
 	}
 	if err != nil {
-		return fmt.Errorf("redis mark done: %w", err)
-	}
-	return nil
-}
-
-// MarkDone implements bot.SessionStore.
-func (s *Store) MarkDone(ctx context.Context, conv, inputID string) error {
-	if err := doneScript.Run(ctx, s.rdb, []string{s.key(conv)}, inputID).Err(); err != nil && !errors.Is(err, goredis.Nil) {
 		return fmt.Errorf("redis mark done %s: %w", conv, err)
 	}
 	return nil
@@ -211,16 +220,16 @@ func (s *Store) Save(ctx context.Context, conv string, expect uint64, data []byt
 	if strings.ContainsAny(inputID, "\n") {
 		return 0, fmt.Errorf("redis save %s: input id contains a newline", conv)
 	}
-	args := make([]any, 0, 8+len(transcript))
-	p := ""
-	if len(pending) > 0 {
-		p = inputID + "\n" + string(pending)
+	var n int64
+	var err error
+	if s.pipe != nil {
+		c := s.pipe.get()
+		c.keys = append(c.keys, s.key(conv), s.tkey(conv))
+		c.args = saveArgs(c.args, s, expect, data, inputID, pending, transcript)
+		n, err = s.pipe.run(c)
+	} else {
+		n, err = saveScript.Run(ctx, s.rdb, []string{s.key(conv), s.tkey(conv)}, saveArgs(nil, s, expect, data, inputID, pending, transcript)...).Int64()
 	}
-	args = append(args, strconv.FormatUint(expect, 10), data, inputID, s.ttlMS, s.seen, s.tTTLMS, s.tMax, p)
-	for _, l := range transcript {
-		args = append(args, l)
-	}
-	n, err := saveScript.Run(ctx, s.rdb, []string{s.key(conv), s.tkey(conv)}, args...).Int64()
 	if err != nil {
 		return 0, fmt.Errorf("redis save %s: %w", conv, err)
 	}
@@ -231,6 +240,15 @@ func (s *Store) Save(ctx context.Context, conv string, expect uint64, data []byt
 		return 0, bot.ErrConflict
 	}
 	return uint64(n), nil
+}
+
+// saveArgs appends the save script's ARGV to args.
+func saveArgs(args []any, s *Store, expect uint64, data []byte, inputID string, pending []byte, transcript []string) []any {
+	args = append(args, strconv.FormatUint(expect, 10), data, inputID, s.ttlMS, s.seen, s.tTTLMS, s.tMax, pending)
+	for _, l := range transcript {
+		args = append(args, l)
+	}
+	return args
 }
 
 // Transcript implements bot.SessionStore.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -144,27 +145,25 @@ func TestKeyLayout(t *testing.T) {
 	}
 }
 
-var _ bot.BatchDoner = (*Store)(nil)
-
-func TestMarkDoneBatch(t *testing.T) {
+// The transcript is trimmed only when a save makes it outgrow its cap (no
+// LTRIM on the saves before): it always holds the last TranscriptMax lines.
+func TestTranscriptKeepsTheLastLines(t *testing.T) {
 	mr := miniredis.RunT(t)
 	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
 	defer c.Close()
-	s := NewStore(c, Options{})
+	s := NewStore(c, Options{TranscriptMax: 4})
 	ctx := context.Background()
-	for _, conv := range []string{"a", "b"} {
-		if _, err := s.Save(ctx, conv, 0, []byte("x"), "u1", nil, []byte("work")); err != nil {
+	for i := range 5 {
+		if _, err := s.Save(ctx, "a", uint64(i), []byte("x"), fmt.Sprint("u", i), []string{fmt.Sprint("customer: ", i), fmt.Sprint("bot: ", i)}, nil); err != nil {
 			t.Fatal(err)
 		}
+		got, _ := s.Transcript(ctx, "a", 100)
+		if want := min(2*(i+1), 4); len(got) != want || got[len(got)-1] != fmt.Sprint("bot: ", i) {
+			t.Fatalf("after save %d: %q", i, got)
+		}
 	}
-	if err := s.MarkDoneBatch(ctx, []bot.Done{{Conv: "a", InputID: "u1"}, {Conv: "b", InputID: "other"}}); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := s.Load(ctx, "a", "u1"); len(got.Pending) != 0 {
-		t.Error("a: still pending")
-	}
-	if got, _ := s.Load(ctx, "b", "u1"); string(got.Pending) != "work" {
-		t.Error("b: a mark for another input cleared the work")
+	if got, _ := s.Transcript(ctx, "a", 100); strings.Join(got, "|") != "customer: 3|bot: 3|customer: 4|bot: 4" {
+		t.Fatalf("kept %q", got)
 	}
 }
 
@@ -234,9 +233,9 @@ func TestRecordsOnRealRedis(t *testing.T) {
 	})
 }
 
-// The done marks run as EVALSHA; a server that lost its scripts (restart,
-// fail-over) gets the batch again as EVAL, and nothing is left pending.
-func TestMarkDoneBatchAfterScriptFlush(t *testing.T) {
+// MarkDone runs as EVALSHA; on a server that lost its scripts (restart,
+// fail-over) it is sent again as EVAL, and nothing is left pending.
+func TestMarkDoneAfterScriptFlush(t *testing.T) {
 	mr := miniredis.RunT(t)
 	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
 	defer c.Close()
@@ -251,11 +250,11 @@ func TestMarkDoneBatchAfterScriptFlush(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if err := s.MarkDoneBatch(ctx, []bot.Done{{Conv: "a", InputID: id}}); err != nil {
+		if err := s.MarkDone(ctx, "a", id); err != nil {
 			t.Fatalf("%s: %v", id, err)
 		}
-		if got, _ := s.Load(ctx, "a", id); len(got.Pending) != 0 {
-			t.Fatalf("%s: still pending", id)
+		if got, _ := s.Load(ctx, "a", id); !got.Seen || len(got.Pending) != 0 {
+			t.Fatalf("%s: %+v", id, got)
 		}
 	}
 }
@@ -307,5 +306,44 @@ func TestSeenWindowHoldsTheLast64(t *testing.T) {
 		if _, err := s.Save(ctx, "a", 100, []byte("x"), fmt.Sprintf("u%d", i), nil, nil); err != bot.ErrDuplicate {
 			t.Errorf("u%d (among the last 64) not refused: %v", i, err)
 		}
+	}
+}
+
+// Pending work lives in its input's field until MarkDone; work whose mark
+// was lost (a crash after the replies) is deleted by the next save, and so
+// is the single field 'p' of the layout before.
+func TestPendingFields(t *testing.T) {
+	mr := miniredis.RunT(t)
+	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+	defer c.Close()
+	s := NewStore(c, Options{})
+	ctx := context.Background()
+	key := "parcelbot:s:{a}"
+	fields := func() []string { k, _ := mr.HKeys(key); return k }
+	mr.HSet(key, "v", "1", "d", "x", "s", "\nu0\n", "n", "1", "p", "u0\nold work")
+	if got, _ := s.Load(ctx, "a", "u0"); string(got.Pending) != "old work" {
+		t.Fatalf("the layout before: %+v", got)
+	}
+	if _, err := s.Save(ctx, "a", 1, []byte("x"), "u1", nil, []byte("work 1")); err != nil {
+		t.Fatal(err)
+	}
+	if mr.HGet(key, "p:u1") != "work 1" || mr.HGet(key, "pf") == "" {
+		t.Fatalf("fields %v", fields())
+	}
+	// u1's mark is lost; u2's save deletes its work (and the old field)
+	if _, err := s.Save(ctx, "a", 2, []byte("x"), "u2", nil, []byte("work 2")); err != nil {
+		t.Fatal(err)
+	}
+	if mr.HGet(key, "p:u1") != "" || mr.HGet(key, "p") != "" || mr.HGet(key, "p:u2") != "work 2" {
+		t.Fatalf("after u2: fields %v", fields())
+	}
+	if err := s.MarkDone(ctx, "a", "u2"); err != nil {
+		t.Fatal(err)
+	}
+	if mr.HGet(key, "p:u2") != "" || mr.HGet(key, "pf") != "" {
+		t.Fatalf("after the mark: fields %v", fields())
+	}
+	if got, _ := s.Load(ctx, "a", "u2"); !got.Seen || got.Pending != nil {
+		t.Fatalf("u2 redelivered: %+v", got)
 	}
 }

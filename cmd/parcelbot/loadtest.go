@@ -117,9 +117,6 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 	ch := &loadChannel{}
 	svc := bot.NewService(bot.Options{Engine: eng, Store: redis.NewStore(rdb, redis.Options{Prefix: prefix}), Backends: be, CacheSize: *cache, Desk: nopDesk{}})
 	svc.AddChannel(ch)
-	runCtx, stopRun := context.WithCancel(ctx)
-	defer stopRun()
-	go svc.Run(runCtx)
 
 	mode := "flat out"
 	if *rate > 0 {

@@ -192,11 +192,7 @@ To try the bot without Telegram, run: parcelbot chat`)
 	defer stopBackground()
 	var intakeWG, bgWG sync.WaitGroup
 	var runErr error
-	bgWG.Add(2)
-	go func() {
-		defer bgWG.Done()
-		svc.Run(background)
-	}()
+	bgWG.Add(1)
 	go func() {
 		defer bgWG.Done()
 		stats.Run(background, 5*time.Second)
