@@ -23,11 +23,14 @@ validate:
 	$(GO) run ./cmd/parcelbot validate
 
 ## bench: benchmarks (engine turn per journey, intent matcher, locales, session store),
-## then the load generator against a real redis-server when one is installed
+## then the load generator against a real redis-server when one is installed (the
+## service in a separate process): closed loop, open loop at 10,000 and 15,000
+## turns/s offered, idle memory, webhook end to end, the Telegram burst
 bench:
 	./.ci/with-redis $(GO) test -p 1 -run '^$$' -bench . -benchmem $(PKGS)
 	$(GO) build -o bin/parcelbot ./cmd/parcelbot
 	./.ci/with-redis ./bin/parcelbot loadtest -conversations 1000 -duration 10s
+	./.ci/with-redis ./bin/parcelbot loadtest -conversations 1000 -duration 10s -rate 10000
 	./.ci/with-redis ./bin/parcelbot loadtest -conversations 1000 -duration 10s -rate 15000
 	./.ci/with-redis ./bin/parcelbot loadtest -idle 100000 -conversations 10 -duration 1s
 	./.ci/with-redis ./bin/parcelbot loadtest -webhook -conversations 1000 -duration 10s

@@ -26,6 +26,12 @@ type Message struct {
 	// LinkCustomer links a new conversation to a customer without a token.
 	// Only trusted channels set it (the console and conversation tests).
 	LinkCustomer string
+	// Durable makes Handle return only once the turn's done mark is
+	// written, so that the channel's acknowledgement (a webhook's 200)
+	// means a redelivery to any replica is dropped, not repeated. Without
+	// it the mark goes with the next pipeline of saves (a polling channel
+	// keeps the update in its spool until Handle returns).
+	Durable bool
 }
 
 // splitConv splits "tg:123" into "tg" and "123".

@@ -313,11 +313,22 @@ func (j *journeys) identifyOrder(ctx context.Context, c *dialog.Call) (dialog.Ou
 	if pc == "" {
 		return outNeedPostcode, nil
 	}
-	// guessing order numbers and postcodes is limited per chat
+	// guessing order numbers and postcodes is limited per chat: the count
+	// is in Redis; the session remembers what it last learnt of it, so the
+	// counter is read only when the chat has failed lookups in the window
+	// or the session does not know (a new one, after /forget)
 	key := "lookup:" + c.Conversation()
-	if n, err := j.Records.Failures(ctx, key); err != nil {
-		return "", err
-	} else if n >= j.cfg.Policy.LookupFailures {
+	n, until, known := lookupsOf(c.Slot("lookups"))
+	if !known || (n > 0 && c.Now.Unix() < until) {
+		var err error
+		if n, err = j.Records.Failures(ctx, key); err != nil {
+			return "", err
+		}
+		if n == 0 {
+			c.SetSlot("lookups", "0 0")
+		}
+	}
+	if n >= j.cfg.Policy.LookupFailures {
 		c.SetSlot("order", "")
 		c.SetSlot("postcode", "")
 		c.Var("minutes", strconv.Itoa(j.cfg.Policy.LookupWindowMinutes))
@@ -326,13 +337,36 @@ func (j *journeys) identifyOrder(ctx context.Context, c *dialog.Call) (dialog.Ou
 	if o == nil || !samePostcode(pc, o.Address.Postcode) {
 		c.SetSlot("order", "")
 		c.SetSlot("postcode", "")
-		if _, err := j.Records.Fail(ctx, key, j.window()); err != nil {
+		failed, err := j.Records.Fail(ctx, key, j.window())
+		if err != nil {
 			return "", err
 		}
+		if failed == 1 || until <= c.Now.Unix() {
+			// the window starts with the first failure (or it is not known:
+			// a later end only means reading the counter a while longer)
+			until = c.Now.Add(j.window()).Unix()
+		}
+		c.SetSlot("lookups", strconv.Itoa(failed)+" "+strconv.FormatInt(until, 10))
 		return outNotFound, nil
 	}
 	c.SetSlot("access", "tracking")
 	return outFound, nil
+}
+
+// lookupsOf parses the "lookups" slot: the chat's failed lookups as last
+// counted and when their window ends (unix seconds); false when the
+// session does not know.
+func lookupsOf(v string) (n int, until int64, known bool) {
+	a, b, ok := strings.Cut(v, " ")
+	if !ok {
+		return 0, 0, false
+	}
+	n, err1 := strconv.Atoi(a)
+	until, err2 := strconv.ParseInt(b, 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, 0, false
+	}
+	return n, until, true
 }
 
 func full(c *dialog.Call) bool { return c.Slot("access") == "full" }

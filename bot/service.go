@@ -146,6 +146,20 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 				return fmt.Errorf("load session %s: %w", m.Conversation, err)
 			}
 		}
+		if sess.Seen && len(sess.Pending) > 0 {
+			if ld, ok := s.store.(LazyDoner); ok {
+				// carried out here, its mark still on its way: a duplicate;
+				// a mark that arrived since is seen by loading again
+				if ld.MarkingDone(m.Conversation, m.ID) {
+					return nil
+				}
+				if sess, err = s.store.Load(ctx, m.Conversation, m.ID); err != nil {
+					s.log.Error("load session", "conv", m.Conversation, "err", err)
+					s.tellUnavailable(ctx, m, "")
+					return fmt.Errorf("load session %s: %w", m.Conversation, err)
+				}
+			}
+		}
 		if sess.Seen {
 			if len(sess.Pending) > 0 {
 				// stored but not carried out: a crash came in between
@@ -237,8 +251,13 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 }
 
 // markDone records in the store that m's pending work was carried out (the
-// Redis store sends it with other turns' saves, no script).
+// Redis store sends it with other turns' saves, no script): at once for a
+// durable message, else without waiting.
 func (s *Service) markDone(ctx context.Context, m Message) {
+	if ld, ok := s.store.(LazyDoner); ok && !m.Durable {
+		ld.MarkDoneLater(m.Conversation, m.ID)
+		return
+	}
 	if err := s.store.MarkDone(context.WithoutCancel(ctx), m.Conversation, m.ID); err != nil { // the replies are out: record it even when stopping
 		s.log.Warn("could not mark a turn done; a redelivery would repeat its replies", "conv", m.Conversation, "err", err)
 	}
@@ -269,8 +288,7 @@ func (s *Service) observe(before string, st *dialog.State, took time.Duration) {
 }
 
 // carryOut sends a stored turn's replies and runs its effects; the caller
-// marks its pending work done after (Handle returns after that, so a
-// channel's acknowledgement means a redelivery to any replica is dropped).
+// marks its pending work done after (see Message.Durable).
 func (s *Service) carryOut(ctx context.Context, m Message, st *dialog.State, replies []dialog.Reply, effects []dialog.Effect) error {
 	if len(replies) > 0 {
 		if err := s.send(ctx, m.Conversation, st.Locale(), replies); err != nil {

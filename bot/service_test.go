@@ -328,7 +328,8 @@ func TestTwoReplicasResolveOneCase(t *testing.T) {
 }
 
 // A redelivered input whose replies went out is dropped, with or without
-// the session cache: its pending work is gone from Redis once carried out.
+// the session cache: a durable message's pending work is gone from Redis
+// when Handle returns.
 func TestRedeliveryAfterTheRepliesWentOut(t *testing.T) {
 	for _, cache := range []int{0, -1} {
 		f := newFixture(t, nil, nil)
@@ -336,7 +337,7 @@ func TestRedeliveryAfterTheRepliesWentOut(t *testing.T) {
 			Backends: bot.Backends{Shop: f.data, Writer: f.data, Records: redis.NewRecords(f.rdb, "", 0)}, CacheSize: cache, Now: func() time.Time { return testNow }})
 		svc.AddChannel(f.rec)
 		ctx := context.Background()
-		m := bot.Message{Conversation: "t:1", ID: "u1", Input: dialog.Input{Text: "I want a human", LangHint: "en"}}
+		m := bot.Message{Conversation: "t:1", ID: "u1", Input: dialog.Input{Text: "I want a human", LangHint: "en"}, Durable: true}
 		for i := range 3 {
 			if err := svc.Handle(ctx, m); err != nil {
 				t.Fatal(err)

@@ -33,6 +33,16 @@ type SessionStore interface {
 	Delete(ctx context.Context, conv string) error
 }
 
+// LazyDoner is a SessionStore that can mark a turn done without the caller
+// waiting: the Redis store sends the mark with the next pipeline of saves.
+// A mark lost in a crash makes a redelivery of that input repeat its
+// replies (at least once; see docs/security.md).
+type LazyDoner interface {
+	MarkDoneLater(conv, inputID string)
+	// MarkingDone reports whether such a mark is still on its way.
+	MarkingDone(conv, inputID string) bool
+}
+
 // Session is a stored conversation state.
 type Session struct {
 	Data    []byte

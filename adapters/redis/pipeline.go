@@ -2,7 +2,9 @@ package redis
 
 import (
 	"context"
+	"slices"
 	"sync"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -10,10 +12,15 @@ import (
 // pipeliner sends the saves of concurrent turns to Redis together: each
 // save waits in a queue, and up to max writers each take everything queued
 // and send it as one pipeline (one write and one read for the batch,
-// instead of one each per save, on both sides). A writer is started when a
-// save arrives and fewer than max are busy, so a lone save goes at once;
-// batches form only while writers are busy, that is under load. A writer
-// ends when the queue is empty.
+// instead of one each per save, on both sides). A save is sent at once,
+// from the caller's goroutine, when nothing is queued and fewer than max
+// are being sent, so a lone save waits for nobody; batches form only
+// while the writers are busy, that is under load. A writer waits for work
+// for a second before it ends (a goroutine started per save would grow its
+// stack each time).
+//
+// A lazy call (a turn's done mark, when nobody waits for it) starts no
+// writer: it goes with the next pipeline, or after lazyAfter.
 //
 // Ordering per conversation is unchanged: a conversation has one turn in
 // flight (the service locks it), so two saves of one conversation are
@@ -22,10 +29,14 @@ type pipeliner struct {
 	rdb    goredis.UniversalClient
 	script *goredis.Script
 	max    int
+	wake   chan struct{} // one token per idle writer woken
 
 	mu      sync.Mutex
 	queue   []*scriptCall
-	running int
+	flying  []*scriptCall // lazy calls taken by a writer, not yet answered
+	running int           // writers alive
+	idle    int           // of which waiting for work
+	armed   bool
 	pool    sync.Pool
 }
 
@@ -33,6 +44,7 @@ type pipeliner struct {
 // keys[0] args) and, once done has a value, its result.
 type scriptCall struct {
 	hdel bool
+	lazy bool // nobody waits: the writer puts it back in the pool
 	keys []string
 	args []any
 	n    int64
@@ -40,11 +52,14 @@ type scriptCall struct {
 	done chan struct{}
 }
 
-// maxBatch bounds one pipeline.
-const maxBatch = 256
+const (
+	maxBatch  = 256                    // calls in one pipeline at most
+	idleFor   = time.Second            // a writer without work ends after this
+	lazyAfter = 500 * time.Microsecond // a lazy call waits this long for company at most
+)
 
 func newPipeliner(rdb goredis.UniversalClient, script *goredis.Script, max int) *pipeliner {
-	p := &pipeliner{rdb: rdb, script: script, max: max}
+	p := &pipeliner{rdb: rdb, script: script, max: max, wake: make(chan struct{}, max)}
 	p.pool.New = func() any { return &scriptCall{done: make(chan struct{}, 1)} }
 	return p
 }
@@ -52,37 +67,104 @@ func newPipeliner(rdb goredis.UniversalClient, script *goredis.Script, max int) 
 // get returns a call to fill in; run gives it back.
 func (p *pipeliner) get() *scriptCall { return p.pool.Get().(*scriptCall) }
 
-// run queues c and waits for its result, also when ctx ends first: the
-// call's arguments are the caller's buffers, which must not be reused while
-// a writer may still send them. The wait is bounded by the client's read
-// and write timeouts.
+// put clears c and puts it back in the pool: no reference to the caller's
+// buffers stays there.
+func (p *pipeliner) put(c *scriptCall) {
+	clear(c.args)
+	c.hdel, c.lazy, c.keys, c.args, c.err = false, false, c.keys[:0], c.args[:0], nil
+	p.pool.Put(c)
+}
+
+// run queues c and waits for its result, also when the caller's context
+// ends first: the call's arguments are the caller's buffers, which must
+// not be reused while a writer may still send them. The wait is bounded by
+// the client's read and write timeouts.
 func (p *pipeliner) run(c *scriptCall) (int64, error) {
 	p.mu.Lock()
-	p.queue = append(p.queue, c)
-	start := p.running < p.max
-	if start {
+	if len(p.queue) == 0 && p.running-p.idle < p.max {
+		// nothing waiting and a writer's place free: send it from here,
+		// without handing it to a writer and back
 		p.running++
+		p.mu.Unlock()
+		p.send1(context.Background(), c)
+		p.mu.Lock()
+		p.running--
+		if len(p.queue) > 0 {
+			p.startLocked()
+		}
+		p.mu.Unlock()
+		n, err := c.n, c.err
+		p.put(c)
+		return n, err
 	}
+	p.queue = append(p.queue, c)
+	p.startLocked()
 	p.mu.Unlock()
-	if start {
-		go p.write()
-	}
 	<-c.done
 	n, err := c.n, c.err
-	clear(c.args) // no reference to the caller's buffers stays in the pool
-	c.hdel, c.keys, c.args, c.err = false, c.keys[:0], c.args[:0], nil
-	p.pool.Put(c)
+	p.put(c)
 	return n, err
 }
 
-// write sends batches until the queue is empty.
+// later queues c without waiting for it; its arguments must not be
+// buffers the caller reuses.
+func (p *pipeliner) later(c *scriptCall) {
+	c.lazy = true
+	p.mu.Lock()
+	p.queue = append(p.queue, c)
+	if p.running == p.idle && !p.armed { // no writer busy that will take it
+		p.armed = true
+		time.AfterFunc(lazyAfter, func() {
+			p.mu.Lock()
+			p.armed = false
+			if len(p.queue) > 0 {
+				p.startLocked()
+			}
+			p.mu.Unlock()
+		})
+	}
+	p.mu.Unlock()
+}
+
+// startLocked wakes an idle writer or starts one, unless max are busy.
+func (p *pipeliner) startLocked() {
+	switch {
+	case p.idle > 0:
+		p.idle--
+		p.wake <- struct{}{} // never blocks: at most max tokens
+	case p.running < p.max:
+		p.running++
+		go p.write()
+	}
+}
+
+// write sends batches; when the queue is empty it waits for work for
+// idleFor, then ends.
 func (p *pipeliner) write() {
 	ctx := context.Background()
-	var batch []*scriptCall
+	var batch, lazies []*scriptCall
 	cmds := make([]*goredis.Cmd, 0, 16)
+	timer := time.NewTimer(idleFor)
+	defer timer.Stop()
 	for {
 		p.mu.Lock()
 		if len(p.queue) == 0 {
+			p.idle++
+			p.mu.Unlock()
+			timer.Reset(idleFor)
+			select {
+			case <-p.wake:
+				continue
+			case <-timer.C:
+			}
+			p.mu.Lock()
+			select {
+			case <-p.wake: // woken just as the wait ended: work to do
+				p.mu.Unlock()
+				continue
+			default:
+			}
+			p.idle--
 			p.running--
 			p.mu.Unlock()
 			return
@@ -92,16 +174,22 @@ func (p *pipeliner) write() {
 		rest := copy(p.queue, p.queue[n:])
 		clear(p.queue[rest:])
 		p.queue = p.queue[:rest]
+		lazies = lazies[:0]
+		for _, c := range batch {
+			if c.lazy {
+				p.flying = append(p.flying, c)
+				lazies = append(lazies, c)
+			}
+		}
 		p.mu.Unlock()
 
 		if len(batch) == 1 {
 			c := batch[0]
-			if c.hdel {
-				c.n, c.err = p.rdb.Do(ctx, hdelArgs(c)...).Int64()
-			} else {
-				c.n, c.err = p.script.Run(ctx, p.rdb, c.keys, c.args...).Int64()
+			p.send1(ctx, c)
+			p.finish(c)
+			if len(lazies) > 0 {
+				p.land(lazies)
 			}
-			c.done <- struct{}{}
 			continue
 		}
 		pipe := p.rdb.Pipeline()
@@ -121,8 +209,54 @@ func (p *pipeliner) write() {
 				// Run loads it again
 				c.n, c.err = p.script.Run(ctx, p.rdb, c.keys, c.args...).Int64()
 			}
-			c.done <- struct{}{}
+			p.finish(c)
 		}
+		if len(lazies) > 0 {
+			p.land(lazies)
+		}
+		clear(batch)
+	}
+}
+
+// land takes lazy calls off the flying list, done, and puts them back.
+func (p *pipeliner) land(lazies []*scriptCall) {
+	p.mu.Lock()
+	p.flying = slices.DeleteFunc(p.flying, func(c *scriptCall) bool { return slices.Contains(lazies, c) })
+	p.mu.Unlock()
+	for _, c := range lazies {
+		p.put(c)
+	}
+	clear(lazies)
+}
+
+// queuedHDel reports whether a lazy HDEL of field on key is queued or
+// being sent.
+func (p *pipeliner) queuedHDel(key, field string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, list := range [][]*scriptCall{p.queue, p.flying} {
+		for _, c := range list {
+			if c.hdel && c.lazy && c.keys[0] == key && len(c.args) > 0 && c.args[0] == field {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// send1 sends one call on its own.
+func (p *pipeliner) send1(ctx context.Context, c *scriptCall) {
+	if c.hdel {
+		c.n, c.err = p.rdb.Do(ctx, hdelArgs(c)...).Int64()
+	} else {
+		c.n, c.err = p.script.Run(ctx, p.rdb, c.keys, c.args...).Int64()
+	}
+}
+
+// finish hands c's result to its caller; a lazy call is put back by land.
+func (p *pipeliner) finish(c *scriptCall) {
+	if !c.lazy {
+		c.done <- struct{}{}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/alicebob/miniredis/v2"
@@ -18,7 +19,7 @@ import (
 // gateHook holds the first command until release is closed, and counts
 // the saves of each pipeline.
 type gateHook struct {
-	first   sync.Once
+	taken   atomic.Bool
 	held    chan struct{} // closed when the first command is held
 	release chan struct{}
 	mu      sync.Mutex
@@ -31,10 +32,10 @@ func (h *gateHook) DialHook(next goredis.DialHook) goredis.DialHook {
 
 func (h *gateHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 	return func(ctx context.Context, cmd goredis.Cmder) error {
-		h.first.Do(func() {
+		if h.taken.CompareAndSwap(false, true) {
 			close(h.held)
 			<-h.release
-		})
+		}
 		return next(ctx, cmd)
 	}
 }
@@ -146,25 +147,49 @@ func TestPipelineAfterScriptFlush(t *testing.T) {
 	if _, err := s.Save(ctx, "a", 0, []byte("x"), "u1", nil, nil); err != nil {
 		t.Fatal(err)
 	}
+	h := &gateHook{held: make(chan struct{}), release: make(chan struct{})}
+	c.AddHook(h)
+	marked := make(chan error, 1)
+	go func() { marked <- s.MarkDone(ctx, "a", "u1") }() // the only writer, held
+	<-h.held
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	for i := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v, err := s.Save(ctx, fmt.Sprint("b", i), 0, []byte("x"), "u1", nil, nil)
+			if err == nil && v != 1 {
+				err = fmt.Errorf("version %d", v)
+			}
+			errs <- err
+		}()
+	}
+	for { // the three saves wait behind the held writer: one batch of EVALSHA
+		s.pipe.mu.Lock()
+		n := len(s.pipe.queue)
+		s.pipe.mu.Unlock()
+		if n == 3 {
+			break
+		}
+		runtime.Gosched()
+	}
 	if err := c.ScriptFlush(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
-	// a batch of several, as EVALSHA
-	calls := make([]*scriptCall, 3)
-	for i := range calls {
-		calls[i] = &scriptCall{done: make(chan struct{}, 1), keys: []string{s.key(fmt.Sprint("b", i)), s.tkey(fmt.Sprint("b", i))},
-			args: saveArgs(nil, s, 0, []byte("x"), "u1", nil, nil)}
-	}
-	s.pipe.mu.Lock()
-	s.pipe.queue = append(s.pipe.queue, calls...)
-	s.pipe.running++
-	s.pipe.mu.Unlock()
-	s.pipe.write()
-	for i, call := range calls {
-		<-call.done
-		if call.err != nil || call.n != 1 {
-			t.Fatalf("save %d after the flush: %d, %v", i, call.n, call.err)
+	close(h.release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("a save after the flush: %v", err)
 		}
+	}
+	if err := <-marked; err != nil {
+		t.Fatal(err)
+	}
+	if len(h.pipes) != 1 || h.pipes[0] != 3 {
+		t.Fatalf("pipelines %v, want one of 3 saves", h.pipes)
 	}
 }
 
@@ -195,4 +220,50 @@ func TestPipelinedSavesOnRealRedis(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A done mark nobody waits for goes with the next pipeline; while it is on
+// its way MarkingDone says so (a redelivery in between is a duplicate),
+// and it lands by itself when no save comes.
+func TestLazyDoneMarks(t *testing.T) {
+	mr := miniredis.RunT(t)
+	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+	defer c.Close()
+	s := NewStore(c, Options{Pipelines: 1})
+	ctx := context.Background()
+	for _, conv := range []string{"a", "b"} {
+		if _, err := s.Save(ctx, conv, 0, []byte("x"), "u1", nil, []byte("work")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := &gateHook{held: make(chan struct{}), release: make(chan struct{})}
+	c.AddHook(h) // holds the next command: the writer is busy
+	saved := make(chan error, 1)
+	go func() {
+		_, err := s.Save(ctx, "c", 0, []byte("x"), "u1", nil, nil)
+		saved <- err
+	}()
+	<-h.held
+	s.MarkDoneLater("a", "u1")
+	if !s.MarkingDone("a", "u1") || s.MarkingDone("b", "u1") || s.MarkingDone("a", "u2") {
+		t.Fatal("MarkingDone does not tell the queued mark")
+	}
+	close(h.release)
+	if err := <-saved; err != nil {
+		t.Fatal(err)
+	}
+	for s.MarkingDone("a", "u1") { // the busy writer takes it next
+		runtime.Gosched()
+	}
+	if got, _ := s.Load(ctx, "a", "u1"); !got.Seen || got.Pending != nil {
+		t.Fatalf("a after its mark: %+v", got)
+	}
+	// no writer busy: the mark is sent by itself
+	s.MarkDoneLater("b", "u1")
+	for s.MarkingDone("b", "u1") {
+		runtime.Gosched()
+	}
+	if got, _ := s.Load(ctx, "b", "u1"); got.Pending != nil {
+		t.Fatalf("b after its mark: %+v", got)
+	}
 }

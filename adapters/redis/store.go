@@ -242,6 +242,25 @@ func (s *Store) Save(ctx context.Context, conv string, expect uint64, data []byt
 	return uint64(n), nil
 }
 
+// MarkDoneLater implements bot.LazyDoner: the mark goes with the next
+// pipeline of saves, or within half a millisecond.
+func (s *Store) MarkDoneLater(conv, inputID string) {
+	if s.pipe == nil {
+		_ = s.MarkDone(context.Background(), conv, inputID)
+		return
+	}
+	c := s.pipe.get()
+	c.hdel = true
+	c.keys = append(c.keys, s.key(conv))
+	c.args = append(c.args, "p:"+inputID, "pf")
+	s.pipe.later(c)
+}
+
+// MarkingDone implements bot.LazyDoner.
+func (s *Store) MarkingDone(conv, inputID string) bool {
+	return s.pipe != nil && s.pipe.queuedHDel(s.key(conv), "p:"+inputID)
+}
+
 // saveArgs appends the save script's ARGV to args.
 func saveArgs(args []any, s *Store, expect uint64, data []byte, inputID string, pending []byte, transcript []string) []any {
 	args = append(args, strconv.FormatUint(expect, 10), data, inputID, s.ttlMS, s.seen, s.tTTLMS, s.tMax, pending)
@@ -276,6 +295,12 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// protocol is RESP2 for every client: parcelbot uses no RESP3 feature
+// (push notifications, client-side caching), and with RESP3 go-redis peeks
+// for pending push notifications around every command (5% of the CPU of a
+// load test's service process).
+const protocol = 2
+
 // Connect returns a client for url, or, when url is empty, a client of an
 // in-process miniredis that close stops:
 //
@@ -289,7 +314,7 @@ func Connect(url string) (rdb goredis.UniversalClient, close func(), err error) 
 		if hosts == "" || master == "" {
 			return nil, nil, errors.New("REDIS_URL: redis-sentinel://host:26379,host:26379/<master name>")
 		}
-		opts := &goredis.UniversalOptions{Addrs: strings.Split(hosts, ","), MasterName: master}
+		opts := &goredis.UniversalOptions{Addrs: strings.Split(hosts, ","), MasterName: master, Protocol: protocol}
 		for _, kv := range strings.Split(query, "&") {
 			k, v, _ := strings.Cut(kv, "=")
 			switch k {
@@ -313,12 +338,12 @@ func connect(url string) (rdb goredis.UniversalClient, close func(), err error) 
 		if err := mr.Start(); err != nil {
 			return nil, nil, fmt.Errorf("start in-process redis: %w", err)
 		}
-		c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+		c := goredis.NewClient(&goredis.Options{Addr: mr.Addr(), Protocol: protocol})
 		return c, func() { c.Close(); mr.Close() }, nil
 	}
 	if rest, ok := strings.CutPrefix(url, "redis+cluster://"); ok {
 		// redis+cluster://[user:password@]host:port[,host:port...]
-		opts := &goredis.ClusterOptions{}
+		opts := &goredis.ClusterOptions{Protocol: protocol}
 		if cred, hosts, ok := strings.Cut(rest, "@"); ok {
 			user, pass, _ := strings.Cut(cred, ":")
 			opts.Username, opts.Password, rest = user, pass, hosts
@@ -341,9 +366,9 @@ func connect(url string) (rdb goredis.UniversalClient, close func(), err error) 
 		if err != nil {
 			return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
 		}
-		opts = &goredis.UniversalOptions{Addrs: []string{o.Addr}, DB: o.DB, Username: o.Username, Password: o.Password, TLSConfig: o.TLSConfig}
+		opts = &goredis.UniversalOptions{Addrs: []string{o.Addr}, DB: o.DB, Username: o.Username, Password: o.Password, TLSConfig: o.TLSConfig, Protocol: protocol}
 	} else {
-		opts = &goredis.UniversalOptions{Addrs: strings.Split(url, ",")}
+		opts = &goredis.UniversalOptions{Addrs: strings.Split(url, ","), Protocol: protocol}
 	}
 	if len(opts.Addrs) == 0 || opts.Addrs[0] == "" {
 		return nil, nil, errors.New("REDIS_URL: no address")
@@ -370,41 +395,101 @@ func isClusterNode(opts *goredis.UniversalOptions) bool {
 	return err == nil && strings.Contains(info, "cluster_enabled:1")
 }
 
-// CommandCPU sums the CPU time Redis reports for every command it ran
-// (INFO commandstats usec), over every master of a cluster; false when the
-// server does not report it (miniredis). The load test and the store
-// benchmark report Redis's work per turn with it.
-func CommandCPU(ctx context.Context, rdb goredis.UniversalClient) (int64, bool) {
-	sum := func(c *goredis.Client) (int64, bool) {
+// CommandStat is one command's line of INFO commandstats.
+type CommandStat struct{ Calls, Usec int64 }
+
+// CommandStats reads INFO commandstats, summed over every master of a
+// cluster; false when the server does not report it (miniredis). Redis
+// counts a command a script runs both in its own line and in the script's
+// time: see ClientMicros.
+func CommandStats(ctx context.Context, rdb goredis.UniversalClient) (map[string]CommandStat, bool) {
+	stats := map[string]CommandStat{}
+	ok := true
+	var mu sync.Mutex
+	read := func(c *goredis.Client) {
 		info, err := c.Info(ctx, "commandstats").Result()
+		mu.Lock()
+		defer mu.Unlock()
 		if err != nil || !strings.Contains(info, "cmdstat_") {
-			return 0, false
+			ok = false
+			return
 		}
-		var total int64
 		for _, line := range strings.Split(info, "\n") {
-			if _, rest, ok := strings.Cut(line, "usec="); ok && strings.HasPrefix(line, "cmdstat_") {
-				v, _, _ := strings.Cut(rest, ",")
-				n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-				total += n
+			name, rest, found := strings.Cut(strings.TrimPrefix(strings.TrimSpace(line), "cmdstat_"), ":")
+			if !found || !strings.HasPrefix(line, "cmdstat_") {
+				continue
 			}
+			var st CommandStat
+			for _, kv := range strings.Split(rest, ",") {
+				k, v, _ := strings.Cut(kv, "=")
+				n, _ := strconv.ParseInt(v, 10, 64)
+				switch k {
+				case "calls":
+					st.Calls = n
+				case "usec":
+					st.Usec = n
+				}
+			}
+			sum := stats[name]
+			stats[name] = CommandStat{sum.Calls + st.Calls, sum.Usec + st.Usec}
 		}
-		return total, true
 	}
 	switch c := rdb.(type) {
 	case *goredis.Client:
-		return sum(c)
+		read(c)
 	case *goredis.ClusterClient:
-		var mu sync.Mutex
-		var total int64
-		ok := true
-		_ = c.ForEachMaster(ctx, func(ctx context.Context, m *goredis.Client) error {
-			n, good := sum(m)
-			mu.Lock()
-			total, ok = total+n, ok && good
-			mu.Unlock()
-			return nil
-		})
-		return total, ok
+		_ = c.ForEachMaster(ctx, func(ctx context.Context, m *goredis.Client) error { read(m); return nil })
+	default:
+		return nil, false
 	}
-	return 0, false
+	return stats, ok
+}
+
+// ClientMicros is the server time, in µs, of the commands one client sent
+// between two readings of CommandStats: for each command name, the number
+// sent times that command's time per call over the interval. A script's
+// time includes the commands it ran; those are not counted again.
+func ClientMicros(before, after map[string]CommandStat, sent map[string]int64) float64 {
+	total := 0.0
+	for name, n := range sent {
+		a, b := after[name], before[name]
+		if calls := a.Calls - b.Calls; calls > 0 && n > 0 {
+			total += float64(n) * float64(a.Usec-b.Usec) / float64(calls)
+		}
+	}
+	return total
+}
+
+// ServerCPU is the CPU time the Redis server processes used so far (INFO
+// cpu, user and system, summed over every master of a cluster); false when
+// the server does not report it.
+func ServerCPU(ctx context.Context, rdb goredis.UniversalClient) (time.Duration, bool) {
+	var total float64
+	ok := true
+	var mu sync.Mutex
+	read := func(c *goredis.Client) {
+		info, err := c.Info(ctx, "cpu").Result()
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil || !strings.Contains(info, "used_cpu_user:") {
+			ok = false
+			return
+		}
+		for _, line := range strings.Split(info, "\n") {
+			k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
+			if k == "used_cpu_user" || k == "used_cpu_sys" {
+				f, _ := strconv.ParseFloat(v, 64)
+				total += f
+			}
+		}
+	}
+	switch c := rdb.(type) {
+	case *goredis.Client:
+		read(c)
+	case *goredis.ClusterClient:
+		_ = c.ForEachMaster(ctx, func(ctx context.Context, m *goredis.Client) error { read(m); return nil })
+	default:
+		return 0, false
+	}
+	return time.Duration(total * float64(time.Second)), ok
 }

@@ -204,7 +204,7 @@ func (c *Channel) handleUpdate(ctx context.Context, u *models.Update) (err error
 			err = nil // the apology is sent; redelivering would panic again
 		}
 	}()
-	m := bot.Message{Conversation: conversationPrefix + ":" + strconv.FormatInt(chat, 10), ID: "u" + strconv.FormatInt(u.ID, 10)}
+	m := bot.Message{Conversation: conversationPrefix + ":" + strconv.FormatInt(chat, 10), ID: "u" + strconv.FormatInt(u.ID, 10), Durable: isDurable(ctx)}
 	var pressed *models.CallbackQuery
 	switch {
 	case u.EditedMessage != nil:
@@ -344,7 +344,7 @@ func (c *Channel) WebhookHandler() http.Handler {
 			return
 		}
 		err := c.queues.do(r.Context(), chat, func() error {
-			ctx := r.Context()
+			ctx := withDurable(r.Context())
 			// a transient failure goes back to Telegram (500), which delivers
 			// it again; an undeliverable one is dead-lettered and answered 200
 			return c.handleWithRetry(ctx, &u, 1, func(d time.Duration) bool {
@@ -363,6 +363,15 @@ func (c *Channel) WebhookHandler() http.Handler {
 		w.WriteHeader(http.StatusOK)
 	})
 }
+
+type durableKey struct{}
+
+// withDurable marks a webhook request: its 200 must mean the turn is done.
+func withDurable(ctx context.Context) context.Context {
+	return context.WithValue(ctx, durableKey{}, true)
+}
+
+func isDurable(ctx context.Context) bool { v, _ := ctx.Value(durableKey{}).(bool); return v }
 
 // queues runs work per chat one at a time, in arrival order; a chat's
 // worker goroutine ends when its queue is empty.

@@ -5,7 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
+	"io"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -36,10 +36,13 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 	idle := fl.Int("idle", 0, "first start this many conversations and leave them idle (memory check)")
 	cache := fl.Int("cache", 0, "session cache size (0: the default 10,000; -1: none)")
 	rate := fl.Float64("rate", 0, "offered turns a second over all conversations, each pacing itself (0: flat out, no pause between a reply and the next message)")
-	cpuprofile := fl.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	cpuprofile := fl.String("cpuprofile", "", "write a CPU profile of the service's process to this file")
 	burst := fl.Bool("telegram-burst", false, "instead: send 5,000 replies to 1,000 chats through the Telegram channel to a fake Bot API enforcing the limits, and report the time")
 	tgRate := fl.Float64("telegram-rate", 30, "with -telegram-burst: messages a second overall")
 	tgChat := fl.Duration("telegram-chat-interval", time.Second, "with -telegram-burst: between two messages to one chat")
+	inProcess := fl.Bool("in-process", false, "run the service in this process, beside the generator (default: a separate process, when REDIS_URL is set; -idle always runs in this process)")
+	child := fl.Bool("child", false, "internal: be the service side of a load test, on stdin and stdout")
+	prefixFlag := fl.String("prefix", "parcelbot-loadtest:", "internal, with -child: the key prefix")
 	webhook := fl.Bool("webhook", false, "instead: drive a separate `serve --demo` process in webhook mode end to end through a fake Bot API, -conversations chats for -duration (on REDIS_URL, else serve's in-process Redis); prints a webhook: line")
 	if err := fl.Parse(args); err != nil {
 		return 2
@@ -76,7 +79,8 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 		}
 		return 0
 	}
-	if *cpuprofile != "" {
+	separate := !*child && !*inProcess && *idle == 0 && a.env.RedisURL != ""
+	if *cpuprofile != "" && !separate { // else the service's process writes it
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
 			fmt.Fprintf(a.stderr, "parcelbot loadtest: %v\n", err)
@@ -89,64 +93,153 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if *child {
+		if err := a.loadChild(ctx, a.stdin, a.stdout, *prefixFlag, *cache, *convs); err != nil {
+			fmt.Fprintf(a.stderr, "parcelbot loadtest: %v\n", err)
+			return 1
+		}
+		return 0
+	}
 	rdb, closeRedis, err := redis.Connect(a.env.RedisURL)
 	if err != nil {
 		fmt.Fprintf(a.stderr, "parcelbot loadtest: %v\n", err)
 		return 1
 	}
 	defer closeRedis()
-	var rt atomic.Int64
-	rdb.AddHook(countHook{&rt})
-	target := a.env.RedisURL
-	if target == "" {
-		target = "in-process Redis (miniredis; set REDIS_URL for a real one)"
+	where := a.env.RedisURL
+	if where == "" {
+		where = "in-process Redis (miniredis; set REDIS_URL for a real one)"
 	}
 	prefix := fmt.Sprintf("parcelbot-loadtest:%d:", time.Now().UnixNano())
 	defer cleanupPrefix(rdb, prefix)
-	data, err := a.loadData("", time.Now())
-	if err != nil {
-		fmt.Fprintf(a.stderr, "parcelbot loadtest: %v\n", err)
-		return 1
+	var target loadTarget
+	var local *loadService
+	var kid *childTarget
+	if separate {
+		exe, err := os.Executable()
+		if err == nil {
+			kid, err = startChild(ctx, exe, prefix, *cache, *convs, *cpuprofile, a.stderr)
+		}
+		if err != nil {
+			fmt.Fprintf(a.stderr, "parcelbot loadtest: %v\n", err)
+			return 1
+		}
+		target = kid
+	} else {
+		local, err = a.newLoadService(rdb, prefix, *cache)
+		if err != nil {
+			fmt.Fprintf(a.stderr, "parcelbot loadtest: %v\n", err)
+			return 1
+		}
+		target = local
 	}
-	be := bot.Backends{Shop: data, Writer: data, Records: redis.NewRecords(rdb, prefix, 0)}
-	eng, err := a.engine(be, "", "")
-	if err != nil {
-		fmt.Fprintf(a.stderr, "parcelbot loadtest: %v\n", err)
-		return 1
+	generator := "separate process"
+	if !separate {
+		generator = "in this process"
 	}
-	ch := &loadChannel{}
-	svc := bot.NewService(bot.Options{Engine: eng, Store: redis.NewStore(rdb, redis.Options{Prefix: prefix}), Backends: be, CacheSize: *cache, Desk: nopDesk{}})
-	svc.AddChannel(ch)
-
 	mode := "flat out"
 	if *rate > 0 {
 		mode = fmt.Sprintf("%.0f turns/s offered", *rate)
 	}
-	fmt.Fprintf(a.stdout, "loadtest: %d conversations, %s, %s, Redis: %s, GOMAXPROCS=%d\n", *convs, *dur, mode, target, runtime.GOMAXPROCS(0))
+	fmt.Fprintf(a.stdout, "loadtest: %d conversations, %s, %s, Redis: %s, GOMAXPROCS=%d, generator %s\n", *convs, *dur, mode, where, runtime.GOMAXPROCS(0), generator)
 	if *idle > 0 {
 		rssBefore := rssMB()
-		idleStart(ctx, svc, *idle)
+		idleStart(ctx, local.svc, *idle)
 		runtime.GC()
 		fmt.Fprintf(a.stdout, "idle: %d conversations started and left idle; RSS %.1f MB before, %.1f MB after\n", *idle, rssBefore, rssMB())
 	}
-	ch.keep = true
-	rt.Store(0)
-	redisBefore, redisOK := redis.CommandCPU(ctx, rdb)
+	if local != nil {
+		local.ch.keep = true
+		local.cmd.reset()
+	} else {
+		kid.start()
+	}
+	statsBefore, statsOK := redis.CommandStats(ctx, rdb)
+	cpuBefore, cpuOK := redis.ServerCPU(ctx, rdb)
+	selfBefore := processCPU()
+	r := drive(ctx, target, *convs, *dur, *maxTurns, *rate, a.stderr)
+	selfCPU := processCPU() - selfBefore
+	var rep childReport
+	if kid != nil {
+		if rep, err = kid.finish(); err != nil {
+			fmt.Fprintf(a.stderr, "parcelbot loadtest: %v\n", err)
+			return 1
+		}
+	} else {
+		rep.rt, rep.names = local.cmd.snapshot()
+		rep.cpu = selfCPU
+	}
+	n := float64(max(r.turns, 1))
+	redisUS, redisCPU := -1.0, -1.0 // unknown: the server does not report them
+	if after, ok := redis.CommandStats(ctx, rdb); ok && statsOK && r.turns > 0 {
+		redisUS = redis.ClientMicros(statsBefore, after, rep.names) / n
+	}
+	if after, ok := redis.ServerCPU(ctx, rdb); ok && cpuOK && r.turns > 0 {
+		redisCPU = float64((after - cpuBefore).Microseconds()) / n
+	}
+	sess := sessionBytes(ctx, rdb, prefix)
+	if local != nil {
+		runtime.GC()
+		rep.rss, rep.hwm = procStatus("VmRSS"), procStatus("VmHWM")
+	}
+	tps := float64(r.turns) / r.took.Seconds()
+	pct := r.quantile
+	fmt.Fprintf(a.stdout, "turns: %d in %s: %.0f turns/s\n", r.turns, r.took.Round(time.Millisecond), tps)
+	fmt.Fprintf(a.stdout, "latency per turn: p50 %.0f µs, p99 %.0f µs, p99.9 %.0f µs, max %.0f µs\n", pct(0.50), pct(0.99), pct(0.999), pct(1))
+	fmt.Fprintf(a.stdout, "Redis round trips per turn: %.2f (pipelines count once)\n", float64(rep.rt)/n)
+	if redisUS >= 0 {
+		fmt.Fprintf(a.stdout, "Redis per turn: %.1f µs for the commands parcelbot sent (INFO commandstats), %.1f µs of redis-server CPU (INFO cpu, network included)\n", redisUS, redisCPU)
+	}
+	fmt.Fprintf(a.stdout, "parcelbot CPU per turn: %.1f µs (%s); the generator: %.1f µs\n", float64(rep.cpu.Microseconds())/n, generator, float64(selfCPU.Microseconds())/n)
+	fmt.Fprintf(a.stdout, "stored session: %d bytes (state field, mean of a sample)\n", sess)
+	fmt.Fprintf(a.stdout, "parcelbot RSS: %.1f MB at the end, %.1f MB at most\n", rep.rss, rep.hwm)
+	fmt.Fprintf(a.stdout, "failed turns: %d\n", r.failures)
+	fmt.Fprintf(a.stdout, "loadtest: conversations=%d turns=%d turns_per_s=%.1f p50_us=%.1f p99_us=%.1f p999_us=%.1f redis_rt_per_turn=%.2f redis_us_per_turn=%.1f failures=%d session_bytes=%d rss_mb=%.1f redis_cpu_us_per_turn=%.1f cpu_us_per_turn=%.1f rss_peak_mb=%.1f generator=%s\n",
+		*convs, r.turns, tps, pct(0.50), pct(0.99), pct(0.999), float64(rep.rt)/n, redisUS, r.failures, sess, rep.rss, redisCPU, float64(rep.cpu.Microseconds())/n, rep.hwm, map[bool]string{true: "process", false: "in-process"}[separate])
+	if *rate > 0 {
+		fmt.Fprintf(a.stdout, "loadtest-rate: offered=%.0f achieved=%.1f p50_us=%.1f p99_us=%.1f p999_us=%.1f failures=%d\n", *rate, tps, pct(0.50), pct(0.99), pct(0.999), r.failures)
+	}
+	if r.failures > 0 {
+		fmt.Fprintf(a.stderr, "parcelbot loadtest: %d turns failed\n", r.failures)
+		return 1
+	}
+	return 0
+}
+
+// driveResult is what the simulated customers measured.
+type driveResult struct {
+	turns, failures int64
+	took            time.Duration
+	lat             []int64 // µs per turn, sorted
+}
+
+// quantile returns the q-quantile of the latencies in µs.
+func (r driveResult) quantile(q float64) float64 {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	return float64(r.lat[min(len(r.lat)-1, int(q*float64(len(r.lat))))])
+}
+
+// drive runs convs simulated customers against target for dur (or
+// maxTurns turns): flat out, each sending its next message as soon as its
+// last was answered, or, with rate, each keeping to its own schedule.
+func drive(ctx context.Context, target loadTarget, convs int, dur time.Duration, maxTurns int, rate float64, stderr io.Writer) driveResult {
 	var turns, failures atomic.Int64
-	lat := make([][]int64, *convs)
-	deadline := time.Now().Add(*dur)
+	lat := make([][]int64, convs)
+	deadline := time.Now().Add(dur)
 	start := time.Now()
 	var wg sync.WaitGroup
-	for i := 0; i < *convs; i++ {
+	for i := 0; i < convs; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := newCustomer(i, ch)
+			c := newCustomer(i)
 			var every time.Duration
 			next := time.Now()
-			if *rate > 0 {
-				every = time.Duration(float64(*convs) / *rate * float64(time.Second))
-				next = next.Add(time.Duration(i) * every / time.Duration(*convs)) // spread the starts
+			if rate > 0 {
+				every = time.Duration(float64(convs) / rate * float64(time.Second))
+				next = next.Add(time.Duration(i) * every / time.Duration(convs)) // spread the starts
 			}
 			for n := 0; ; n++ {
 				var sched time.Time // when this message is due (open loop)
@@ -161,7 +254,7 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 					sched = next
 					next = next.Add(every)
 				}
-				if ctx.Err() != nil || time.Now().After(deadline) || (*maxTurns > 0 && turns.Load() >= int64(*maxTurns)) {
+				if ctx.Err() != nil || time.Now().After(deadline) || (maxTurns > 0 && turns.Load() >= int64(maxTurns)) {
 					return
 				}
 				m := c.next(n)
@@ -169,90 +262,38 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 				if !sched.IsZero() {
 					t0 = sched
 				}
-				if err := svc.Handle(ctx, m); err != nil {
+				b, err := target.turn(ctx, m)
+				if err != nil {
 					if ctx.Err() != nil {
 						return
 					}
 					// counted, and the customer goes on: a load test that
 					// hides failures measures nothing
 					if failures.Add(1) <= 5 {
-						fmt.Fprintf(a.stderr, "turn failed: %v\n", err)
+						fmt.Fprintf(stderr, "turn failed: %v\n", err)
 					}
 					continue
 				}
+				c.button = b
 				lat[i] = append(lat[i], time.Since(t0).Microseconds())
 				turns.Add(1)
 			}
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	var all []int64
+	r := driveResult{turns: turns.Load(), failures: failures.Load(), took: time.Since(start)}
 	for _, l := range lat {
-		all = append(all, l...)
+		r.lat = append(r.lat, l...)
 	}
-	slices.Sort(all)
-	pct := func(p float64) float64 {
-		if len(all) == 0 {
-			return 0
-		}
-		return float64(all[min(len(all)-1, int(p*float64(len(all))))])
-	}
-	n := turns.Load()
-	tps := float64(n) / elapsed.Seconds()
-	redisPerTurn := -1.0 // unknown: the server does not report commandstats
-	if after, ok := redis.CommandCPU(ctx, rdb); ok && redisOK && n > 0 {
-		redisPerTurn = float64(after-redisBefore) / float64(n)
-	}
-	perTurn := float64(rt.Load()) / float64(max(n, 1))
-	sess := sessionBytes(ctx, rdb, prefix)
-	runtime.GC()
-	rss := rssMB()
-	fmt.Fprintf(a.stdout, "turns: %d in %s: %.0f turns/s\n", n, elapsed.Round(time.Millisecond), tps)
-	fmt.Fprintf(a.stdout, "latency per turn: p50 %.0f µs, p99 %.0f µs, max %.0f µs\n", pct(0.50), pct(0.99), pct(1))
-	fmt.Fprintf(a.stdout, "Redis round trips per turn: %.2f (pipelines count once)\n", perTurn)
-	if redisPerTurn >= 0 {
-		fmt.Fprintf(a.stdout, "Redis CPU per turn: %.1f µs (INFO commandstats, every command of the run)\n", redisPerTurn)
-	}
-	fmt.Fprintf(a.stdout, "stored session: %d bytes (state field, mean of a sample)\n", sess)
-	fmt.Fprintf(a.stdout, "process RSS: %.1f MB\n", rss)
-	fails := failures.Load()
-	fmt.Fprintf(a.stdout, "failed turns: %d\n", fails)
-	fmt.Fprintf(a.stdout, "loadtest: conversations=%d turns=%d turns_per_s=%.1f p50_us=%.1f p99_us=%.1f redis_rt_per_turn=%.2f redis_us_per_turn=%.1f failures=%d session_bytes=%d rss_mb=%.1f\n",
-		*convs, n, tps, pct(0.50), pct(0.99), perTurn, redisPerTurn, fails, sess, rss)
-	if fails > 0 {
-		fmt.Fprintf(a.stderr, "parcelbot loadtest: %d turns failed\n", fails)
-		return 1
-	}
-	return 0
-}
-
-// countHook counts Redis round trips: a command or a pipeline is one.
-type countHook struct{ n *atomic.Int64 }
-
-func (h countHook) DialHook(next goredis.DialHook) goredis.DialHook {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) { return next(ctx, network, addr) }
-}
-
-func (h countHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
-	return func(ctx context.Context, cmd goredis.Cmder) error {
-		h.n.Add(1)
-		return next(ctx, cmd)
-	}
-}
-
-func (h countHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []goredis.Cmder) error {
-		h.n.Add(1)
-		return next(ctx, cmds)
-	}
+	slices.Sort(r.lat)
+	return r
 }
 
 // customer is one simulated customer: a language, and journeys walked in
 // turn with buttons pressed as a person would.
 type customer struct {
 	conv, lang, order, postcode string
-	ch                          *loadChannel
+	button                      string // the first button of the last reply with buttons
 	id                          int
 }
 
@@ -263,9 +304,9 @@ var loadMarkets = []struct{ lang, prefix, postcode, track string }{
 	{"it", "405", "20121", "dov'è il mio pacco"},
 }
 
-func newCustomer(i int, ch *loadChannel) *customer {
+func newCustomer(i int) *customer {
 	m := loadMarkets[i%4]
-	return &customer{conv: "lt:" + strconv.Itoa(i), lang: m.lang, order: m.prefix + "-1001111-4007777", postcode: m.postcode, ch: ch}
+	return &customer{conv: "lt:" + strconv.Itoa(i), lang: m.lang, order: m.prefix + "-1001111-4007777", postcode: m.postcode}
 }
 
 // next returns the customer's n-th message: a 9-turn cycle of the menu, a
@@ -278,7 +319,7 @@ func (c *customer) next(n int) bot.Message {
 	case 0:
 		m.Input.Text = "/start"
 	case 1:
-		m.Input.Button = c.ch.button(c.conv, 0) // "Where is my parcel?"
+		m.Input.Button = c.pressed() // "Where is my parcel?"
 	case 2:
 		m.Input.Text = c.order
 	case 3:
@@ -290,12 +331,20 @@ func (c *customer) next(n int) bot.Message {
 	case 6:
 		m.Input.Text = "/language"
 	case 7:
-		m.Input.Button = c.ch.button(c.conv, 0) // English, then back by the channel's hint
+		m.Input.Button = c.pressed() // English, then back by the channel's hint
 		m.Input.LangHint = ""
 	default:
 		m.Input.Text = "hello"
 	}
 	return m
+}
+
+// pressed is the button the customer presses: the first one offered.
+func (c *customer) pressed() string {
+	if c.button == "" {
+		return "0.0"
+	}
+	return c.button
 }
 
 // loadChannel keeps each conversation's last buttons, to press them.
@@ -331,7 +380,7 @@ func (l *loadChannel) button(conv string, i int) string {
 	if b := l.last[conv]; i < len(b) {
 		return b[i].Data
 	}
-	return "0.0"
+	return ""
 }
 
 type nopDesk struct{}
