@@ -39,7 +39,8 @@ func (c *Channel) Run(ctx context.Context, h Handler) error {
 		c.contact.Store(time.Now().UnixNano())
 	}
 	if c.cfg.WebhookURL != "" {
-		_, err := c.api.SetWebhook(ctx, &tgbot.SetWebhookParams{URL: c.cfg.WebhookURL, SecretToken: c.cfg.WebhookSecret, AllowedUpdates: allowedUpdates})
+		_, err := c.api.SetWebhook(ctx, &tgbot.SetWebhookParams{URL: c.cfg.WebhookURL, SecretToken: c.cfg.WebhookSecret, AllowedUpdates: allowedUpdates,
+			MaxConnections: c.cfg.WebhookConnections})
 		if err != nil {
 			return fmt.Errorf("telegram setWebhook: %w", err)
 		}
@@ -254,8 +255,17 @@ func (c *Channel) handleUpdate(ctx context.Context, u *models.Update) (err error
 		}()
 	}
 	c.unblock(chat) // a blocked user who writes again has unblocked the bot
-	go c.typing(ctx, chat)
-	if err := c.handler.Handle(ctx, m); err != nil {
+	var typing *time.Timer
+	if c.cfg.TypingAfter < 0 {
+		go c.typing(ctx, chat)
+	} else {
+		typing = time.AfterFunc(c.cfg.TypingAfter, func() { c.typing(ctx, chat) })
+	}
+	err = c.handler.Handle(ctx, m)
+	if typing != nil {
+		typing.Stop()
+	}
+	if err != nil {
 		c.log.Warn("update not handled; it will be delivered again", "chat", chat, "update", u.ID, "err", err)
 		return err
 	}
@@ -289,10 +299,12 @@ func (c *Channel) firstInGroup(chat int64) bool {
 	return true
 }
 
+// typing shows "typing…" in the chat (a JSON body, like every reply).
 func (c *Channel) typing(ctx context.Context, chat int64) {
-	tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	_, _ = c.api.SendChatAction(tctx, &tgbot.SendChatActionParams{ChatID: chat, Action: models.ChatActionTyping})
+	body := strconv.AppendInt([]byte(`{"action":"typing","chat_id":`), chat, 10)
+	_ = c.callJSON(tctx, "sendChatAction", append(body, '}'))
 }
 
 // removeKeyboard takes the buttons off the message whose button was

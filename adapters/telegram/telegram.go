@@ -65,7 +65,14 @@ type Config struct {
 	APIURL        string // TELEGRAM_API_URL, default https://api.telegram.org
 	WebhookURL    string // TELEGRAM_WEBHOOK_URL: webhook mode when set
 	WebhookSecret string // TELEGRAM_WEBHOOK_SECRET: required in webhook mode
-	PollTimeout   time.Duration
+	// WebhookConnections is the most connections Telegram opens to the
+	// webhook at once (setWebhook max_connections, 1–100), default 40.
+	WebhookConnections int
+	// TypingAfter is how long a turn runs before the chat shows "typing…"
+	// (a fast answer needs none, and it costs a Bot API call), default
+	// 300 ms; negative: at once.
+	TypingAfter time.Duration
+	PollTimeout time.Duration
 	// Rate limits; zero means Telegram's: 30 messages a second overall, one
 	// a second per chat.
 	GlobalRate float64
@@ -158,6 +165,13 @@ func New(cfg Config) (*Channel, error) {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 64
 	}
+	if cfg.WebhookConnections <= 0 {
+		cfg.WebhookConnections = 40
+	}
+	cfg.WebhookConnections = min(cfg.WebhookConnections, 100)
+	if cfg.TypingAfter == 0 {
+		cfg.TypingAfter = 300 * time.Millisecond
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -177,7 +191,7 @@ func New(cfg Config) (*Channel, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.Transport == nil {
-		cfg.Transport = NewTransport(cfg.Workers)
+		cfg.Transport = NewTransport(cfg.Concurrency())
 	}
 	client := &http.Client{Timeout: cfg.PollTimeout + 10*time.Second, Transport: cfg.Transport}
 	api, err := tgbot.New(cfg.Token, tgbot.WithServerURL(cfg.APIURL), tgbot.WithSkipGetMe(),
@@ -190,20 +204,29 @@ func New(cfg Config) (*Channel, error) {
 		flood: newFlood(cfg.FloodMessages, cfg.FloodWindow), groups: map[int64]bool{}}, nil
 }
 
+// Concurrency is how many turns may run at once: the polling workers, or
+// in webhook mode Telegram's connections, whichever is more (after New's
+// defaults).
+func (cfg Config) Concurrency() int {
+	return max(cfg.Workers, cfg.WebhookConnections)
+}
+
 // NewTransport is the HTTP transport for every Bot API call: keep-alive
-// connections, as many kept idle per host as turns run at once (plus the
-// poller and callback answers), so a burst of replies reuses connections
-// instead of dialing one per message (http.DefaultTransport keeps 2).
-func NewTransport(workers int) *http.Transport {
-	if workers <= 0 {
-		workers = 64
+// connections, as many kept idle per host as calls can be in flight (two
+// per turn running at once: its reply and a keyboard removal, a callback
+// answer or "typing…", plus the poller), so a burst of replies reuses
+// connections instead of dialing one per message (http.DefaultTransport
+// keeps 2).
+func NewTransport(turns int) *http.Transport {
+	if turns <= 0 {
+		turns = 64
 	}
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          2*workers + 16,
-		MaxIdleConnsPerHost:   workers + 16,
+		MaxIdleConns:          2*turns + 16,
+		MaxIdleConnsPerHost:   2*turns + 16,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,

@@ -11,6 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/go-telegram/bot/models"
+
 	"github.com/parcelbot/parcelbot/adapters/telegram/telegramtest"
 	"github.com/parcelbot/parcelbot/bot"
 	"github.com/parcelbot/parcelbot/dialog"
@@ -247,5 +249,46 @@ func TestKeyboardRows(t *testing.T) {
 	}
 	if fmt.Sprint(shape) != "[5 1 1]" {
 		t.Fatalf("rows %v, want [5 1 1]", shape)
+	}
+}
+
+// handlerFunc adapts a function to Handler.
+type handlerFunc func(context.Context, bot.Message) error
+
+func (f handlerFunc) Handle(ctx context.Context, m bot.Message) error { return f(ctx, m) }
+
+// "typing…" is shown only when a turn runs longer than TypingAfter: a fast
+// answer costs no sendChatAction call; a slow one shows it while it runs
+// (as JSON, like every reply).
+func TestTypingOnlyForSlowTurns(t *testing.T) {
+	msg := func(chat int64) *models.Update {
+		return &models.Update{ID: chat, Message: &models.Message{ID: 1, Chat: models.Chat{ID: chat, Type: models.ChatTypePrivate}, From: &models.User{ID: chat}, Text: "hi"}}
+	}
+	c, fake := testChannel(t, Config{TypingAfter: time.Minute})
+	c.SetHandler(handlerFunc(func(context.Context, bot.Message) error { return nil }))
+	if err := c.handleUpdate(context.Background(), msg(7)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(fake.Calls("sendChatAction")); n != 0 {
+		t.Fatalf("a fast turn showed typing %d times", n)
+	}
+
+	c, fake = testChannel(t, Config{TypingAfter: time.Millisecond})
+	c.SetHandler(handlerFunc(func(context.Context, bot.Message) error {
+		// the turn lasts until the chat shows typing
+		for deadline := time.Now().Add(10 * time.Second); len(fake.Calls("sendChatAction")) == 0; {
+			if time.Now().After(deadline) {
+				return errors.New("no typing while the turn ran")
+			}
+			time.Sleep(time.Millisecond)
+		}
+		return nil
+	}))
+	if err := c.handleUpdate(context.Background(), msg(8)); err != nil {
+		t.Fatal(err)
+	}
+	calls := fake.Calls("sendChatAction")
+	if calls[0].Params["chat_id"] != "8" || calls[0].Params["action"] != "typing" {
+		t.Fatalf("typing call: %+v", calls[0].Params)
 	}
 }

@@ -51,6 +51,8 @@ type env struct {
 		Rate                                     float64       // messages a second overall
 		ChatInterval                             time.Duration // between two messages to one chat
 		FloodMessages                            int           // per chat in 10 s; -1: off
+		WebhookConnections                       int           // Telegram's max_connections to the webhook
+		TypingAfter                              time.Duration // a turn this slow shows "typing…"; 0: at once
 	}
 	Slack struct {
 		BotToken, Channel, AppToken, SigningSecret, APIURL, UserGroup, Lang string

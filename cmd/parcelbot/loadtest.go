@@ -58,8 +58,8 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 			fmt.Fprintf(a.stderr, "parcelbot loadtest: %v\n", err)
 			return 1
 		}
-		fmt.Fprintf(a.stdout, "webhook: chats=%d updates_per_s=%.1f p50_ms=%s p99_ms=%s errors=%d\n", *convs,
-			float64(r.Updates)/r.Took.Seconds(), quantileMS(r.Lat, 0.50), quantileMS(r.Lat, 0.99), r.Errors)
+		fmt.Fprintf(a.stdout, "webhook: chats=%d updates_per_s=%.1f p50_ms=%s p99_ms=%s errors=%d connections=%d p50_sent_ms=%s p99_sent_ms=%s\n", *convs,
+			float64(r.Updates)/r.Took.Seconds(), quantileMS(r.Lat, 0.50), quantileMS(r.Lat, 0.99), r.Errors, webhookConnections, quantileMS(r.Sent, 0.50), quantileMS(r.Sent, 0.99))
 		if r.Errors > 0 {
 			return 1
 		}

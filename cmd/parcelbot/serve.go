@@ -89,13 +89,19 @@ To try the bot without Telegram, run: parcelbot chat`)
 	}
 	store := a.store(rdb)
 	svc := bot.NewService(bot.Options{Engine: eng, Store: store, Desk: desk, Backends: be, Logger: log, Observer: stats})
-	tg, err := telegram.New(telegram.Config{
+	typingAfter := a.env.Telegram.TypingAfter
+	if typingAfter == 0 {
+		typingAfter = -1 // at once
+	}
+	tgCfg := telegram.Config{
 		Token: a.env.Telegram.Token, APIURL: a.env.Telegram.APIURL,
-		WebhookURL: a.env.Telegram.WebhookURL, WebhookSecret: a.env.Telegram.WebhookSecret,
-		GlobalRate: a.env.Telegram.Rate, ChatEvery: a.env.Telegram.ChatInterval, FloodMessages: a.env.Telegram.FloodMessages,
-		Catalog: eng.Catalog(), Commands: eng.Menu(), Logger: log, Transport: met.Transport("telegram", telegram.NewTransport(0)),
+		WebhookURL: a.env.Telegram.WebhookURL, WebhookSecret: a.env.Telegram.WebhookSecret, WebhookConnections: a.env.Telegram.WebhookConnections,
+		GlobalRate: a.env.Telegram.Rate, ChatEvery: a.env.Telegram.ChatInterval, FloodMessages: a.env.Telegram.FloodMessages, TypingAfter: typingAfter,
+		Catalog: eng.Catalog(), Commands: eng.Menu(), Logger: log,
 		Spool: redis.NewTelegramSpool(rdb, a.env.RedisPrefix), Count: met.Channel("telegram"),
-	})
+	}
+	tgCfg.Transport = met.Transport("telegram", telegram.NewTransport(max(64, tgCfg.WebhookConnections)))
+	tg, err := telegram.New(tgCfg)
 	if err != nil {
 		fmt.Fprintf(a.stderr, "parcelbot serve: %v\n", err)
 		return 2

@@ -93,7 +93,7 @@ func startServe(t *testing.T, extra map[string]string) *served {
 	t.Cleanup(s.fake.Close)
 	env := map[string]string{
 		"TELEGRAM_BOT_TOKEN": testToken, "TELEGRAM_API_URL": s.fake.URL, "PARCELBOT_ADDR": "127.0.0.1:0", "PARCELBOT_OPS_ADDR": "127.0.0.1:0",
-		"REDIS_URL": "redis://" + s.mr.Addr(), "TELEGRAM_CHAT_INTERVAL": "5ms", "TELEGRAM_RATE": "1000", "LOG_LEVEL": "debug",
+		"REDIS_URL": "redis://" + s.mr.Addr(), "TELEGRAM_CHAT_INTERVAL": "5ms", "TELEGRAM_RATE": "1000", "LOG_LEVEL": "debug", "TELEGRAM_TYPING_AFTER": "0",
 		"LINK_TOKEN_SECRET": testLinkSecret,
 	}
 	for k, v := range extra {

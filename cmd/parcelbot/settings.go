@@ -171,6 +171,27 @@ var settings = []setting{
 			e.Telegram.FloodMessages = n
 			return nil
 		}},
+	{key: "telegram.webhook_connections", env: "TELEGRAM_WEBHOOK_CONNECTIONS", def: "40", doc: "webhook mode: the most connections Telegram opens at once (its `max_connections`, 1–100); the Bot API client keeps as many connections idle as that many turns need",
+		set: func(e *env, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 100 {
+				return fmt.Errorf("%q is not a number of connections from 1 to 100", v)
+			}
+			e.Telegram.WebhookConnections = n
+			return nil
+		}},
+	{key: "telegram.typing_after", env: "TELEGRAM_TYPING_AFTER", def: "300ms", doc: "a turn that runs this long shows \"typing…\" in the chat (a fast answer needs none; `0`: always, at once)",
+		set: func(e *env, v string) error {
+			d, err := time.ParseDuration(v)
+			if v == "0" {
+				d, err = 0, nil
+			}
+			if err != nil || d < 0 {
+				return fmt.Errorf("%q is not a duration such as 300ms (or 0)", v)
+			}
+			e.Telegram.TypingAfter = d
+			return nil
+		}},
 	{key: "slack.bot_token", env: "SLACK_BOT_TOKEN", secret: true, doc: "enables the Slack agent desk (`xoxb-…`; empty: the console desk)",
 		set: func(e *env, v string) error { e.Slack.BotToken = v; return nil }},
 	{key: "slack.channel", env: "SLACK_CHANNEL", doc: "the escalation channel's id (required with Slack)",

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"slices"
@@ -20,11 +21,15 @@ import (
 	"github.com/parcelbot/parcelbot/adapters/telegram/telegramtest"
 )
 
+// webhookConnections is Telegram's most connections to one webhook.
+const webhookConnections = 100
+
 // webhookResult is what the webhook load test measured.
 type webhookResult struct {
 	Updates int
 	Took    time.Duration
 	Lat     []time.Duration // POST to the reply's sendMessage at the fake
+	Sent    []time.Duration // the update written on its connection to the reply's sendMessage (without waiting for one of the connections)
 	Errors  int
 }
 
@@ -34,7 +39,8 @@ type webhookResult struct {
 // for the bot's sendMessage to its chat before sending the next, for dur.
 // Telegram's own rate limits and the per-chat flood limit are lifted in
 // the child (they would measure Telegram, or a person's typing speed, not
-// parcelbot).
+// parcelbot); the updates go over at most 100 connections, as Telegram
+// sends them (setWebhook max_connections).
 func webhookLoad(ctx context.Context, exe, redisURL string, chats int, dur time.Duration) (webhookResult, error) {
 	var res webhookResult
 	const token = "424242:LOADTEST-token"
@@ -63,7 +69,7 @@ func webhookLoad(ctx context.Context, exe, redisURL string, chats int, dur time.
 	cmd.Env = append(os.Environ(), "TELEGRAM_BOT_TOKEN="+token, "TELEGRAM_API_URL="+fake.URL,
 		"TELEGRAM_WEBHOOK_URL=http://"+addr+"/telegram", "TELEGRAM_WEBHOOK_SECRET="+secret,
 		"PARCELBOT_ADDR="+addr, "PARCELBOT_OPS_ADDR=127.0.0.1:0", "REDIS_URL="+redisURL, // "" : serve's in-process Redis
-		"TELEGRAM_RATE=1000000", "TELEGRAM_CHAT_INTERVAL=1ms", "TELEGRAM_FLOOD_MESSAGES=-1", "LOG_LEVEL=error", "PARCELBOT_CONFIG=")
+		"TELEGRAM_RATE=1000000", "TELEGRAM_CHAT_INTERVAL=1ms", "TELEGRAM_FLOOD_MESSAGES=-1", "TELEGRAM_WEBHOOK_CONNECTIONS="+strconv.Itoa(webhookConnections), "LOG_LEVEL=error", "PARCELBOT_CONFIG=")
 	cmd.Stdout, cmd.Stderr = nil, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return res, fmt.Errorf("start serve: %w", err)
@@ -78,7 +84,11 @@ func webhookLoad(ctx context.Context, exe, redisURL string, chats int, dur time.
 			_ = cmd.Process.Kill()
 		}
 	}()
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConns: chats, MaxIdleConnsPerHost: chats, IdleConnTimeout: time.Minute}}
+	// like Telegram, which sends a bot's updates over at most
+	// max_connections (at most 100) connections at once, whatever the
+	// number of chats
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxConnsPerHost: webhookConnections,
+		MaxIdleConns: webhookConnections, MaxIdleConnsPerHost: webhookConnections, IdleConnTimeout: time.Minute}}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		if resp, err := client.Get("http://" + addr + "/healthz"); err == nil {
@@ -102,7 +112,7 @@ func webhookLoad(ctx context.Context, exe, redisURL string, chats int, dur time.
 		go func(i int) {
 			defer wg.Done()
 			chat := int64(i + 1)
-			var lat []time.Duration
+			var lat, sent []time.Duration
 			for n := 0; time.Now().Before(stop) && ctx.Err() == nil; n++ {
 				u := models.Update{ID: nextID.Add(1), Message: &models.Message{ID: n + 1, Date: int(time.Now().Unix()),
 					Chat: models.Chat{ID: chat, Type: models.ChatTypePrivate}, From: &models.User{ID: chat, LanguageCode: "en"}, Text: msgs[n%len(msgs)]}}
@@ -111,6 +121,8 @@ func webhookLoad(ctx context.Context, exe, redisURL string, chats int, dur time.
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
 				t0 := time.Now()
+				var wrote time.Time
+				req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { wrote = time.Now() }}))
 				resp, err := client.Do(req)
 				if err != nil || resp.StatusCode != http.StatusOK {
 					errs.Add(1)
@@ -123,12 +135,14 @@ func webhookLoad(ctx context.Context, exe, redisURL string, chats int, dur time.
 				select {
 				case <-waiters[i]:
 					lat = append(lat, time.Since(t0))
+					sent = append(sent, time.Since(wrote))
 				case <-time.After(10 * time.Second):
 					errs.Add(1)
 				}
 			}
 			mu.Lock()
 			res.Lat = append(res.Lat, lat...)
+			res.Sent = append(res.Sent, sent...)
 			mu.Unlock()
 		}(i)
 	}
@@ -137,6 +151,7 @@ func webhookLoad(ctx context.Context, exe, redisURL string, chats int, dur time.
 	res.Updates = len(res.Lat)
 	res.Errors = int(errs.Load())
 	slices.Sort(res.Lat)
+	slices.Sort(res.Sent)
 	return res, nil
 }
 
