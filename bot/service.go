@@ -348,6 +348,7 @@ func (s *Service) redo(ctx context.Context, m Message, data []byte) error {
 	if err := s.carryOut(ctx, m, &st, p.Replies, p.Effects); err != nil {
 		return err
 	}
+	m.Durable = true // a rare path: written before Handle returns
 	s.markDone(ctx, m)
 	return nil
 }

@@ -30,11 +30,12 @@ import (
 
 // Options configure a Store.
 type Options struct {
-	Prefix        string        // key prefix, default "parcelbot:"
-	IdleTTL       time.Duration // a conversation untouched this long is forgotten, default 30 days
-	Seen          int           // input ids remembered per conversation, default 64
-	TranscriptTTL time.Duration // transcripts are kept this long after the last message, default 90 days
-	TranscriptMax int           // lines kept per conversation, default 200
+	Prefix        string           // key prefix, default "parcelbot:"
+	IdleTTL       time.Duration    // a conversation untouched this long is forgotten, default 30 days
+	Seen          int              // input ids remembered per conversation, default 64
+	TranscriptTTL time.Duration    // transcripts are kept this long after the last message, default 90 days
+	TranscriptMax int              // lines kept per conversation, default 200 (up to an eighth more between two trims)
+	Now           func() time.Time // the clock that decides when the TTLs are renewed; default time.Now
 	// Pipelines is how many pipelines of concurrent saves may be in flight
 	// at once (see pipeliner), default 4; -1 sends each save on its own.
 	Pipelines int
@@ -45,6 +46,8 @@ type Store struct {
 	rdb    goredis.UniversalClient
 	prefix string
 	ttlMS  string
+	period int64 // ms: the TTLs are renewed once in each
+	now    func() time.Time
 	seen   string
 	tTTLMS string
 	tMax   string
@@ -53,7 +56,8 @@ type Store struct {
 
 // saveScript: KEYS[1] session, KEYS[2] transcript; ARGV: expected version,
 // data, input id, ttl ms, ids to keep, transcript ttl ms, transcript lines
-// to keep, pending work (may be empty), then the lines to append. Returns
+// to keep, pending work (may be empty), the current TTL period, then the
+// lines to append. Returns
 // the new version, -1 for a duplicate input, -2 for a version conflict.
 // The processed ids are a newline-separated list ('s') with its length kept
 // beside it ('n'), so a save appends one id and drops at most one without
@@ -68,7 +72,7 @@ type Store struct {
 var saveScript = goredis.NewScript(saveSrc)
 
 const saveSrc = `
-local cur = redis.call('HMGET', KEYS[1], 'v', 's', 'n', 'pf')
+local cur = redis.call('HMGET', KEYS[1], 'v', 's', 'n', 'pf', 'x')
 local v = tonumber(cur[1]) or 0
 local seen = cur[2] or '\n'
 if seen == '' then seen = '\n' end
@@ -98,18 +102,27 @@ if id ~= '' then
   end
 end
 v = v + 1
+-- the TTLs are renewed once a period (ARGV[9]): 'x' is the last period
+-- both were, so it is set only by a save that appends to the transcript
+local renew = cur[5] ~= ARGV[9]
+local x = renew and #ARGV > 9 and ARGV[9] or cur[5] or ''
 if id ~= '' and ARGV[8] ~= '' then
-  redis.call('HSET', KEYS[1], 'v', v, 'd', ARGV[2], 's', seen, 'n', n, 'p:' .. id, ARGV[8], 'pf', 1)
+  redis.call('HSET', KEYS[1], 'v', v, 'd', ARGV[2], 's', seen, 'n', n, 'x', x, 'p:' .. id, ARGV[8], 'pf', 1)
 else
-  redis.call('HSET', KEYS[1], 'v', v, 'd', ARGV[2], 's', seen, 'n', n or 0)
+  redis.call('HSET', KEYS[1], 'v', v, 'd', ARGV[2], 's', seen, 'n', n or 0, 'x', x)
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-if #ARGV > 8 then
+if renew then
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+end
+if #ARGV > 9 then
   local keep = tonumber(ARGV[7])
-  if redis.call('RPUSH', KEYS[2], unpack(ARGV, 9)) > keep then
+  local len = redis.call('RPUSH', KEYS[2], unpack(ARGV, 10))
+  if len > keep + math.floor(keep / 8) then
     redis.call('LTRIM', KEYS[2], -keep, -1)
   end
-  redis.call('PEXPIRE', KEYS[2], ARGV[6])
+  if renew or len == #ARGV - 9 then -- a new list has no TTL yet
+    redis.call('PEXPIRE', KEYS[2], ARGV[6])
+  end
 end
 return v
 `
@@ -131,8 +144,16 @@ func NewStore(rdb goredis.UniversalClient, o Options) *Store {
 	if o.TranscriptMax <= 0 {
 		o.TranscriptMax = 200
 	}
-	s := &Store{rdb: rdb, prefix: o.Prefix, ttlMS: strconv.FormatInt(o.IdleTTL.Milliseconds(), 10), seen: strconv.Itoa(o.Seen),
-		tTTLMS: strconv.FormatInt(o.TranscriptTTL.Milliseconds(), 10), tMax: strconv.Itoa(o.TranscriptMax)}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	// the TTLs are renewed once a period (a thirtieth of the idle TTL: a day
+	// for 30 days) and set a period longer, so a session lives at least the
+	// idle TTL after its last turn and at most a period more
+	period := max(o.IdleTTL/30, time.Second)
+	s := &Store{rdb: rdb, prefix: o.Prefix, ttlMS: strconv.FormatInt((o.IdleTTL + period).Milliseconds(), 10), seen: strconv.Itoa(o.Seen),
+		tTTLMS: strconv.FormatInt((o.TranscriptTTL + period).Milliseconds(), 10), tMax: strconv.Itoa(o.TranscriptMax),
+		period: period.Milliseconds(), now: o.Now}
 	if o.Pipelines == 0 {
 		o.Pipelines = 4
 	}
@@ -263,7 +284,8 @@ func (s *Store) MarkingDone(conv, inputID string) bool {
 
 // saveArgs appends the save script's ARGV to args.
 func saveArgs(args []any, s *Store, expect uint64, data []byte, inputID string, pending []byte, transcript []string) []any {
-	args = append(args, strconv.FormatUint(expect, 10), data, inputID, s.ttlMS, s.seen, s.tTTLMS, s.tMax, pending)
+	args = append(args, strconv.FormatUint(expect, 10), data, inputID, s.ttlMS, s.seen, s.tTTLMS, s.tMax, pending,
+		strconv.FormatInt(s.now().UnixMilli()/s.period, 10))
 	for _, l := range transcript {
 		args = append(args, l)
 	}

@@ -98,22 +98,63 @@ func TestIdleTTL(t *testing.T) {
 	mr := miniredis.RunT(t)
 	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
 	defer c.Close()
-	s := NewStore(c, Options{IdleTTL: time.Hour})
+	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	forward := func(d time.Duration) { now = now.Add(d); mr.FastForward(d) }
+	s := NewStore(c, Options{IdleTTL: time.Hour, Now: func() time.Time { return now }})
 	ctx := context.Background()
-	if _, err := s.Save(ctx, "c", 0, []byte("x"), "u1", nil, nil); err != nil {
+	if _, err := s.Save(ctx, "c", 0, []byte("x"), "u1", []string{"customer: hi"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	mr.FastForward(59 * time.Minute)
-	if _, err := s.Save(ctx, "c", 1, []byte("y"), "u2", nil, nil); err != nil {
+	forward(59 * time.Minute)
+	if _, err := s.Save(ctx, "c", 1, []byte("y"), "u2", []string{"customer: again"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	mr.FastForward(59 * time.Minute) // a turn renews the TTL
+	forward(59 * time.Minute) // a turn renews the TTL
 	if got, _ := s.Load(ctx, "c", ""); string(got.Data) != "y" {
 		t.Fatalf("session expired although it was active: %q", got.Data)
 	}
-	mr.FastForward(2 * time.Minute)
+	forward(4 * time.Minute) // at most a period (2 minutes for an hour) longer
 	if got, _ := s.Load(ctx, "c", ""); got.Data != nil {
 		t.Fatalf("idle session not forgotten: %q", got.Data)
+	}
+}
+
+// The TTLs are renewed once a period (a thirtieth of the idle TTL), not on
+// every save, and a new transcript gets its TTL at once.
+func TestTTLsRenewedOnceAPeriod(t *testing.T) {
+	mr := miniredis.RunT(t)
+	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+	defer c.Close()
+	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	forward := func(d time.Duration) { now = now.Add(d); mr.FastForward(d) }
+	s := NewStore(c, Options{IdleTTL: 30 * time.Hour, TranscriptTTL: 90 * time.Hour, Now: func() time.Time { return now }})
+	ctx := context.Background()
+	save := func(v uint64) {
+		t.Helper()
+		if _, err := s.Save(ctx, "c", v, []byte("x"), fmt.Sprint("u", v), []string{"customer: hi"}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	save(0)
+	if mr.TTL("parcelbot:s:{c}") != 31*time.Hour || mr.TTL("parcelbot:t:{c}") != 91*time.Hour {
+		t.Fatalf("first TTLs %s %s", mr.TTL("parcelbot:s:{c}"), mr.TTL("parcelbot:t:{c}"))
+	}
+	forward(10 * time.Minute) // the same hour: not renewed
+	save(1)
+	if mr.TTL("parcelbot:s:{c}") != 31*time.Hour-10*time.Minute {
+		t.Fatalf("renewed within the period: %s", mr.TTL("parcelbot:s:{c}"))
+	}
+	forward(time.Hour) // the next period
+	save(2)
+	if mr.TTL("parcelbot:s:{c}") != 31*time.Hour || mr.TTL("parcelbot:t:{c}") != 91*time.Hour {
+		t.Fatalf("not renewed in the next period: %s %s", mr.TTL("parcelbot:s:{c}"), mr.TTL("parcelbot:t:{c}"))
+	}
+	if err := s.Delete(ctx, "c"); err != nil {
+		t.Fatal(err)
+	}
+	save(0) // a new conversation in the same period
+	if mr.TTL("parcelbot:t:{c}") != 91*time.Hour || mr.TTL("parcelbot:s:{c}") != 31*time.Hour {
+		t.Fatalf("new keys without TTL: %s %s", mr.TTL("parcelbot:s:{c}"), mr.TTL("parcelbot:t:{c}"))
 	}
 }
 
@@ -145,25 +186,30 @@ func TestKeyLayout(t *testing.T) {
 	}
 }
 
-// The transcript is trimmed only when a save makes it outgrow its cap (no
-// LTRIM on the saves before): it always holds the last TranscriptMax lines.
+// The transcript keeps the last TranscriptMax lines; it is trimmed only when
+// a save makes it outgrow the cap by more than an eighth (no LTRIM on the
+// saves before), and Transcript(n) gives the last n lines either way.
 func TestTranscriptKeepsTheLastLines(t *testing.T) {
 	mr := miniredis.RunT(t)
 	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
 	defer c.Close()
-	s := NewStore(c, Options{TranscriptMax: 4})
+	s := NewStore(c, Options{TranscriptMax: 16})
 	ctx := context.Background()
-	for i := range 5 {
+	for i := range 10 {
 		if _, err := s.Save(ctx, "a", uint64(i), []byte("x"), fmt.Sprint("u", i), []string{fmt.Sprint("customer: ", i), fmt.Sprint("bot: ", i)}, nil); err != nil {
 			t.Fatal(err)
 		}
-		got, _ := s.Transcript(ctx, "a", 100)
-		if want := min(2*(i+1), 4); len(got) != want || got[len(got)-1] != fmt.Sprint("bot: ", i) {
-			t.Fatalf("after save %d: %q", i, got)
+		all, _ := s.Transcript(ctx, "a", 100)
+		want := 2 * (i + 1)
+		if want > 18 {
+			want = 16 // 20 lines outgrow 16 by more than 2: trimmed to 16
+		}
+		if len(all) != want || all[len(all)-1] != fmt.Sprint("bot: ", i) {
+			t.Fatalf("after save %d: %d lines %q", i, len(all), all)
 		}
 	}
-	if got, _ := s.Transcript(ctx, "a", 100); strings.Join(got, "|") != "customer: 3|bot: 3|customer: 4|bot: 4" {
-		t.Fatalf("kept %q", got)
+	if got, _ := s.Transcript(ctx, "a", 4); strings.Join(got, "|") != "customer: 8|bot: 8|customer: 9|bot: 9" {
+		t.Fatalf("last 4: %q", got)
 	}
 }
 

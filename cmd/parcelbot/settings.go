@@ -93,9 +93,9 @@ var settings = []setting{
 		show: func(e *env) string { return redactURL(e.RedisURL) }},
 	{key: "redis.prefix", env: "REDIS_PREFIX", def: "parcelbot:", doc: "key prefix",
 		set: func(e *env, v string) error { e.RedisPrefix = v; return nil }},
-	{key: "redis.session_ttl", env: "SESSION_TTL", def: "720h", doc: "a conversation idle this long is forgotten",
+	{key: "redis.session_ttl", env: "SESSION_TTL", def: "720h", doc: "a conversation idle this long is forgotten (at most a thirtieth longer: the TTL is renewed once in each thirtieth, a day for 30 days)",
 		set: durInto(func(e *env) *time.Duration { return &e.SessionTTL })},
-	{key: "redis.transcript_retention", env: "TRANSCRIPT_RETENTION", def: "2160h", doc: "transcripts are kept this long after a conversation's last message; `/forget` deletes them at once",
+	{key: "redis.transcript_retention", env: "TRANSCRIPT_RETENTION", def: "2160h", doc: "transcripts are kept this long after a conversation's last message (at most a thirtieth of `SESSION_TTL` longer); `/forget` deletes them at once",
 		set: durInto(func(e *env) *time.Duration { return &e.TranscriptTTL })},
 	{key: "link_token_secret", env: "LINK_TOKEN_SECRET", secret: true, doc: "shared with the shop's website; signs `/start` deep-link tokens; at least 32 bytes (`openssl rand -hex 32`). `serve` refuses to start without it; `chat`, `test`, `link` and `serve --demo` (demo data only) use the public demo secret",
 		set: func(e *env, v string) error {
