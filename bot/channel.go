@@ -34,6 +34,25 @@ type Message struct {
 	Durable bool
 }
 
+// Ack is a channel's acknowledgement of the message being handled, when it
+// can carry the turn's reply (a Telegram webhook's answer may hold one Bot
+// API call). A channel's Send that puts the reply there sets Carried and
+// Body; Handle then leaves the turn's pending work unmarked, so that if the
+// acknowledgement is lost the channel delivers the message again and the
+// reply is sent again (the next save of the conversation clears it).
+type Ack struct {
+	Carried bool
+	Body    []byte
+}
+
+type ackKey struct{}
+
+// WithAck returns ctx carrying a.
+func WithAck(ctx context.Context, a *Ack) context.Context { return context.WithValue(ctx, ackKey{}, a) }
+
+// AckFrom returns the Ack in ctx, or nil.
+func AckFrom(ctx context.Context) *Ack { a, _ := ctx.Value(ackKey{}).(*Ack); return a }
+
 // splitConv splits "tg:123" into "tg" and "123".
 func splitConv(conv string) (channel, chat string) {
 	channel, chat, _ = strings.Cut(conv, ":")

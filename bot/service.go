@@ -243,7 +243,7 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 		if err := s.carryOut(ctx, m, &tb.st, tb.res.Replies, tb.res.Effects); err != nil {
 			return err
 		}
-		if pending != nil {
+		if pending != nil && !carried(ctx) {
 			s.markDone(ctx, m)
 		}
 		return nil
@@ -348,9 +348,18 @@ func (s *Service) redo(ctx context.Context, m Message, data []byte) error {
 	if err := s.carryOut(ctx, m, &st, p.Replies, p.Effects); err != nil {
 		return err
 	}
-	m.Durable = true // a rare path: written before Handle returns
-	s.markDone(ctx, m)
+	if !carried(ctx) {
+		m.Durable = true // a rare path: written before Handle returns
+		s.markDone(ctx, m)
+	}
 	return nil
+}
+
+// carried reports whether the channel carries the turn's reply in its
+// acknowledgement (see Ack): the turn stays unmarked.
+func carried(ctx context.Context) bool {
+	a := AckFrom(ctx)
+	return a != nil && a.Carried
 }
 
 // conflictBackoff waits before re-running a turn that lost a race.

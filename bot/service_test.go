@@ -380,3 +380,50 @@ func TestRedoOnAnotherReplicaIsMarkedDone(t *testing.T) {
 		t.Fatalf("replica a sent %q, b sent %q, escalations %d+%d", cha.sent, chb.sent, len(a.desk.esc), len(b.desk.esc))
 	}
 }
+
+// ackChannel carries each reply in the message's acknowledgement, as the
+// Telegram webhook does with TELEGRAM_WEBHOOK_REPLIES.
+type ackChannel struct{ carried []string }
+
+func (c *ackChannel) Name() string { return "a" }
+
+func (c *ackChannel) Send(ctx context.Context, _, _ string, rs []dialog.Reply) error {
+	a := bot.AckFrom(ctx)
+	if a == nil || a.Carried {
+		return errors.New("no acknowledgement to carry the reply")
+	}
+	a.Carried, a.Body = true, []byte(rs[0].Text)
+	c.carried = append(c.carried, rs[0].Text)
+	return nil
+}
+
+// A reply carried in the channel's acknowledgement leaves the turn
+// unmarked: if the acknowledgement is lost, the redelivered message sends
+// the same reply again; the next turn clears it.
+func TestReplyCarriedInTheAcknowledgement(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	ch := &ackChannel{}
+	f.svc.AddChannel(ch)
+	handle := func(id, text string) string {
+		t.Helper()
+		ack := &bot.Ack{}
+		if err := f.svc.Handle(bot.WithAck(context.Background(), ack), bot.Message{Conversation: "a:1", ID: id, Input: dialog.Input{Text: text, LangHint: "en"}, Durable: true}); err != nil {
+			t.Fatal(err)
+		}
+		return string(ack.Body)
+	}
+	first := handle("u1", "hello")
+	if first == "" || f.mr.HGet("parcelbot:s:{a:1}", "p:u1") == "" {
+		t.Fatalf("carried %q; pending work %q", first, f.mr.HGet("parcelbot:s:{a:1}", "p:u1"))
+	}
+	if again := handle("u1", "hello"); again != first { // the answer was lost
+		t.Fatalf("redelivery carried %q, want %q", again, first)
+	}
+	handle("u2", "where is my parcel")
+	if f.mr.HGet("parcelbot:s:{a:1}", "p:u1") != "" {
+		t.Fatal("u1's work still pending after the next turn")
+	}
+	if len(ch.carried) != 3 {
+		t.Fatalf("carried %q", ch.carried)
+	}
+}

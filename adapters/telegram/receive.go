@@ -261,6 +261,9 @@ func (c *Channel) handleUpdate(ctx context.Context, u *models.Update) (err error
 	} else {
 		typing = time.AfterFunc(c.cfg.TypingAfter, func() { c.typing(ctx, chat) })
 	}
+	if ack := bot.AckFrom(ctx); ack != nil {
+		*ack = bot.Ack{} // a reply of an earlier attempt is not the one to carry
+	}
 	err = c.handler.Handle(ctx, m)
 	if typing != nil {
 		typing.Stop()
@@ -355,8 +358,13 @@ func (c *Channel) WebhookHandler() http.Handler {
 			w.WriteHeader(http.StatusOK) // dropped by the flood limit
 			return
 		}
+		var ack *bot.Ack
+		ctx := withDurable(r.Context())
+		if c.cfg.WebhookReplies {
+			ack = &bot.Ack{}
+			ctx = bot.WithAck(ctx, ack)
+		}
 		err := c.queues.do(r.Context(), chat, func() error {
-			ctx := withDurable(r.Context())
 			// a transient failure goes back to Telegram (500), which delivers
 			// it again; an undeliverable one is dead-lettered and answered 200
 			return c.handleWithRetry(ctx, &u, 1, func(d time.Duration) bool {
@@ -370,6 +378,13 @@ func (c *Channel) WebhookHandler() http.Handler {
 		})
 		if err != nil {
 			http.Error(w, "try again", http.StatusInternalServerError)
+			return
+		}
+		if ack != nil && ack.Carried {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Length", strconv.Itoa(len(ack.Body)))
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write(ack.Body)
 			return
 		}
 		w.WriteHeader(http.StatusOK)

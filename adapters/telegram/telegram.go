@@ -68,6 +68,13 @@ type Config struct {
 	// WebhookConnections is the most connections Telegram opens to the
 	// webhook at once (setWebhook max_connections, 1–100), default 40.
 	WebhookConnections int
+	// WebhookReplies puts a turn's reply in the webhook's answer when it
+	// is one message (Telegram then sends it: one Bot API call fewer per
+	// update), instead of calling sendMessage. Telegram does not say
+	// whether such a call succeeded: a reply it refuses (a chat that
+	// blocked the bot, a 429) is lost, not retried. The rate limits are
+	// kept here all the same.
+	WebhookReplies bool
 	// TypingAfter is how long a turn runs before the chat shows "typing…"
 	// (a fast answer needs none, and it costs a Bot API call), default
 	// 300 ms; negative: at once.
@@ -246,15 +253,27 @@ func (c *Channel) Send(ctx context.Context, chat string, _ string, replies []dia
 	if c.isBlocked(id) {
 		return nil
 	}
-	for _, g := range group(replies) {
+	groups := group(replies)
+	if ack := bot.AckFrom(ctx); ack != nil && !ack.Carried && len(groups) == 1 && len(split(groups[0].text, maxMessage)) == 1 {
+		// one message: in the webhook's answer, after its rate-limit slot
+		body, err := json.Marshal(webhookReply{Method: "sendMessage", sendMessage: c.message(id, groups[0].text, groups[0].buttons)})
+		if err != nil {
+			return fmt.Errorf("telegram send to chat %d: %w", id, err)
+		}
+		if err := c.limit.wait(ctx, id); err != nil {
+			return fmt.Errorf("telegram send to chat %d: %w", id, err)
+		}
+		ack.Carried, ack.Body = true, body
+		return nil
+	}
+	for _, g := range groups {
 		parts := split(g.text, maxMessage)
 		for i, p := range parts {
-			msg := sendMessage{ChatID: id, Text: html.EscapeString(p), ParseMode: string(models.ParseModeHTML),
-				LinkPreviewOptions: &models.LinkPreviewOptions{IsDisabled: tgbot.True()}}
-			if i == len(parts)-1 && len(g.buttons) > 0 {
-				msg.ReplyMarkup = keyboard(g.buttons)
+			var buttons []dialog.Button
+			if i == len(parts)-1 {
+				buttons = g.buttons
 			}
-			body, err := json.Marshal(msg)
+			body, err := json.Marshal(c.message(id, p, buttons))
 			if err != nil {
 				return fmt.Errorf("telegram send to chat %d: %w", id, err)
 			}
@@ -266,6 +285,22 @@ func (c *Channel) Send(ctx context.Context, chat string, _ string, replies []dia
 		}
 	}
 	return nil
+}
+
+// message is the sendMessage call of one message.
+func (c *Channel) message(chat int64, text string, buttons []dialog.Button) sendMessage {
+	msg := sendMessage{ChatID: chat, Text: html.EscapeString(text), ParseMode: string(models.ParseModeHTML),
+		LinkPreviewOptions: &models.LinkPreviewOptions{IsDisabled: tgbot.True()}}
+	if len(buttons) > 0 {
+		msg.ReplyMarkup = keyboard(buttons)
+	}
+	return msg
+}
+
+// webhookReply is a Bot API call in a webhook's answer.
+type webhookReply struct {
+	Method string `json:"method"`
+	sendMessage
 }
 
 // sendMessage is the body of a sendMessage call, sent as JSON (the

@@ -2,8 +2,11 @@ package telegram
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -290,5 +293,66 @@ func TestTypingOnlyForSlowTurns(t *testing.T) {
 	calls := fake.Calls("sendChatAction")
 	if calls[0].Params["chat_id"] != "8" || calls[0].Params["action"] != "typing" {
 		t.Fatalf("typing call: %+v", calls[0].Params)
+	}
+}
+
+// With WebhookReplies, a turn's reply that is one message goes in the
+// webhook's answer (no sendMessage call); a turn of two messages still
+// calls the Bot API for both, in order, and answers with an empty body.
+func TestWebhookAnswerCarriesAOneMessageReply(t *testing.T) {
+	c, fake := testChannel(t, Config{WebhookURL: "https://bot.example/hook", WebhookSecret: "s3cret", WebhookReplies: true, GlobalRate: 1000, ChatEvery: time.Millisecond})
+	var carried []bool
+	c.SetHandler(handlerFunc(func(ctx context.Context, m bot.Message) error {
+		rs := []dialog.Reply{{Text: "Where is it? <b>", Buttons: []dialog.Button{{Label: "Track", Data: "1.0"}}}}
+		if m.Input.Text == "two" {
+			rs = []dialog.Reply{{Text: "first", Separate: true}, {Text: "second", Separate: true}}
+		}
+		if err := c.Send(ctx, strings.TrimPrefix(m.Conversation, "tg:"), "en", rs); err != nil {
+			return err
+		}
+		a := bot.AckFrom(ctx)
+		carried = append(carried, a != nil && a.Carried)
+		return nil
+	}))
+	post := func(id int64, text string) (int, string) {
+		body := fmt.Sprintf(`{"update_id":%d,"message":{"message_id":1,"date":1,"chat":{"id":42,"type":"private"},"from":{"id":42,"is_bot":false,"first_name":"A"},"text":%q}}`, id, text)
+		req := httptest.NewRequest(http.MethodPost, "/hook", strings.NewReader(body))
+		req.Header.Set("X-Telegram-Bot-Api-Secret-Token", "s3cret")
+		w := httptest.NewRecorder()
+		c.WebhookHandler().ServeHTTP(w, req)
+		return w.Code, w.Body.String()
+	}
+	code, body := post(1, "one")
+	var got struct {
+		Method      string `json:"method"`
+		ChatID      int64  `json:"chat_id"`
+		Text        string `json:"text"`
+		ParseMode   string `json:"parse_mode"`
+		ReplyMarkup struct {
+			InlineKeyboard [][]struct {
+				Text         string `json:"text"`
+				CallbackData string `json:"callback_data"`
+			} `json:"inline_keyboard"`
+		} `json:"reply_markup"`
+	}
+	if err := json.Unmarshal([]byte(body), &got); err != nil || code != http.StatusOK {
+		t.Fatalf("answer %d %q: %v", code, body, err)
+	}
+	if got.Method != "sendMessage" || got.ChatID != 42 || got.Text != "Where is it? &lt;b&gt;" || got.ParseMode != "HTML" ||
+		len(got.ReplyMarkup.InlineKeyboard) != 1 || got.ReplyMarkup.InlineKeyboard[0][0].CallbackData != "1.0" {
+		t.Fatalf("answer %s", body)
+	}
+	if n := len(fake.Calls("sendMessage")); n != 0 {
+		t.Fatalf("%d sendMessage calls besides the answer", n)
+	}
+	code, body = post(2, "two")
+	if code != http.StatusOK || body != "" {
+		t.Fatalf("two messages: answer %d %q", code, body)
+	}
+	if sent := fake.Sent(42); len(sent) != 2 || sent[0].Params["text"] != "first" || sent[1].Params["text"] != "second" {
+		t.Fatalf("two messages through the API: %+v", sent)
+	}
+	if len(carried) != 2 || !carried[0] || carried[1] {
+		t.Fatalf("carried %v", carried)
 	}
 }

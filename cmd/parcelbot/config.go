@@ -52,6 +52,7 @@ type env struct {
 		ChatInterval                             time.Duration // between two messages to one chat
 		FloodMessages                            int           // per chat in 10 s; -1: off
 		WebhookConnections                       int           // Telegram's max_connections to the webhook
+		WebhookReplies                           bool          // a one-message reply in the webhook's answer
 		TypingAfter                              time.Duration // a turn this slow shows "typing…"; 0: at once
 	}
 	Slack struct {

@@ -40,6 +40,7 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 	burst := fl.Bool("telegram-burst", false, "instead: send 5,000 replies to 1,000 chats through the Telegram channel to a fake Bot API enforcing the limits, and report the time")
 	tgRate := fl.Float64("telegram-rate", 30, "with -telegram-burst: messages a second overall")
 	tgChat := fl.Duration("telegram-chat-interval", time.Second, "with -telegram-burst: between two messages to one chat")
+	webhookReplies := fl.Bool("webhook-replies", false, "with -webhook: the child puts one-message replies in the webhook's answer (TELEGRAM_WEBHOOK_REPLIES)")
 	inProcess := fl.Bool("in-process", false, "run the service in this process, beside the generator (default: a separate process, when REDIS_URL is set; -idle always runs in this process)")
 	child := fl.Bool("child", false, "internal: be the service side of a load test, on stdin and stdout")
 	prefixFlag := fl.String("prefix", "parcelbot-loadtest:", "internal, with -child: the key prefix")
@@ -53,13 +54,13 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 			fmt.Fprintf(a.stderr, "parcelbot loadtest: %v\n", err)
 			return 1
 		}
-		r, err := webhookLoad(ctx, exe, a.env.RedisURL, *convs, *dur)
+		r, err := webhookLoad(ctx, exe, a.env.RedisURL, *convs, *dur, *webhookReplies)
 		if err != nil {
 			fmt.Fprintf(a.stderr, "parcelbot loadtest: %v\n", err)
 			return 1
 		}
-		fmt.Fprintf(a.stdout, "webhook: chats=%d updates_per_s=%.1f p50_ms=%s p99_ms=%s errors=%d connections=%d p50_sent_ms=%s p99_sent_ms=%s\n", *convs,
-			float64(r.Updates)/r.Took.Seconds(), quantileMS(r.Lat, 0.50), quantileMS(r.Lat, 0.99), r.Errors, webhookConnections, quantileMS(r.Sent, 0.50), quantileMS(r.Sent, 0.99))
+		fmt.Fprintf(a.stdout, "webhook: chats=%d updates_per_s=%.1f p50_ms=%s p99_ms=%s errors=%d connections=%d p50_sent_ms=%s p99_sent_ms=%s replies_in_answer=%v\n", *convs,
+			float64(r.Updates)/r.Took.Seconds(), quantileMS(r.Lat, 0.50), quantileMS(r.Lat, 0.99), r.Errors, webhookConnections, quantileMS(r.Sent, 0.50), quantileMS(r.Sent, 0.99), *webhookReplies)
 		if r.Errors > 0 {
 			return 1
 		}

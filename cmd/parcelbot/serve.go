@@ -95,7 +95,7 @@ To try the bot without Telegram, run: parcelbot chat`)
 	}
 	tgCfg := telegram.Config{
 		Token: a.env.Telegram.Token, APIURL: a.env.Telegram.APIURL,
-		WebhookURL: a.env.Telegram.WebhookURL, WebhookSecret: a.env.Telegram.WebhookSecret, WebhookConnections: a.env.Telegram.WebhookConnections,
+		WebhookURL: a.env.Telegram.WebhookURL, WebhookSecret: a.env.Telegram.WebhookSecret, WebhookConnections: a.env.Telegram.WebhookConnections, WebhookReplies: a.env.Telegram.WebhookReplies,
 		GlobalRate: a.env.Telegram.Rate, ChatEvery: a.env.Telegram.ChatInterval, FloodMessages: a.env.Telegram.FloodMessages, TypingAfter: typingAfter,
 		Catalog: eng.Catalog(), Commands: eng.Menu(), Logger: log,
 		Spool: redis.NewTelegramSpool(rdb, a.env.RedisPrefix), Count: met.Channel("telegram"),

@@ -180,6 +180,15 @@ var settings = []setting{
 			e.Telegram.WebhookConnections = n
 			return nil
 		}},
+	{key: "telegram.webhook_replies", env: "TELEGRAM_WEBHOOK_REPLIES", def: "false", doc: "webhook mode: a turn's reply, when it is one message, goes in the webhook's answer instead of a sendMessage call (one Bot API call fewer an update; but Telegram does not say whether it was sent: a reply it refuses is lost, not retried)",
+		set: func(e *env, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("%q is not true or false", v)
+			}
+			e.Telegram.WebhookReplies = b
+			return nil
+		}},
 	{key: "telegram.typing_after", env: "TELEGRAM_TYPING_AFTER", def: "300ms", doc: "a turn that runs this long shows \"typing…\" in the chat (a fast answer needs none; `0`: always, at once)",
 		set: func(e *env, v string) error {
 			d, err := time.ParseDuration(v)

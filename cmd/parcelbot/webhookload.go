@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -40,8 +41,9 @@ type webhookResult struct {
 // Telegram's own rate limits and the per-chat flood limit are lifted in
 // the child (they would measure Telegram, or a person's typing speed, not
 // parcelbot); the updates go over at most 100 connections, as Telegram
-// sends them (setWebhook max_connections).
-func webhookLoad(ctx context.Context, exe, redisURL string, chats int, dur time.Duration) (webhookResult, error) {
+// sends them (setWebhook max_connections). With replies, the child puts a
+// one-message reply in the webhook's answer (TELEGRAM_WEBHOOK_REPLIES).
+func webhookLoad(ctx context.Context, exe, redisURL string, chats int, dur time.Duration, replies bool) (webhookResult, error) {
 	var res webhookResult
 	const token = "424242:LOADTEST-token"
 	fake := telegramtest.New(token)
@@ -69,7 +71,7 @@ func webhookLoad(ctx context.Context, exe, redisURL string, chats int, dur time.
 	cmd.Env = append(os.Environ(), "TELEGRAM_BOT_TOKEN="+token, "TELEGRAM_API_URL="+fake.URL,
 		"TELEGRAM_WEBHOOK_URL=http://"+addr+"/telegram", "TELEGRAM_WEBHOOK_SECRET="+secret,
 		"PARCELBOT_ADDR="+addr, "PARCELBOT_OPS_ADDR=127.0.0.1:0", "REDIS_URL="+redisURL, // "" : serve's in-process Redis
-		"TELEGRAM_RATE=1000000", "TELEGRAM_CHAT_INTERVAL=1ms", "TELEGRAM_FLOOD_MESSAGES=-1", "TELEGRAM_WEBHOOK_CONNECTIONS="+strconv.Itoa(webhookConnections), "LOG_LEVEL=error", "PARCELBOT_CONFIG=")
+		"TELEGRAM_RATE=1000000", "TELEGRAM_CHAT_INTERVAL=1ms", "TELEGRAM_FLOOD_MESSAGES=-1", "TELEGRAM_WEBHOOK_CONNECTIONS="+strconv.Itoa(webhookConnections), "TELEGRAM_WEBHOOK_REPLIES="+strconv.FormatBool(replies), "LOG_LEVEL=error", "PARCELBOT_CONFIG=")
 	cmd.Stdout, cmd.Stderr = nil, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return res, fmt.Errorf("start serve: %w", err)
@@ -131,7 +133,14 @@ func webhookLoad(ctx context.Context, exe, redisURL string, chats int, dur time.
 					}
 					continue
 				}
+				answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 				resp.Body.Close()
+				if bytes.Contains(answer, []byte(`"method":"sendMessage"`)) {
+					// the reply came in the webhook's answer
+					lat = append(lat, time.Since(t0))
+					sent = append(sent, time.Since(wrote))
+					continue
+				}
 				select {
 				case <-waiters[i]:
 					lat = append(lat, time.Since(t0))

@@ -15,11 +15,13 @@ func TestWebhookLoadGenerator(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	r, err := webhookLoad(context.Background(), bin, "", 5, 500*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Updates < 5 || r.Errors != 0 || len(r.Lat) != r.Updates {
-		t.Fatalf("%d updates answered, %d errors", r.Updates, r.Errors)
+	for _, replies := range []bool{false, true} { // replies in the webhook's answer
+		r, err := webhookLoad(context.Background(), bin, "", 5, 500*time.Millisecond, replies)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Updates < 5 || r.Errors != 0 || len(r.Lat) != r.Updates || len(r.Sent) != r.Updates {
+			t.Fatalf("replies in the answer %v: %d updates answered, %d errors", replies, r.Updates, r.Errors)
+		}
 	}
 }
