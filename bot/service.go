@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -106,10 +107,12 @@ func (s *Service) AddChannel(c Channel) { s.channels[c.Name()] = c }
 func (s *Service) Engine() *dialog.Engine { return s.engine }
 
 type turnBuf struct {
-	st    dialog.State
-	res   dialog.Result
-	enc   []byte
-	lines []string
+	st      dialog.State
+	res     dialog.Result
+	enc     []byte
+	lines   []string
+	pending bytes.Buffer // the encoded pending work, reused
+	penc    *json.Encoder
 }
 
 // Handle processes one customer message exactly once: a message whose ID was
@@ -209,7 +212,7 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 		}
 		tb.enc = tb.st.AppendBinary(tb.enc[:0])
 		tb.lines = transcript(tb.lines[:0], &m, &tb.res)
-		pending, err := encodePending(&tb.st, &tb.res)
+		pending, err := tb.encodePending()
 		if err != nil {
 			return fmt.Errorf("turn %s: %w", m.Conversation, err)
 		}
@@ -315,11 +318,13 @@ type pendingWork struct {
 	Effects  []dialog.Effect `json:"e,omitempty"`
 }
 
-// encodePending returns nil when the turn has nothing to carry out. The
+// encodePending returns nil when the turn has nothing to carry out, else
+// the work encoded in tb's buffer (valid until the next turn on tb). The
 // replies of a turn that showed a secret (a delivery password) are not
 // kept: the password must not rest in Redis; if such a turn's replies are
 // lost in a crash, the customer asks again.
-func encodePending(st *dialog.State, res *dialog.Result) ([]byte, error) {
+func (tb *turnBuf) encodePending() ([]byte, error) {
+	st, res := &tb.st, &tb.res
 	replies := res.Replies
 	if len(res.Secrets) > 0 {
 		replies = nil
@@ -327,11 +332,15 @@ func encodePending(st *dialog.State, res *dialog.Result) ([]byte, error) {
 	if len(replies) == 0 && len(res.Effects) == 0 {
 		return nil, nil
 	}
-	b, err := json.Marshal(pendingWork{Lang: st.Locale(), Customer: st.Customer, Case: st.Case, Replies: replies, Effects: res.Effects})
-	if err != nil {
+	tb.pending.Reset()
+	if tb.penc == nil {
+		tb.penc = json.NewEncoder(&tb.pending)
+		tb.penc.SetEscapeHTML(false)
+	}
+	if err := tb.penc.Encode(pendingWork{Lang: st.Locale(), Customer: st.Customer, Case: st.Case, Replies: replies, Effects: res.Effects}); err != nil {
 		return nil, fmt.Errorf("encode pending work: %w", err)
 	}
-	return b, nil
+	return bytes.TrimSuffix(tb.pending.Bytes(), []byte("\n")), nil
 }
 
 // redo carries out a stored turn's pending work, and marks it done in the

@@ -580,6 +580,9 @@ func (c *Catalog) table(locale string) *langTable {
 
 // Text renders key in lang with args, as a new string.
 func (c *Catalog) Text(lang, key string, args Args) string {
+	if m, ok := c.table(lang).msgs[key]; ok && m.list == nil && !m.plural && len(m.other) == 1 && m.other[0].arg == "" {
+		return m.other[0].lit // a text without placeholders (a button label): no copy
+	}
 	return string(c.Append(nil, lang, key, args))
 }
 

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parcelbot/parcelbot/domain"
@@ -102,6 +103,7 @@ type slotSpec struct {
 // Engine runs conversation turns over compiled flows. It is immutable after
 // New and safe for concurrent use.
 type Engine struct {
+	turns       sync.Pool // *turn: a turn's scratch buffers, reused
 	flows       map[string]*Flow
 	actions     map[string]*actionDef
 	commands    map[string]*Flow
@@ -450,6 +452,7 @@ type turn struct {
 
 	choices    []Choice // dynamic buttons collected by actions this turn
 	preds      []Scored // the typed text's intents, once read (see understood)
+	predsRead  bool
 	intentFor  string
 	tbuf       []byte // scratch for actions' renderings
 	strictErr  error  // an action used a slot it does not declare (strict mode)
@@ -457,6 +460,26 @@ type turn struct {
 
 	memo    []memoEntry // records actions loaded this turn (see Call.Recall)
 	memoBuf [4]memoEntry
+}
+
+// newTurn returns a turn with the scratch buffers of an earlier one.
+func (e *Engine) newTurn(ctx context.Context, st *State, in *Input, now time.Time, res *Result) *turn {
+	t, _ := e.turns.Get().(*turn)
+	if t == nil {
+		t = &turn{}
+	}
+	*t = turn{e: e, ctx: ctx, st: st, in: in, now: now, res: res,
+		vars: t.vars[:0], buf: t.buf[:0], pend: t.pend[:0], choices: t.choices[:0], preds: t.preds[:0], tbuf: t.tbuf[:0]}
+	return t
+}
+
+// putTurn keeps t's buffers for the next turn, and nothing of this one.
+func (e *Engine) putTurn(t *turn) {
+	clear(t.vars)
+	clear(t.pend)
+	clear(t.choices)
+	*t = turn{vars: t.vars[:0], buf: t.buf[:0], pend: t.pend[:0], choices: t.choices[:0], preds: t.preds[:0], tbuf: t.tbuf[:0]}
+	e.turns.Put(t)
 }
 
 type memoEntry struct {
@@ -490,7 +513,8 @@ func (e *Engine) Turn(ctx context.Context, st *State, in *Input, now time.Time, 
 	res.Replies = res.Replies[:0]
 	res.Effects = res.Effects[:0]
 	res.Secrets = res.Secrets[:0]
-	t := turn{e: e, ctx: ctx, st: st, in: in, now: now, res: res}
+	t := e.newTurn(ctx, st, in, now, res)
+	defer e.putTurn(t)
 	// news the bot tells first carry the language the shop knows for the
 	// customer: it counts only for a chat with none yet
 	if in.LangHint != "" && !st.LangFixed && (in.Event == nil || st.Lang == "") {
@@ -607,12 +631,12 @@ func (t *turn) matched(text string) string {
 // understood returns every intent of text with its confidence, likeliest
 // first, reading each text once per turn.
 func (t *turn) understood(text string) []Scored {
-	if t.preds == nil || t.intentFor != text {
+	if !t.predsRead || t.intentFor != text {
 		if t.preds == nil {
 			t.preds = make([]Scored, 0, t.e.nlu.size())
 		}
 		t.preds = t.e.nlu.Understand(t.st.Lang, text, t.preds[:0])
-		t.intentFor = text
+		t.intentFor, t.predsRead = text, true
 	}
 	return t.preds
 }
@@ -1385,6 +1409,10 @@ func (t *turn) wait(s *Step) { t.waitSaying(s, "") }
 func (t *turn) waitSaying(s *Step, key string) {
 	t.st.Seq++
 	t.st.Choices = t.st.Choices[:0]
+	if n := len(s.Buttons) + len(t.choices); n > 0 && cap(t.pend)-len(t.pend) < n {
+		// one allocation for the message's buttons, not one per doubling
+		t.pend = slices.Grow(t.pend, n)
+	}
 	if s.Choices {
 		for j, c := range t.choices {
 			t.st.Choices = append(t.st.Choices, c)

@@ -1,6 +1,7 @@
 package dialog_test
 
 import (
+	"bytes"
 	"context"
 	"io/fs"
 	"reflect"
@@ -422,10 +423,24 @@ func FuzzStateDecode(f *testing.F) {
 		Stack: []dialog.Frame{{Kind: dialog.FrameDigression, Flow: "a", Step: "b", Facts: []dialog.Slot{{"f", "g"}}}}}
 	f.Add(st.AppendBinary(nil))
 	f.Add([]byte("P\x01"))
+	seed := st.AppendBinary(nil)
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// decoding into a State that held another one (as the service's
+		// reused buffers do) gives what decoding into a fresh one gives
+		var reused dialog.State
+		if err := reused.UnmarshalBinary(seed); err != nil {
+			t.Fatal(err)
+		}
+		errReused := reused.UnmarshalBinary(b)
 		var s dialog.State
 		if err := s.UnmarshalBinary(b); err != nil {
+			if errReused == nil {
+				t.Fatalf("a reused State accepted what a fresh one refuses: %v", err)
+			}
 			return
+		}
+		if errReused != nil || !bytes.Equal(reused.AppendBinary(nil), s.AppendBinary(nil)) {
+			t.Fatalf("decoded into a reused State: %v, %+v; fresh: %+v", errReused, reused, s)
 		}
 		var again dialog.State
 		if err := again.UnmarshalBinary(s.AppendBinary(nil)); err != nil {

@@ -373,10 +373,18 @@ func cutDot(t string) (string, string, bool) {
 	return "", "", false
 }
 
+// slots appends the slots read to dst. A name or value equal to the one
+// dst's backing array held at that place (a state decoded into a reused
+// State: the same flows, often the same values) is taken from there, not
+// allocated again.
 func (d *decoder) slots(dst []Slot) []Slot {
 	n := d.count()
 	for i := 0; i < n && d.err == nil; i++ {
-		dst = append(dst, Slot{d.str(), d.str()})
+		var old Slot
+		if len(dst) < cap(dst) {
+			old = dst[:len(dst)+1][len(dst)]
+		}
+		dst = append(dst, Slot{d.strLike(old.Name), d.strLike(old.Value)})
 	}
 	return dst
 }
@@ -384,7 +392,11 @@ func (d *decoder) slots(dst []Slot) []Slot {
 func (d *decoder) choices(dst []Choice) []Choice {
 	n := d.count()
 	for i := 0; i < n && d.err == nil; i++ {
-		dst = append(dst, Choice{d.str(), d.str(), d.str()})
+		var old Choice
+		if len(dst) < cap(dst) {
+			old = dst[:len(dst)+1][len(dst)]
+		}
+		dst = append(dst, Choice{d.strLike(old.Label), d.strLike(old.Value), d.strLike(old.Key)})
 	}
 	return dst
 }
@@ -441,4 +453,19 @@ func (d *decoder) str() string {
 	s := string(d.b[:n])
 	d.b = d.b[n:]
 	return s
+}
+
+// strLike is str, returning prev when the string read equals it.
+func (d *decoder) strLike(prev string) string {
+	if d.err != nil {
+		return ""
+	}
+	save := d.b
+	n := d.uvarint()
+	if d.err == nil && n <= uint64(len(d.b)) && string(d.b[:n]) == prev {
+		d.b = d.b[n:]
+		return prev
+	}
+	d.b, d.err = save, nil
+	return d.str()
 }

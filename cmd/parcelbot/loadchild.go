@@ -157,7 +157,7 @@ func procStatus(field string) float64 {
 //	parent: S                                   start measuring
 //	parent: M <conv> <id> <lang> <text> <button> a message (tab-separated)
 //	child:  A <conv> <button> <error>            its turn is done
-//	parent closes the pipe; child: R <cpu ns> <rss MB> <peak rss MB> <round trips> <name=count,...>
+//	parent closes the pipe; child: R <cpu ns> <rss MB> <peak rss MB> <round trips> <name=count,...> <bytes allocated>
 //
 // The generator's texts contain no tab or newline.
 
@@ -204,6 +204,7 @@ func (a *app) loadChild(ctx context.Context, in io.Reader, out io.Writer, prefix
 	}
 	defer close(jobs)
 	var cpu0 time.Duration
+	var alloc0 uint64
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -213,6 +214,7 @@ func (a *app) loadChild(ctx context.Context, in io.Reader, out io.Writer, prefix
 			wg.Wait()
 			ls.cmd.reset()
 			cpu0 = processCPU()
+			alloc0 = allocated()
 		case strings.HasPrefix(line, "M\t"):
 			f := strings.Split(line, "\t")
 			if len(f) != 6 {
@@ -224,13 +226,14 @@ func (a *app) loadChild(ctx context.Context, in io.Reader, out io.Writer, prefix
 	}
 	wg.Wait()
 	cpu := processCPU() - cpu0
+	alloc := allocated() - alloc0
 	runtime.GC()
 	rt, names := ls.cmd.snapshot()
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(names)) {
 		parts = append(parts, k+"="+strconv.FormatInt(names[k], 10))
 	}
-	replies <- fmt.Sprintf("R\t%d\t%.1f\t%.1f\t%d\t%s", cpu.Nanoseconds(), procStatus("VmRSS"), procStatus("VmHWM"), rt, strings.Join(parts, ","))
+	replies <- fmt.Sprintf("R\t%d\t%.1f\t%.1f\t%d\t%s\t%d", cpu.Nanoseconds(), procStatus("VmRSS"), procStatus("VmHWM"), rt, strings.Join(parts, ","), alloc)
 	close(replies)
 	writer.Wait()
 	return sc.Err()
@@ -269,10 +272,13 @@ type childAnswer struct{ button, err string }
 
 // startChild starts `exe loadtest -child` with the environment of this
 // process (REDIS_URL included).
-func startChild(ctx context.Context, exe, prefix string, cache, convs int, cpuprofile string, stderr io.Writer) (*childTarget, error) {
+func startChild(ctx context.Context, exe, prefix string, cache, convs int, cpuprofile, memprofile string, stderr io.Writer) (*childTarget, error) {
 	args := []string{"loadtest", "-child", "-prefix", prefix, "-cache", strconv.Itoa(cache), "-conversations", strconv.Itoa(convs)}
 	if cpuprofile != "" {
 		args = append(args, "-cpuprofile", cpuprofile)
+	}
+	if memprofile != "" {
+		args = append(args, "-memprofile", memprofile)
 	}
 	cmd := exec.CommandContext(ctx, exe, args...)
 	cmd.Env = append(os.Environ(), "LOG_LEVEL=error", "PARCELBOT_CONFIG=")
@@ -357,6 +363,14 @@ type childReport struct {
 	rss, hwm float64
 	rt       int64
 	names    map[string]int64
+	alloc    uint64 // bytes allocated
+}
+
+// allocated is the bytes this process has allocated so far.
+func allocated() uint64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.TotalAlloc
 }
 
 // finish ends the input and returns the child's report.
@@ -372,9 +386,10 @@ func (t *childTarget) finish() (childReport, error) {
 	}
 	_ = t.cmd.Wait()
 	f := strings.Split(line, "\t")
-	if len(f) != 6 {
+	if len(f) != 7 {
 		return r, fmt.Errorf("bad report %q", line)
 	}
+	r.alloc, _ = strconv.ParseUint(f[6], 10, 64)
 	ns, _ := strconv.ParseInt(f[1], 10, 64)
 	r.cpu = time.Duration(ns)
 	r.rss, _ = strconv.ParseFloat(f[2], 64)

@@ -37,6 +37,7 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 	cache := fl.Int("cache", 0, "session cache size (0: the default 10,000; -1: none)")
 	rate := fl.Float64("rate", 0, "offered turns a second over all conversations, each pacing itself (0: flat out, no pause between a reply and the next message)")
 	cpuprofile := fl.String("cpuprofile", "", "write a CPU profile of the service's process to this file")
+	memprofile := fl.String("memprofile", "", "write an allocation profile of the service's process to this file")
 	burst := fl.Bool("telegram-burst", false, "instead: send 5,000 replies to 1,000 chats through the Telegram channel to a fake Bot API enforcing the limits, and report the time")
 	tgRate := fl.Float64("telegram-rate", 30, "with -telegram-burst: messages a second overall")
 	tgChat := fl.Duration("telegram-chat-interval", time.Second, "with -telegram-burst: between two messages to one chat")
@@ -94,6 +95,15 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if *memprofile != "" && !separate {
+		runtime.MemProfileRate = 4096
+		defer func() {
+			if f, err := os.Create(*memprofile); err == nil {
+				_ = pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
+	}
 	if *child {
 		if err := a.loadChild(ctx, a.stdin, a.stdout, *prefixFlag, *cache, *convs); err != nil {
 			fmt.Fprintf(a.stderr, "parcelbot loadtest: %v\n", err)
@@ -119,7 +129,7 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 	if separate {
 		exe, err := os.Executable()
 		if err == nil {
-			kid, err = startChild(ctx, exe, prefix, *cache, *convs, *cpuprofile, a.stderr)
+			kid, err = startChild(ctx, exe, prefix, *cache, *convs, *cpuprofile, *memprofile, a.stderr)
 		}
 		if err != nil {
 			fmt.Fprintf(a.stderr, "parcelbot loadtest: %v\n", err)
@@ -158,6 +168,7 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 	statsBefore, statsOK := redis.CommandStats(ctx, rdb)
 	cpuBefore, cpuOK := redis.ServerCPU(ctx, rdb)
 	selfBefore := processCPU()
+	allocBefore := allocated()
 	r := drive(ctx, target, *convs, *dur, *maxTurns, *rate, a.stderr)
 	selfCPU := processCPU() - selfBefore
 	var rep childReport
@@ -169,6 +180,7 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 	} else {
 		rep.rt, rep.names = local.cmd.snapshot()
 		rep.cpu = selfCPU
+		rep.alloc = allocated() - allocBefore
 	}
 	n := float64(max(r.turns, 1))
 	redisUS, redisCPU := -1.0, -1.0 // unknown: the server does not report them
@@ -192,11 +204,12 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 		fmt.Fprintf(a.stdout, "Redis per turn: %.1f µs for the commands parcelbot sent (INFO commandstats), %.1f µs of redis-server CPU (INFO cpu, network included)\n", redisUS, redisCPU)
 	}
 	fmt.Fprintf(a.stdout, "parcelbot CPU per turn: %.1f µs (%s); the generator: %.1f µs\n", float64(rep.cpu.Microseconds())/n, generator, float64(selfCPU.Microseconds())/n)
+	fmt.Fprintf(a.stdout, "allocated per turn: %.0f bytes (%s)\n", float64(rep.alloc)/n, generator)
 	fmt.Fprintf(a.stdout, "stored session: %d bytes (state field, mean of a sample)\n", sess)
 	fmt.Fprintf(a.stdout, "parcelbot RSS: %.1f MB at the end, %.1f MB at most\n", rep.rss, rep.hwm)
 	fmt.Fprintf(a.stdout, "failed turns: %d\n", r.failures)
-	fmt.Fprintf(a.stdout, "loadtest: conversations=%d turns=%d turns_per_s=%.1f p50_us=%.1f p99_us=%.1f p999_us=%.1f redis_rt_per_turn=%.2f redis_us_per_turn=%.1f failures=%d session_bytes=%d rss_mb=%.1f redis_cpu_us_per_turn=%.1f cpu_us_per_turn=%.1f rss_peak_mb=%.1f generator=%s\n",
-		*convs, r.turns, tps, pct(0.50), pct(0.99), pct(0.999), float64(rep.rt)/n, redisUS, r.failures, sess, rep.rss, redisCPU, float64(rep.cpu.Microseconds())/n, rep.hwm, map[bool]string{true: "process", false: "in-process"}[separate])
+	fmt.Fprintf(a.stdout, "loadtest: conversations=%d turns=%d turns_per_s=%.1f p50_us=%.1f p99_us=%.1f p999_us=%.1f redis_rt_per_turn=%.2f redis_us_per_turn=%.1f failures=%d session_bytes=%d rss_mb=%.1f redis_cpu_us_per_turn=%.1f cpu_us_per_turn=%.1f rss_peak_mb=%.1f alloc_bytes_per_turn=%.0f generator=%s\n",
+		*convs, r.turns, tps, pct(0.50), pct(0.99), pct(0.999), float64(rep.rt)/n, redisUS, r.failures, sess, rep.rss, redisCPU, float64(rep.cpu.Microseconds())/n, rep.hwm, float64(rep.alloc)/n, map[bool]string{true: "process", false: "in-process"}[separate])
 	if *rate > 0 {
 		fmt.Fprintf(a.stdout, "loadtest-rate: offered=%.0f achieved=%.1f p50_us=%.1f p99_us=%.1f p999_us=%.1f failures=%d\n", *rate, tps, pct(0.50), pct(0.99), pct(0.999), r.failures)
 	}
