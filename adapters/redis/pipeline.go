@@ -264,3 +264,24 @@ func (p *pipeliner) finish(c *scriptCall) {
 func hdelArgs(c *scriptCall) []any {
 	return append([]any{"hdel", c.keys[0]}, c.args...)
 }
+
+// flush sends what is queued, lazy calls included, and waits until every
+// call taken is answered, or ctx ends.
+func (p *pipeliner) flush(ctx context.Context) error {
+	for {
+		p.mu.Lock()
+		if len(p.queue) > 0 && p.running-p.idle < p.max {
+			p.startLocked()
+		}
+		done := len(p.queue) == 0 && len(p.flying) == 0 && p.running == p.idle
+		p.mu.Unlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
+}

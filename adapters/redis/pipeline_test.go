@@ -267,3 +267,27 @@ func TestLazyDoneMarks(t *testing.T) {
 		t.Fatalf("b after its mark: %+v", got)
 	}
 }
+
+// Flush writes the lazy marks still queued (at shutdown).
+func TestFlushWritesLazyMarks(t *testing.T) {
+	mr := miniredis.RunT(t)
+	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+	defer c.Close()
+	s := NewStore(c, Options{})
+	ctx := context.Background()
+	for i := range 20 {
+		conv := fmt.Sprint("c", i)
+		if _, err := s.Save(ctx, conv, 0, []byte("x"), "u1", nil, []byte("work")); err != nil {
+			t.Fatal(err)
+		}
+		s.MarkDoneLater(conv, "u1")
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		if mr.HGet(fmt.Sprint("parcelbot:s:{c", i, "}"), "p:u1") != "" {
+			t.Fatalf("c%d: mark not written by Flush", i)
+		}
+	}
+}

@@ -277,6 +277,18 @@ func (s *Store) MarkDoneLater(conv, inputID string) {
 	s.pipe.later(c)
 }
 
+// Flush writes the done marks still on their way (at shutdown, before the
+// client is closed).
+func (s *Store) Flush(ctx context.Context) error {
+	if s.pipe == nil {
+		return nil
+	}
+	if err := s.pipe.flush(ctx); err != nil {
+		return fmt.Errorf("redis flush: %w", err)
+	}
+	return nil
+}
+
 // MarkingDone implements bot.LazyDoner.
 func (s *Store) MarkingDone(conv, inputID string) bool {
 	return s.pipe != nil && s.pipe.queuedHDel(s.key(conv), "p:"+inputID)

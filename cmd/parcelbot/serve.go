@@ -262,7 +262,10 @@ To try the bot without Telegram, run: parcelbot chat`)
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	stopBackground() // the done-marks are written on the way out
+	if err := store.Flush(deadline); err != nil { // the last done marks
+		log.Warn("done marks not written; redeliveries of those turns would repeat their replies", "err", err)
+	}
+	stopBackground()
 	_ = opsSrv.Shutdown(deadline)
 	waitOrDeadline(deadline, &bgWG)
 	if runErr != nil {
