@@ -432,22 +432,38 @@ func isClusterNode(opts *goredis.UniversalOptions) bool {
 // CommandStat is one command's line of INFO commandstats.
 type CommandStat struct{ Calls, Usec int64 }
 
+// infoOfMasters returns INFO section of the server, or of every master of a
+// cluster; false when one does not answer.
+func infoOfMasters(ctx context.Context, rdb goredis.UniversalClient, section string) ([]string, bool) {
+	switch c := rdb.(type) {
+	case *goredis.Client:
+		info, err := c.Info(ctx, section).Result()
+		return []string{info}, err == nil
+	case *goredis.ClusterClient:
+		var mu sync.Mutex
+		var out []string
+		ok := true
+		_ = c.ForEachMaster(ctx, func(ctx context.Context, m *goredis.Client) error {
+			info, err := m.Info(ctx, section).Result()
+			mu.Lock()
+			out, ok = append(out, info), ok && err == nil
+			mu.Unlock()
+			return nil
+		})
+		return out, ok
+	}
+	return nil, false
+}
+
 // CommandStats reads INFO commandstats, summed over every master of a
 // cluster; false when the server does not report it (miniredis). Redis
 // counts a command a script runs both in its own line and in the script's
 // time: see ClientMicros.
 func CommandStats(ctx context.Context, rdb goredis.UniversalClient) (map[string]CommandStat, bool) {
+	infos, ok := infoOfMasters(ctx, rdb, "commandstats")
 	stats := map[string]CommandStat{}
-	ok := true
-	var mu sync.Mutex
-	read := func(c *goredis.Client) {
-		info, err := c.Info(ctx, "commandstats").Result()
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil || !strings.Contains(info, "cmdstat_") {
-			ok = false
-			return
-		}
+	for _, info := range infos {
+		ok = ok && strings.Contains(info, "cmdstat_")
 		for _, line := range strings.Split(info, "\n") {
 			name, rest, found := strings.Cut(strings.TrimPrefix(strings.TrimSpace(line), "cmdstat_"), ":")
 			if !found || !strings.HasPrefix(line, "cmdstat_") {
@@ -467,14 +483,6 @@ func CommandStats(ctx context.Context, rdb goredis.UniversalClient) (map[string]
 			sum := stats[name]
 			stats[name] = CommandStat{sum.Calls + st.Calls, sum.Usec + st.Usec}
 		}
-	}
-	switch c := rdb.(type) {
-	case *goredis.Client:
-		read(c)
-	case *goredis.ClusterClient:
-		_ = c.ForEachMaster(ctx, func(ctx context.Context, m *goredis.Client) error { read(m); return nil })
-	default:
-		return nil, false
 	}
 	return stats, ok
 }
@@ -498,17 +506,10 @@ func ClientMicros(before, after map[string]CommandStat, sent map[string]int64) f
 // cpu, user and system, summed over every master of a cluster); false when
 // the server does not report it.
 func ServerCPU(ctx context.Context, rdb goredis.UniversalClient) (time.Duration, bool) {
+	infos, ok := infoOfMasters(ctx, rdb, "cpu")
 	var total float64
-	ok := true
-	var mu sync.Mutex
-	read := func(c *goredis.Client) {
-		info, err := c.Info(ctx, "cpu").Result()
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil || !strings.Contains(info, "used_cpu_user:") {
-			ok = false
-			return
-		}
+	for _, info := range infos {
+		ok = ok && strings.Contains(info, "used_cpu_user:")
 		for _, line := range strings.Split(info, "\n") {
 			k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
 			if k == "used_cpu_user" || k == "used_cpu_sys" {
@@ -516,14 +517,6 @@ func ServerCPU(ctx context.Context, rdb goredis.UniversalClient) (time.Duration,
 				total += f
 			}
 		}
-	}
-	switch c := rdb.(type) {
-	case *goredis.Client:
-		read(c)
-	case *goredis.ClusterClient:
-		_ = c.ForEachMaster(ctx, func(ctx context.Context, m *goredis.Client) error { read(m); return nil })
-	default:
-		return 0, false
 	}
 	return time.Duration(total * float64(time.Second)), ok
 }

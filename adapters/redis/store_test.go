@@ -393,3 +393,26 @@ func TestPendingFields(t *testing.T) {
 		t.Fatalf("u2 redelivered: %+v", got)
 	}
 }
+
+// ClientMicros counts a script's time once: the commands it runs inside
+// are in its time, and in their own lines, but were not sent by the client.
+func TestClientMicros(t *testing.T) {
+	before := map[string]CommandStat{"evalsha": {Calls: 10, Usec: 100}, "hset": {Calls: 10, Usec: 20}}
+	after := map[string]CommandStat{"evalsha": {Calls: 20, Usec: 300}, "hset": {Calls: 30, Usec: 60}, "get": {Calls: 5, Usec: 5}}
+	// 10 EVALSHA sent (20 µs each, HSET inside), 10 HSET sent directly (2 µs each)
+	if got := ClientMicros(before, after, map[string]int64{"evalsha": 10, "hset": 10}); got != 220 {
+		t.Fatalf("ClientMicros = %v, want 220", got)
+	}
+}
+
+func TestCommandStatsOnRealRedis(t *testing.T) {
+	onRealRedis(t, "commandstats need a real server", func(t *testing.T, rdb goredis.UniversalClient) {
+		ctx := context.Background()
+		if _, ok := CommandStats(ctx, rdb); !ok {
+			t.Fatal("no commandstats")
+		}
+		if cpu, ok := ServerCPU(ctx, rdb); !ok || cpu <= 0 {
+			t.Fatalf("server CPU %v, %v", cpu, ok)
+		}
+	})
+}
