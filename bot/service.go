@@ -293,6 +293,17 @@ func (s *Service) observe(before string, st *dialog.State, took time.Duration) {
 // carryOut sends a stored turn's replies and runs its effects; the caller
 // marks its pending work done after (see Message.Durable).
 func (s *Service) carryOut(ctx context.Context, m Message, st *dialog.State, replies []dialog.Reply, effects []dialog.Effect) error {
+	// an erasure is done before the customer is told it is: if it fails,
+	// no "done" goes out and a redelivery tries again
+	for i := range effects {
+		if effects[i].Kind != effectForget {
+			continue
+		}
+		if err := s.effect(ctx, m.Conversation, st, &effects[i]); err != nil {
+			s.log.Error("effect failed", "conv", m.Conversation, "effect", effects[i].Kind, "err", err)
+			return fmt.Errorf("effect %s %s: %w", effects[i].Kind, m.Conversation, err)
+		}
+	}
 	if len(replies) > 0 {
 		if err := s.send(ctx, m.Conversation, st.Locale(), replies); err != nil {
 			// not marked done: a redelivery of this input sends again
@@ -301,6 +312,9 @@ func (s *Service) carryOut(ctx context.Context, m Message, st *dialog.State, rep
 		}
 	}
 	for i := range effects {
+		if effects[i].Kind == effectForget {
+			continue
+		}
 		if err := s.effect(ctx, m.Conversation, st, &effects[i]); err != nil {
 			s.log.Error("effect failed", "conv", m.Conversation, "effect", effects[i].Kind, "err", err)
 			return fmt.Errorf("effect %s %s: %w", effects[i].Kind, m.Conversation, err)
@@ -532,6 +546,9 @@ const ErasedNote = "personal data erased at the customer's request"
 // comment); a case waiting for or with an agent is closed; the index of the
 // conversation's cases goes; and the agent desk removes the customer's
 // words from the case (Eraser). Running it again finds nothing more to do.
+// In a turn, it runs before the turn's replies (the confirmation that it is
+// done), and the session goes last: an erasure that fails part way is
+// neither confirmed nor lost, and the redelivered turn carries it out.
 func (s *Service) Forget(ctx context.Context, conv string) error {
 	_, err := s.Erase(ctx, conv)
 	return err
@@ -556,11 +573,8 @@ func (s *Service) Erase(ctx context.Context, conv string) (Erasure, error) {
 			return out, fmt.Errorf("forget %s: %w", conv, err)
 		}
 	}
-	if err := s.store.Delete(ctx, conv); err != nil {
-		return out, fmt.Errorf("forget %s: %w", conv, err)
-	}
 	if s.records == nil {
-		return out, nil
+		return out, s.forgetSession(ctx, conv)
 	}
 	cases, err := s.records.Cases(ctx, "", conv)
 	if err != nil {
@@ -603,10 +617,24 @@ func (s *Service) Erase(ctx context.Context, conv string) (Erasure, error) {
 	if err := s.records.ForgetConversation(ctx, conv); err != nil {
 		return out, fmt.Errorf("forget %s: %w", conv, err)
 	}
+	if err := s.forgetSession(ctx, conv); err != nil {
+		return out, err
+	}
 	if len(out.Cases) > 0 {
 		s.log.Info("conversation erased", "conv", conv, "cases", len(out.Cases))
 	}
 	return out, nil
+}
+
+// forgetSession deletes the session and transcript, the last step of an
+// erasure: until then the session keeps the /forget turn's pending work,
+// so that an erasure cut short is carried out again on redelivery.
+func (s *Service) forgetSession(ctx context.Context, conv string) error {
+	if err := s.store.Delete(ctx, conv); err != nil {
+		return fmt.Errorf("forget %s: %w", conv, err)
+	}
+	s.cache.drop(conv)
+	return nil
 }
 
 // Agent actions on a case, from the agent desk.
