@@ -207,6 +207,7 @@ func (a *app) loadChild(ctx context.Context, in io.Reader, out io.Writer, prefix
 	var alloc0 uint64
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	var fields [6]string
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
@@ -216,7 +217,7 @@ func (a *app) loadChild(ctx context.Context, in io.Reader, out io.Writer, prefix
 			cpu0 = processCPU()
 			alloc0 = allocated()
 		case strings.HasPrefix(line, "M\t"):
-			f := strings.Split(line, "\t")
+			f := splitTabs(fields[:0], line)
 			if len(f) != 6 {
 				return fmt.Errorf("loadtest child: bad line %q", line)
 			}
@@ -309,8 +310,9 @@ func startChild(ctx context.Context, exe, prefix string, cache, convs int, cpupr
 		return nil, fmt.Errorf("the service process did not start: %v", sc.Err())
 	}
 	go func() {
+		var fields [4]string
 		for sc.Scan() {
-			f := strings.Split(sc.Text(), "\t")
+			f := splitTabs(fields[:0], sc.Text())
 			switch f[0] {
 			case "A":
 				if len(f) != 4 {
@@ -402,4 +404,17 @@ func (t *childTarget) finish() (childReport, error) {
 		}
 	}
 	return r, nil
+}
+
+// splitTabs appends line's tab-separated fields to f (the harness's lines:
+// no slice allocated per message when f has room).
+func splitTabs(f []string, line string) []string {
+	for {
+		field, rest, ok := strings.Cut(line, "\t")
+		f = append(f, field)
+		if !ok {
+			return f
+		}
+		line = rest
+	}
 }

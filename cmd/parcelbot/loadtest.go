@@ -33,6 +33,7 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 	convs := fl.Int("conversations", 1000, "concurrent conversations")
 	dur := fl.Duration("duration", 10*time.Second, "how long to run")
 	maxTurns := fl.Int("turns", 0, "stop after this many turns (0: run for -duration)")
+	warmup := fl.Duration("warmup", time.Second, "first run the customers this long unmeasured (sessions created, caches filled), then measure for -duration")
 	idle := fl.Int("idle", 0, "first start this many conversations and leave them idle (memory check)")
 	cache := fl.Int("cache", 0, "session cache size (0: the default 10,000; -1: none)")
 	rate := fl.Float64("rate", 0, "offered turns a second over all conversations, each pacing itself (0: flat out, no pause between a reply and the next message)")
@@ -159,8 +160,19 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 		runtime.GC()
 		fmt.Fprintf(a.stdout, "idle: %d conversations started and left idle; RSS %.1f MB before, %.1f MB after\n", *idle, rssBefore, rssMB())
 	}
+	custs := make([]*customer, *convs)
+	for i := range custs {
+		custs[i] = newCustomer(i)
+	}
 	if local != nil {
 		local.ch.keep = true
+	}
+	if *warmup > 0 && *maxTurns == 0 {
+		if w := drive(ctx, target, custs, *warmup, 0, *rate, a.stderr); w.failures > 0 {
+			fmt.Fprintf(a.stderr, "parcelbot loadtest: %d turns failed in the warm-up\n", w.failures)
+		}
+	}
+	if local != nil {
 		local.cmd.reset()
 	} else {
 		kid.start()
@@ -169,7 +181,7 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 	cpuBefore, cpuOK := redis.ServerCPU(ctx, rdb)
 	selfBefore := processCPU()
 	allocBefore := allocated()
-	r := drive(ctx, target, *convs, *dur, *maxTurns, *rate, a.stderr)
+	r := drive(ctx, target, custs, *dur, *maxTurns, *rate, a.stderr)
 	selfCPU := processCPU() - selfBefore
 	var rep childReport
 	if kid != nil {
@@ -238,7 +250,8 @@ func (r driveResult) quantile(q float64) float64 {
 // drive runs convs simulated customers against target for dur (or
 // maxTurns turns): flat out, each sending its next message as soon as its
 // last was answered, or, with rate, each keeping to its own schedule.
-func drive(ctx context.Context, target loadTarget, convs int, dur time.Duration, maxTurns int, rate float64, stderr io.Writer) driveResult {
+func drive(ctx context.Context, target loadTarget, custs []*customer, dur time.Duration, maxTurns int, rate float64, stderr io.Writer) driveResult {
+	convs := len(custs)
 	var turns, failures atomic.Int64
 	lat := make([][]int64, convs)
 	deadline := time.Now().Add(dur)
@@ -248,14 +261,14 @@ func drive(ctx context.Context, target loadTarget, convs int, dur time.Duration,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := newCustomer(i)
+			c := custs[i]
 			var every time.Duration
 			next := time.Now()
 			if rate > 0 {
 				every = time.Duration(float64(convs) / rate * float64(time.Second))
 				next = next.Add(time.Duration(i) * every / time.Duration(convs)) // spread the starts
 			}
-			for n := 0; ; n++ {
+			for {
 				var sched time.Time // when this message is due (open loop)
 				if every > 0 {
 					if d := time.Until(next); d > 0 {
@@ -271,7 +284,8 @@ func drive(ctx context.Context, target loadTarget, convs int, dur time.Duration,
 				if ctx.Err() != nil || time.Now().After(deadline) || (maxTurns > 0 && turns.Load() >= int64(maxTurns)) {
 					return
 				}
-				m := c.next(n)
+				m := c.next(c.step)
+				c.step++
 				t0 := time.Now()
 				if !sched.IsZero() {
 					t0 = sched
@@ -309,6 +323,7 @@ type customer struct {
 	conv, lang, order, postcode string
 	button                      string // the first button of the last reply with buttons
 	id                          int
+	step                        int // of the cycle, next
 }
 
 var loadMarkets = []struct{ lang, prefix, postcode, track string }{
@@ -320,7 +335,10 @@ var loadMarkets = []struct{ lang, prefix, postcode, track string }{
 
 func newCustomer(i int) *customer {
 	m := loadMarkets[i%4]
-	return &customer{conv: "lt:" + strconv.Itoa(i), lang: m.lang, order: m.prefix + "-1001111-4007777", postcode: m.postcode}
+	// each starts at another step of the cycle: in lockstep, every customer
+	// would take the same (heavier or lighter) step in the same tenth of a
+	// second, a load no population of customers makes
+	return &customer{conv: "lt:" + strconv.Itoa(i), lang: m.lang, order: m.prefix + "-1001111-4007777", postcode: m.postcode, step: i % 9}
 }
 
 // next returns the customer's n-th message: a 9-turn cycle of the menu, a
