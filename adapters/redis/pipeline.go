@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -38,18 +39,88 @@ type pipeliner struct {
 	idle    int           // of which waiting for work
 	armed   bool
 	pool    sync.Pool
+	sha     string
 }
 
-// scriptCall is one queued call of the script (or, with hdel, an HDEL of
-// keys[0] args) and, once done has a value, its result.
+// scriptCall is one queued command (the save script's EVALSHA, or, with
+// hdel, an HDEL) and, once done has a value, its result. Its arguments are
+// kept in the call, which is pooled: each string goes to go-redis as a
+// *string and each byte slice as a *arg (an encoding.BinaryMarshaler),
+// pointers that need no allocation to become an interface value, where a
+// string or []byte would take one each per argument and turn.
 type scriptCall struct {
-	hdel bool
-	lazy bool // nobody waits: the writer puts it back in the pool
-	keys []string
-	args []any
-	n    int64
-	err  error
-	done chan struct{}
+	hdel    bool
+	lazy    bool // nobody waits: the writer puts it back in the pool
+	args    []arg
+	cmd     []any  // the command handed to go-redis: pointers into args
+	scratch []byte // the bytes of arguments built here (numbers, fields)
+	n       int64
+	err     error
+	done    chan struct{}
+}
+
+// arg is one argument of a call: a string, or bytes when bin.
+type arg struct {
+	s   string
+	b   []byte
+	bin bool
+}
+
+// MarshalBinary gives go-redis an argument's bytes without a copy.
+func (a *arg) MarshalBinary() ([]byte, error) { return a.b, nil }
+
+// String is the argument as go-redis reads a key to route a command in a
+// Cluster (fmt.Sprint of the argument).
+func (a *arg) String() string {
+	if a.bin {
+		return string(a.b)
+	}
+	return a.s
+}
+
+func (c *scriptCall) str(s string)   { c.args = append(c.args, arg{s: s}) }
+func (c *scriptCall) bytes(b []byte) { c.args = append(c.args, arg{b: b, bin: true}) }
+
+// built appends to the call's scratch bytes what add writes and makes it an
+// argument.
+func (c *scriptCall) built(add func([]byte) []byte) {
+	n := len(c.scratch)
+	c.scratch = add(c.scratch)
+	c.bytes(c.scratch[n:len(c.scratch):len(c.scratch)])
+}
+
+// command is the call as go-redis arguments. The args must not change
+// (nor grow) until the call is answered.
+func (c *scriptCall) command() []any {
+	c.cmd = c.cmd[:0]
+	for i := range c.args {
+		if a := &c.args[i]; a.bin {
+			c.cmd = append(c.cmd, a)
+		} else {
+			c.cmd = append(c.cmd, &a.s)
+		}
+	}
+	return c.cmd
+}
+
+// keysAndArgs are the script's keys and arguments of an EVALSHA call, for
+// Script.Run (allocated: only after a NOSCRIPT).
+func (c *scriptCall) keysAndArgs() ([]string, []any) {
+	nk, _ := strconv.Atoi(c.args[2].s)
+	var keys []string
+	var args []any
+	for i := 3; i < len(c.args); i++ {
+		a := c.args[i]
+		switch {
+		case i < 3+nk:
+			keys = append(keys, a.String())
+		case a.bin:
+			args = append(args, slices.Clone(a.b))
+		default:
+			args = append(args, a.s)
+		}
+	}
+	return keys, args
 }
 
 const (
@@ -61,6 +132,7 @@ const (
 func newPipeliner(rdb goredis.UniversalClient, script *goredis.Script, max int) *pipeliner {
 	p := &pipeliner{rdb: rdb, script: script, max: max, wake: make(chan struct{}, max)}
 	p.pool.New = func() any { return &scriptCall{done: make(chan struct{}, 1)} }
+	p.sha = script.Hash()
 	return p
 }
 
@@ -71,8 +143,17 @@ func (p *pipeliner) get() *scriptCall { return p.pool.Get().(*scriptCall) }
 // buffers stays there.
 func (p *pipeliner) put(c *scriptCall) {
 	clear(c.args)
-	c.hdel, c.lazy, c.keys, c.args, c.err = false, false, c.keys[:0], c.args[:0], nil
+	clear(c.cmd)
+	c.hdel, c.lazy, c.args, c.cmd, c.scratch, c.err = false, false, c.args[:0], c.cmd[:0], c.scratch[:0], nil
 	p.pool.Put(c)
+}
+
+// evalsha starts c as a call of the script on nkeys keys; the caller adds
+// the keys, then the script's arguments.
+func (p *pipeliner) evalsha(c *scriptCall, nkeys string) {
+	c.str("evalsha")
+	c.str(p.sha)
+	c.str(nkeys)
 }
 
 // run queues c and waits for its result, also when the caller's context
@@ -195,11 +276,7 @@ func (p *pipeliner) write() {
 		pipe := p.rdb.Pipeline()
 		cmds = cmds[:0]
 		for _, c := range batch {
-			if c.hdel {
-				cmds = append(cmds, pipe.Do(ctx, hdelArgs(c)...))
-			} else {
-				cmds = append(cmds, p.script.EvalSha(ctx, pipe, c.keys, c.args...))
-			}
+			cmds = append(cmds, pipe.Do(ctx, c.command()...))
 		}
 		_, _ = pipe.Exec(ctx) // each command carries its own error
 		for i, c := range batch {
@@ -207,7 +284,8 @@ func (p *pipeliner) write() {
 			if c.err != nil && !c.hdel && goredis.HasErrorPrefix(c.err, "NOSCRIPT") {
 				// a server that lost its scripts (a restart, a fail-over):
 				// Run loads it again
-				c.n, c.err = p.script.Run(ctx, p.rdb, c.keys, c.args...).Int64()
+				keys, args := c.keysAndArgs()
+				c.n, c.err = p.script.Run(ctx, p.rdb, keys, args...).Int64()
 			}
 			p.finish(c)
 		}
@@ -236,7 +314,7 @@ func (p *pipeliner) queuedHDel(key, field string) bool {
 	defer p.mu.Unlock()
 	for _, list := range [][]*scriptCall{p.queue, p.flying} {
 		for _, c := range list {
-			if c.hdel && c.lazy && c.keys[0] == key && len(c.args) > 0 && c.args[0] == field {
+			if c.hdel && c.lazy && len(c.args) > 2 && string(c.args[1].b) == key && string(c.args[2].b) == field {
 				return true
 			}
 		}
@@ -244,12 +322,22 @@ func (p *pipeliner) queuedHDel(key, field string) bool {
 	return false
 }
 
+// hdel starts c as the HDEL of the fields "p:"+id and "pf" (an input's
+// pending work and its flag) of the key that key appends.
+func (p *pipeliner) hdel(c *scriptCall, key func([]byte) []byte, id string) {
+	c.hdel = true
+	c.str("hdel")
+	c.built(key)
+	c.built(func(b []byte) []byte { return append(append(b, "p:"...), id...) })
+	c.str("pf")
+}
+
 // send1 sends one call on its own.
 func (p *pipeliner) send1(ctx context.Context, c *scriptCall) {
-	if c.hdel {
-		c.n, c.err = p.rdb.Do(ctx, hdelArgs(c)...).Int64()
-	} else {
-		c.n, c.err = p.script.Run(ctx, p.rdb, c.keys, c.args...).Int64()
+	c.n, c.err = p.rdb.Do(ctx, c.command()...).Int64()
+	if c.err != nil && !c.hdel && goredis.HasErrorPrefix(c.err, "NOSCRIPT") {
+		keys, args := c.keysAndArgs()
+		c.n, c.err = p.script.Run(ctx, p.rdb, keys, args...).Int64()
 	}
 }
 
@@ -258,11 +346,6 @@ func (p *pipeliner) finish(c *scriptCall) {
 	if !c.lazy {
 		c.done <- struct{}{}
 	}
-}
-
-// hdelArgs is the HDEL command of c.
-func hdelArgs(c *scriptCall) []any {
-	return append([]any{"hdel", c.keys[0]}, c.args...)
 }
 
 // flush sends what is queued, lazy calls included, and waits until every

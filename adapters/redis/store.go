@@ -166,6 +166,15 @@ func NewStore(rdb goredis.UniversalClient, o Options) *Store {
 func (s *Store) key(conv string) string  { return s.prefix + "s:{" + conv + "}" }
 func (s *Store) tkey(conv string) string { return s.prefix + "t:{" + conv + "}" }
 
+// appendKey and appendTKey append key(conv) and tkey(conv) to b.
+func (s *Store) appendKey(b []byte, conv string) []byte {
+	return append(append(append(append(b, s.prefix...), "s:{"...), conv...), '}')
+}
+
+func (s *Store) appendTKey(b []byte, conv string) []byte {
+	return append(append(append(append(b, s.prefix...), "t:{"...), conv...), '}')
+}
+
 // Load implements bot.SessionStore.
 func (s *Store) Load(ctx context.Context, conv, inputID string) (bot.Session, error) {
 	fields := []string{"v", "d", "s", "p"}
@@ -209,9 +218,7 @@ func (s *Store) MarkDone(ctx context.Context, conv, inputID string) error {
 	var err error
 	if s.pipe != nil {
 		c := s.pipe.get()
-		c.hdel = true
-		c.keys = append(c.keys, s.key(conv))
-		c.args = append(c.args, "p:"+inputID, "pf")
+		s.pipe.hdel(c, func(b []byte) []byte { return s.appendKey(b, conv) }, inputID)
 		_, err = s.pipe.run(c)
 	} else {
 		err = s.rdb.HDel(ctx, s.key(conv), "p:"+inputID, "pf").Err()
@@ -245,8 +252,21 @@ func (s *Store) Save(ctx context.Context, conv string, expect uint64, data []byt
 	var err error
 	if s.pipe != nil {
 		c := s.pipe.get()
-		c.keys = append(c.keys, s.key(conv), s.tkey(conv))
-		c.args = saveArgs(c.args, s, expect, data, inputID, pending, transcript)
+		s.pipe.evalsha(c, "2")
+		c.built(func(b []byte) []byte { return s.appendKey(b, conv) })
+		c.built(func(b []byte) []byte { return s.appendTKey(b, conv) })
+		c.built(func(b []byte) []byte { return strconv.AppendUint(b, expect, 10) })
+		c.bytes(data)
+		c.str(inputID)
+		c.str(s.ttlMS)
+		c.str(s.seen)
+		c.str(s.tTTLMS)
+		c.str(s.tMax)
+		c.bytes(pending)
+		c.built(func(b []byte) []byte { return strconv.AppendInt(b, s.now().UnixMilli()/s.period, 10) })
+		for _, l := range transcript {
+			c.str(l)
+		}
 		n, err = s.pipe.run(c)
 	} else {
 		n, err = saveScript.Run(ctx, s.rdb, []string{s.key(conv), s.tkey(conv)}, saveArgs(nil, s, expect, data, inputID, pending, transcript)...).Int64()
@@ -271,9 +291,7 @@ func (s *Store) MarkDoneLater(conv, inputID string) {
 		return
 	}
 	c := s.pipe.get()
-	c.hdel = true
-	c.keys = append(c.keys, s.key(conv))
-	c.args = append(c.args, "p:"+inputID, "pf")
+	s.pipe.hdel(c, func(b []byte) []byte { return s.appendKey(b, conv) }, inputID)
 	s.pipe.later(c)
 }
 
