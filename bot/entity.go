@@ -219,7 +219,7 @@ func FindLanguage(text string) string {
 		return "" // the common case, without folding the message
 	}
 	found := ""
-	for _, w := range strings.Fields(dialog.Fold(text)) {
+	for w := range strings.FieldsSeq(dialog.Fold(text)) {
 		if l, ok := languageNames[w]; ok {
 			if found != "" && found != l {
 				return ""
@@ -258,7 +258,7 @@ func FindOtherLanguage(text string) string {
 		return ""
 	}
 	found := ""
-	for _, w := range strings.Fields(dialog.Fold(text)) {
+	for w := range strings.FieldsSeq(dialog.Fold(text)) {
 		if _, ours := languageNames[w]; ours {
 			return ""
 		}

@@ -113,6 +113,7 @@ type turnBuf struct {
 	lines   []string
 	pending bytes.Buffer // the encoded pending work, reused
 	penc    *json.Encoder
+	in      dialog.Input // the turn's input: the engine keeps a pointer, so not the caller's copy (it would go to the heap each turn)
 }
 
 // Handle processes one customer message exactly once: a message whose ID was
@@ -125,7 +126,10 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 	mu := s.locks.lock(m.Conversation)
 	defer mu.Unlock()
 	tb := s.pool.Get().(*turnBuf)
-	defer s.pool.Put(tb)
+	defer func() {
+		tb.in = dialog.Input{} // no customer's words left in the pool
+		s.pool.Put(tb)
+	}()
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("turn panicked", "conv", m.Conversation, "panic", p, "stack", string(debug.Stack()))
@@ -197,7 +201,8 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 		}
 		before := journeyOf(&tb.st)
 		t0 := time.Now()
-		if err := s.engine.Turn(ctx, &tb.st, &m.Input, s.now(), &tb.res); err != nil {
+		tb.in = m.Input
+		if err := s.engine.Turn(ctx, &tb.st, &tb.in, s.now(), &tb.res); err != nil {
 			s.obs.Turn(before, tb.st.Lang, time.Since(t0), true)
 			if ctx.Err() != nil {
 				return fmt.Errorf("turn %s: %w", m.Conversation, err)

@@ -87,10 +87,11 @@ func (t *turn) answer(s *Step, text string) (int, bool) {
 			}
 		}
 	}
-	toks := strings.Fields(ft)
+	var tbuf, lfbuf [16]string // the words of the message and of a label, without allocating for short ones
+	toks := appendFields(tbuf[:0], ft)
 	content := t.e.matcher.contentWords(t.st.Lang, toks)
 	score := func(p int) int {
-		best := phraseScore(strings.Fields(labels[p]), toks, content)
+		best := phraseScore(appendFields(lfbuf[:0], labels[p]), toks, content)
 		if keys[p] == "" {
 			return best
 		}
@@ -240,4 +241,12 @@ func editDistance(a, b string, max int) int {
 		return max + 1
 	}
 	return prev[len(b)]
+}
+
+// appendFields appends the space-separated words of s to dst.
+func appendFields(dst []string, s string) []string {
+	for w := range strings.FieldsSeq(s) {
+		dst = append(dst, w)
+	}
+	return dst
 }

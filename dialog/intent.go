@@ -403,7 +403,7 @@ func (m *Matcher) Intents() []string {
 // in the message means it is not an ordinal.
 func (m *Matcher) Ordinal(lang, folded string) (int, bool) {
 	pos, found := 0, false
-	for _, w := range strings.Fields(folded) {
+	for w := range strings.FieldsSeq(folded) {
 		if m.fillers[lang][w] || m.fillers["en"][w] {
 			continue
 		}
