@@ -37,7 +37,7 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 	idle := fl.Int("idle", 0, "first start this many conversations and leave them idle (memory check)")
 	cache := fl.Int("cache", 0, "session cache size (0: the default 10,000; -1: none)")
 	rate := fl.Float64("rate", 0, "offered turns a second over all conversations, each pacing itself (0: flat out, no pause between a reply and the next message)")
-	cpuprofile := fl.String("cpuprofile", "", "write a CPU profile of the service's process to this file")
+	cpuprofile := fl.String("cpuprofile", "", "write a CPU profile of the service's process to this file (with -webhook: of the generator's, the customers' and the fake Bot API's)")
 	memprofile := fl.String("memprofile", "", "write an allocation profile of the service's process to this file")
 	burst := fl.Bool("telegram-burst", false, "instead: send 5,000 replies to 1,000 chats through the Telegram channel to a fake Bot API enforcing the limits, and report the time")
 	tgRate := fl.Float64("telegram-rate", 30, "with -telegram-burst: messages a second overall")
@@ -56,13 +56,29 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 			fmt.Fprintf(a.stderr, "parcelbot loadtest: %v\n", err)
 			return 1
 		}
-		r, err := webhookLoad(ctx, exe, a.env.RedisURL, *convs, *dur, *webhookReplies)
+		if *cpuprofile != "" {
+			f, err := os.Create(*cpuprofile)
+			if err != nil {
+				fmt.Fprintf(a.stderr, "parcelbot loadtest: %v\n", err)
+				return 1
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				fmt.Fprintf(a.stderr, "parcelbot loadtest: %v\n", err)
+				return 1
+			}
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+		r, err := webhookLoad(ctx, exe, a.env.RedisURL, webhookLoadOptions{Chats: *convs, Dur: *dur, Warmup: *warmup, Rate: *rate, Replies: *webhookReplies})
 		if err != nil {
 			fmt.Fprintf(a.stderr, "parcelbot loadtest: %v\n", err)
 			return 1
 		}
-		fmt.Fprintf(a.stdout, "webhook: chats=%d updates_per_s=%.1f p50_ms=%s p99_ms=%s errors=%d connections=%d p50_sent_ms=%s p99_sent_ms=%s replies_in_answer=%v\n", *convs,
-			float64(r.Updates)/r.Took.Seconds(), quantileMS(r.Lat, 0.50), quantileMS(r.Lat, 0.99), r.Errors, webhookConnections, quantileMS(r.Sent, 0.50), quantileMS(r.Sent, 0.99), *webhookReplies)
+		offered := "" // closed loop
+		if *rate > 0 {
+			offered = fmt.Sprintf(" offered=%.0f", *rate)
+		}
+		fmt.Fprintf(a.stdout, "webhook: chats=%d%s updates_per_s=%.1f p50_ms=%s p99_ms=%s p999_ms=%s errors=%d connections=%d p50_sent_ms=%s p99_sent_ms=%s replies_in_answer=%v\n", *convs, offered,
+			float64(r.Updates)/r.Took.Seconds(), quantileMS(r.Lat, 0.50), quantileMS(r.Lat, 0.99), quantileMS(r.Lat, 0.999), r.Errors, webhookConnections, quantileMS(r.Sent, 0.50), quantileMS(r.Sent, 0.99), *webhookReplies)
 		if r.Errors > 0 {
 			return 1
 		}

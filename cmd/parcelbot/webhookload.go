@@ -25,11 +25,20 @@ import (
 // webhookConnections is Telegram's most connections to one webhook.
 const webhookConnections = 100
 
+// webhookLoadOptions shape a webhook load test.
+type webhookLoadOptions struct {
+	Chats   int
+	Dur     time.Duration // measured
+	Warmup  time.Duration // run first, not measured (sessions created, connections open)
+	Rate    float64       // updates a second offered over all chats (open loop); 0: each chat's next update as soon as its reply came (closed loop)
+	Replies bool          // TELEGRAM_WEBHOOK_REPLIES in the child
+}
+
 // webhookResult is what the webhook load test measured.
 type webhookResult struct {
 	Updates int
 	Took    time.Duration
-	Lat     []time.Duration // POST to the reply's sendMessage at the fake
+	Lat     []time.Duration // POST (open loop: the update's scheduled time) to the reply's sendMessage at the fake
 	Sent    []time.Duration // the update written on its connection to the reply's sendMessage (without waiting for one of the connections)
 	Errors  int
 }
@@ -37,16 +46,23 @@ type webhookResult struct {
 // webhookLoad drives a separate `parcelbot serve --demo` process in
 // webhook mode end to end: this process is the customers and a fake Bot
 // API; each of chats customers posts an update to the webhook and waits
-// for the bot's sendMessage to its chat before sending the next, for dur.
+// for the bot's sendMessage to its chat before sending the next, for dur
+// after a warm-up. With a rate, each chat keeps its own schedule instead (an
+// update a chat is late for goes as soon as its previous one is answered,
+// as Telegram sends a chat's updates one at a time), and latency counts from
+// the scheduled time: a slow answer makes the next updates late rather than
+// hiding (no coordinated omission).
 // Telegram's own rate limits and the per-chat flood limit are lifted in
 // the child (they would measure Telegram, or a person's typing speed, not
 // parcelbot); the updates go over at most 100 connections, as Telegram
 // sends them (setWebhook max_connections). With replies, the child puts a
 // one-message reply in the webhook's answer (TELEGRAM_WEBHOOK_REPLIES).
-func webhookLoad(ctx context.Context, exe, redisURL string, chats int, dur time.Duration, replies bool) (webhookResult, error) {
+func webhookLoad(ctx context.Context, exe, redisURL string, o webhookLoadOptions) (webhookResult, error) {
 	var res webhookResult
+	chats, replies := o.Chats, o.Replies
 	const token = "424242:LOADTEST-token"
 	fake := telegramtest.New(token)
+	fake.Light = true
 	defer fake.Close()
 	waiters := make([]chan struct{}, chats)
 	for i := range waiters {
@@ -106,8 +122,12 @@ func webhookLoad(ctx context.Context, exe, redisURL string, chats int, dur time.
 	var mu sync.Mutex
 	var errs atomic.Int64
 	msgs := []string{"where is my parcel 302-1001111-4007777", "10115", "thanks", "hello"}
-	start := time.Now()
-	stop := start.Add(dur)
+	start := time.Now().Add(o.Warmup) // measured from here
+	stop := start.Add(o.Dur)
+	var every time.Duration
+	if o.Rate > 0 {
+		every = time.Duration(float64(chats) / o.Rate * float64(time.Second))
+	}
 	var wg sync.WaitGroup
 	for i := range chats {
 		wg.Add(1)
@@ -115,7 +135,18 @@ func webhookLoad(ctx context.Context, exe, redisURL string, chats int, dur time.
 			defer wg.Done()
 			chat := int64(i + 1)
 			var lat, sent []time.Duration
+			next := time.Now().Add(time.Duration(i) * every / time.Duration(chats)) // spread the starts
 			for n := 0; time.Now().Before(stop) && ctx.Err() == nil; n++ {
+				var sched time.Time
+				if every > 0 {
+					if d := time.Until(next); d > 0 {
+						time.Sleep(d)
+					}
+					sched, next = next, next.Add(every)
+					if !sched.Before(stop) {
+						break
+					}
+				}
 				u := models.Update{ID: nextID.Add(1), Message: &models.Message{ID: n + 1, Date: int(time.Now().Unix()),
 					Chat: models.Chat{ID: chat, Type: models.ChatTypePrivate}, From: &models.User{ID: chat, LanguageCode: "en"}, Text: msgs[n%len(msgs)]}}
 				body, _ := json.Marshal(u)
@@ -123,6 +154,10 @@ func webhookLoad(ctx context.Context, exe, redisURL string, chats int, dur time.
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
 				t0 := time.Now()
+				if !sched.IsZero() {
+					t0 = sched
+				}
+				measured := !t0.Before(start)
 				var wrote time.Time
 				req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { wrote = time.Now() }}))
 				resp, err := client.Do(req)
@@ -137,14 +172,18 @@ func webhookLoad(ctx context.Context, exe, redisURL string, chats int, dur time.
 				resp.Body.Close()
 				if bytes.Contains(answer, []byte(`"method":"sendMessage"`)) {
 					// the reply came in the webhook's answer
-					lat = append(lat, time.Since(t0))
-					sent = append(sent, time.Since(wrote))
+					if measured {
+						lat = append(lat, time.Since(t0))
+						sent = append(sent, time.Since(wrote))
+					}
 					continue
 				}
 				select {
 				case <-waiters[i]:
-					lat = append(lat, time.Since(t0))
-					sent = append(sent, time.Since(wrote))
+					if measured {
+						lat = append(lat, time.Since(t0))
+						sent = append(sent, time.Since(wrote))
+					}
 				case <-time.After(10 * time.Second):
 					errs.Add(1)
 				}
@@ -156,7 +195,7 @@ func webhookLoad(ctx context.Context, exe, redisURL string, chats int, dur time.
 		}(i)
 	}
 	wg.Wait()
-	res.Took = time.Since(start)
+	res.Took = min(time.Since(start), o.Dur)
 	res.Updates = len(res.Lat)
 	res.Errors = int(errs.Load())
 	slices.Sort(res.Lat)

@@ -50,6 +50,12 @@ type Server struct {
 	// after it is recorded (load generators wait on it per chat, instead of
 	// every waiter waking for every message).
 	OnSend func(chat int64)
+	// Light, when set before use, makes sendMessage and sendChatAction
+	// with a JSON body cheap for load tests: not recorded (Calls and Sent
+	// do not show them), no failures, limits or blocked chats; the answer
+	// carries the message id and chat only. Without it the fake's own JSON
+	// work cost more CPU than the bot it measured.
+	Light bool
 
 	mu       sync.Mutex
 	cond     *sync.Cond
@@ -323,6 +329,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	method := strings.TrimPrefix(r.URL.Path, prefix)
+	if s.Light && (method == "sendMessage" || method == "sendChatAction") && strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		s.light(w, r, method)
+		return
+	}
 	params, err := readParams(r)
 	if err != nil {
 		reply(w, http.StatusBadRequest, nil, err.Error(), 0)
@@ -404,6 +414,41 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusOK, true, "", 0)
 	default:
 		reply(w, http.StatusNotFound, nil, "Not Found: method "+method, 0)
+	}
+}
+
+// light answers a sendMessage or sendChatAction in Light mode.
+func (s *Server) light(w http.ResponseWriter, r *http.Request, method string) {
+	var p struct {
+		ChatID json.RawMessage `json:"chat_id"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
+		reply(w, http.StatusBadRequest, nil, err.Error(), 0)
+		return
+	}
+	chat, err := strconv.ParseInt(strings.Trim(string(p.ChatID), `"`), 10, 64)
+	if err != nil {
+		reply(w, http.StatusBadRequest, nil, "Bad Request: chat not found", 0)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if method == "sendChatAction" {
+		_, _ = w.Write([]byte(`{"ok":true,"result":true}`))
+		return
+	}
+	s.mu.Lock()
+	s.msgID++
+	id := s.msgID
+	s.mu.Unlock()
+	b := make([]byte, 0, 96)
+	b = append(b, `{"ok":true,"result":{"message_id":`...)
+	b = strconv.AppendInt(b, int64(id), 10)
+	b = append(b, `,"date":0,"chat":{"id":`...)
+	b = strconv.AppendInt(b, chat, 10)
+	b = append(b, `,"type":"private"}}}`...)
+	_, _ = w.Write(b)
+	if s.OnSend != nil {
+		s.OnSend(chat)
 	}
 }
 
