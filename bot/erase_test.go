@@ -3,7 +3,6 @@ package bot_test
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,40 +13,23 @@ import (
 	"github.com/parcelbot/parcelbot/dialog"
 )
 
-// failForget fails the deletion of a conversation's case index while on.
-type failForget struct{ on atomic.Bool }
-
-func (h *failForget) DialHook(next goredis.DialHook) goredis.DialHook {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) { return next(ctx, network, addr) }
-}
-
-func (h *failForget) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
-	return func(ctx context.Context, cmd goredis.Cmder) error {
-		if args := cmd.Args(); h.on.Load() && cmd.Name() == "del" && len(args) > 1 && strings.Contains(args[1].(string), "cases:conv:") {
-			err := errors.New("injected: del failed")
-			cmd.SetErr(err)
-			return err
-		}
-		return next(ctx, cmd)
-	}
-}
-
-func (h *failForget) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
-	return next
-}
-
 // The customer is told the conversation is forgotten only once it is: an
 // erasure that fails sends no "done", and the redelivered confirmation
 // carries it out and then says so.
 func TestForgetSaysDoneOnlyWhenErased(t *testing.T) {
 	f := newFixture(t, nil, nil)
-	hook := &failForget{}
-	f.rdb.AddHook(hook)
+	var failing atomic.Bool // the deletion of the chat's case index
+	f.rdb.AddHook(hookFunc(func(cmd goredis.Cmder) error {
+		if failing.Load() && cmd.Name() == "del" && strings.Contains(keyArg(cmd), "cases:conv:") {
+			return errors.New("injected: del failed")
+		}
+		return nil
+	}))
 	f.send(t, "1", "a", "where is 206-1001111-4007777")
 	if got := texts(f.send(t, "1", "b", "/forget")); !strings.Contains(got, "Delete everything?") {
 		t.Fatalf("/forget: %s", got)
 	}
-	hook.on.Store(true)
+	failing.Store(true)
 	confirm := func() error {
 		return f.svc.Handle(context.Background(), bot.Message{Conversation: "t:1", ID: "c", Input: dialog.Input{Text: "yes, delete it", LangHint: "en"}})
 	}
@@ -57,7 +39,7 @@ func TestForgetSaysDoneOnlyWhenErased(t *testing.T) {
 	if got := texts(f.rec.Take("1")); strings.Contains(got, "forgotten") {
 		t.Fatalf("told the customer it is done while the erasure failed: %s", got)
 	}
-	hook.on.Store(false)
+	failing.Store(false)
 	if err := confirm(); err != nil {
 		t.Fatal(err)
 	}
