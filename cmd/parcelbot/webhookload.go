@@ -62,7 +62,7 @@ func webhookLoad(ctx context.Context, exe, redisURL string, o webhookLoadOptions
 	chats, replies := o.Chats, o.Replies
 	const token = "424242:LOADTEST-token"
 	fake := telegramtest.New(token)
-	fake.Light = true
+	fake.SetLight()
 	defer fake.Close()
 	waiters := make([]chan struct{}, chats)
 	for i := range waiters {

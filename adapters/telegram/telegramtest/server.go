@@ -50,12 +50,7 @@ type Server struct {
 	// after it is recorded (load generators wait on it per chat, instead of
 	// every waiter waking for every message).
 	OnSend func(chat int64)
-	// Light, when set before use, makes sendMessage and sendChatAction
-	// with a JSON body cheap for load tests: not recorded (Calls and Sent
-	// do not show them), no failures, limits or blocked chats; the answer
-	// carries the message id and chat only. Without it the fake's own JSON
-	// work cost more CPU than the bot it measured.
-	Light bool
+	light atomic.Bool // see SetLight
 
 	mu       sync.Mutex
 	cond     *sync.Cond
@@ -81,6 +76,13 @@ type Server struct {
 	lastChat   map[int64]time.Time
 	tooMany    int
 }
+
+// SetLight makes sendMessage and sendChatAction with a JSON body cheap,
+// for load tests: not recorded (Calls and Sent do not show them), no
+// failures, limits or blocked chats; the answer carries the message id and
+// chat only. Without it the fake's own JSON work cost more CPU than the
+// bot it measured.
+func (s *Server) SetLight() { s.light.Store(true) }
 
 // EnforceLimits makes sendMessage answer 429 (retry_after 1) as Telegram
 // does: more than perSecond sends in any second overall, or two sends to
@@ -329,8 +331,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	method := strings.TrimPrefix(r.URL.Path, prefix)
-	if s.Light && (method == "sendMessage" || method == "sendChatAction") && strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
-		s.light(w, r, method)
+	if s.light.Load() && (method == "sendMessage" || method == "sendChatAction") && strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		s.answerLight(w, r, method)
 		return
 	}
 	params, err := readParams(r)
@@ -417,8 +419,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// light answers a sendMessage or sendChatAction in Light mode.
-func (s *Server) light(w http.ResponseWriter, r *http.Request, method string) {
+// answerLight answers a sendMessage or sendChatAction in light mode (SetLight).
+func (s *Server) answerLight(w http.ResponseWriter, r *http.Request, method string) {
 	var p struct {
 		ChatID json.RawMessage `json:"chat_id"`
 	}
