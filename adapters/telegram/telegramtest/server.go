@@ -50,7 +50,7 @@ type Server struct {
 	// after it is recorded (load generators wait on it per chat, instead of
 	// every waiter waking for every message).
 	OnSend func(chat int64)
-	light atomic.Bool // see SetLight
+	light  atomic.Bool // see SetLight
 
 	mu       sync.Mutex
 	cond     *sync.Cond
