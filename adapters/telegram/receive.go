@@ -249,7 +249,10 @@ func (c *Channel) handleUpdate(ctx context.Context, u *models.Update) (err error
 		go func() {
 			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer cancel()
-			if _, err := c.api.AnswerCallbackQuery(actx, &tgbot.AnswerCallbackQueryParams{CallbackQueryID: pressed.ID}); err != nil {
+			body, _ := json.Marshal(struct {
+				ID string `json:"callback_query_id"`
+			}{pressed.ID})
+			if err := c.callJSON(actx, "answerCallbackQuery", body); err != nil {
 				c.log.Warn("answerCallbackQuery failed", "chat", chat, "err", err)
 			}
 		}()
@@ -322,10 +325,11 @@ func (c *Channel) removeKeyboard(ctx context.Context, chat int64, q *models.Call
 	if msgID == 0 {
 		return
 	}
+	body := strconv.AppendInt([]byte(`{"chat_id":`), chat, 10)
+	body = strconv.AppendInt(append(body, `,"message_id":`...), int64(msgID), 10)
+	body = append(body, `,"reply_markup":{"inline_keyboard":[]}}`...)
 	err := c.send(ctx, 0, func(ctx context.Context) error {
-		_, err := c.api.EditMessageReplyMarkup(ctx, &tgbot.EditMessageReplyMarkupParams{ChatID: chat, MessageID: msgID,
-			ReplyMarkup: &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{}}})
-		return err
+		return c.callJSON(ctx, "editMessageReplyMarkup", body)
 	})
 	if err != nil {
 		c.log.Debug("could not remove a keyboard", "chat", chat, "err", err)

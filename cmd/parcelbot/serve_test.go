@@ -189,6 +189,16 @@ func TestTelegramGermanAndItalianJourneys(t *testing.T) {
 	if len(edits) != 2 || !strings.Contains(edits[0].Params["reply_markup"], `"inline_keyboard":[]`) {
 		t.Errorf("keyboards not removed after presses: %v", edits)
 	}
+	for _, a := range s.fake.Calls("answerCallbackQuery") {
+		if a.Params["callback_query_id"] == "" {
+			t.Errorf("a callback query answered without its id: %v", a)
+		}
+	}
+	for _, e := range edits {
+		if e.Params["chat_id"] == "" || e.Params["message_id"] == "" || e.Params["message_id"] == "0" {
+			t.Errorf("a keyboard removal names no message: %v", e)
+		}
+	}
 	if len(s.fake.Calls("sendChatAction")) == 0 {
 		t.Error("no typing action")
 	}
