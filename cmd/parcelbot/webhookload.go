@@ -1,14 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"slices"
@@ -16,8 +16,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/go-telegram/bot/models"
 
 	"github.com/parcelbot/parcelbot/adapters/telegram/telegramtest"
 )
@@ -105,8 +103,7 @@ func webhookLoad(ctx context.Context, exe, redisURL string, o webhookLoadOptions
 	// like Telegram, which sends a bot's updates over at most
 	// max_connections (at most 100) connections at once, whatever the
 	// number of chats
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxConnsPerHost: webhookConnections,
-		MaxIdleConns: webhookConnections, MaxIdleConnsPerHost: webhookConnections, IdleConnTimeout: time.Minute}}
+	client := &http.Client{Timeout: 10 * time.Second}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		if resp, err := client.Get("http://" + addr + "/healthz"); err == nil {
@@ -117,6 +114,16 @@ func webhookLoad(ctx context.Context, exe, redisURL string, o webhookLoadOptions
 			return res, fmt.Errorf("serve did not start on %s", addr)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	// the updates go over webhookConnections keep-alive connections, each
+	// writing a request and reading its answer in turn (as Telegram does);
+	// a small HTTP/1.1 client, because net/http's, with its two goroutines
+	// a connection, cost the generator more CPU than serve spent on the
+	// update, on the same two cores
+	posts := make(chan *webhookPost)
+	defer close(posts)
+	for range webhookConnections {
+		go postUpdates(addr, secret, posts)
 	}
 	var nextID atomic.Int64
 	var mu sync.Mutex
@@ -134,6 +141,7 @@ func webhookLoad(ctx context.Context, exe, redisURL string, o webhookLoadOptions
 		go func(i int) {
 			defer wg.Done()
 			chat := int64(i + 1)
+			done := make(chan struct{}, 1)
 			var lat, sent []time.Duration
 			next := time.Now().Add(time.Duration(i) * every / time.Duration(chats)) // spread the starts
 			for n := 0; time.Now().Before(stop) && ctx.Err() == nil; n++ {
@@ -147,29 +155,20 @@ func webhookLoad(ctx context.Context, exe, redisURL string, o webhookLoadOptions
 						break
 					}
 				}
-				u := models.Update{ID: nextID.Add(1), Message: &models.Message{ID: n + 1, Date: int(time.Now().Unix()),
-					Chat: models.Chat{ID: chat, Type: models.ChatTypePrivate}, From: &models.User{ID: chat, LanguageCode: "en"}, Text: msgs[n%len(msgs)]}}
-				body, _ := json.Marshal(u)
-				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/telegram", bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
+				body := updateJSON(nil, nextID.Add(1), n+1, chat, msgs[n%len(msgs)])
 				t0 := time.Now()
 				if !sched.IsZero() {
 					t0 = sched
 				}
 				measured := !t0.Before(start)
-				var wrote time.Time
-				req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { wrote = time.Now() }}))
-				resp, err := client.Do(req)
-				if err != nil || resp.StatusCode != http.StatusOK {
+				p := &webhookPost{body: body, done: done}
+				posts <- p
+				<-done
+				if p.err != nil || p.status != http.StatusOK {
 					errs.Add(1)
-					if resp != nil {
-						resp.Body.Close()
-					}
 					continue
 				}
-				answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-				resp.Body.Close()
+				wrote, answer := p.wrote, p.answer
 				if bytes.Contains(answer, []byte(`"method":"sendMessage"`)) {
 					// the reply came in the webhook's answer
 					if measured {
@@ -210,4 +209,77 @@ func quantileMS(sorted []time.Duration, q float64) string {
 	}
 	i := int(q * float64(len(sorted)-1))
 	return strconv.FormatFloat(float64(sorted[i])/float64(time.Millisecond), 'f', 1, 64)
+}
+
+// webhookPost is one update for a connection to post, and its answer.
+type webhookPost struct {
+	body   []byte
+	done   chan struct{} // signalled when answered (or failed)
+	wrote  time.Time     // the request written on the connection
+	status int
+	answer []byte
+	err    error
+}
+
+// postUpdates posts each update from posts to serve's webhook over one
+// keep-alive connection (dialled again after a failure) until posts is
+// closed.
+func postUpdates(addr, secret string, posts <-chan *webhookPost) {
+	var conn net.Conn
+	var br *bufio.Reader
+	head := []byte("POST /telegram HTTP/1.1\r\nHost: " + addr + "\r\nContent-Type: application/json\r\nX-Telegram-Bot-Api-Secret-Token: " + secret + "\r\nContent-Length: ")
+	var req []byte
+	for p := range posts {
+		if conn == nil {
+			c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+			if err != nil {
+				p.err = err
+				p.done <- struct{}{}
+				continue
+			}
+			conn, br = c, bufio.NewReaderSize(c, 8<<10)
+		}
+		req = append(append(req[:0], head...), strconv.Itoa(len(p.body))...)
+		req = append(append(req, "\r\n\r\n"...), p.body...)
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		_, err := conn.Write(req)
+		p.wrote = time.Now()
+		var resp *http.Response
+		if err == nil {
+			resp, err = http.ReadResponse(br, nil)
+		}
+		if err == nil {
+			p.status = resp.StatusCode
+			p.answer, err = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+			resp.Body.Close()
+			if resp.Close {
+				err = errors.Join(err, conn.Close())
+				conn = nil
+			}
+		}
+		if err != nil {
+			p.err = err
+			if conn != nil {
+				conn.Close()
+				conn = nil
+			}
+		}
+		p.done <- struct{}{}
+	}
+	if conn != nil {
+		conn.Close()
+	}
+}
+
+// updateJSON appends a Bot API update of a private chat's text message
+// (text a JSON-safe ASCII string) to b.
+func updateJSON(b []byte, id int64, msgID int, chat int64, text string) []byte {
+	b = strconv.AppendInt(append(b, `{"update_id":`...), id, 10)
+	b = strconv.AppendInt(append(b, `,"message":{"message_id":`...), int64(msgID), 10)
+	b = strconv.AppendInt(append(b, `,"date":`...), time.Now().Unix(), 10)
+	b = strconv.AppendInt(append(b, `,"chat":{"id":`...), chat, 10)
+	b = strconv.AppendInt(append(b, `,"type":"private"},"from":{"id":`...), chat, 10)
+	b = append(b, `,"is_bot":false,"first_name":"","language_code":"en"},"text":`...)
+	b = strconv.AppendQuote(b, text)
+	return append(b, "}}"...)
 }
