@@ -32,14 +32,15 @@ type pipeliner struct {
 	max    int
 	wake   chan struct{} // one token per idle writer woken
 
-	mu      sync.Mutex
-	queue   []*scriptCall
-	flying  []*scriptCall // lazy calls taken by a writer, not yet answered
-	running int           // writers alive
-	idle    int           // of which waiting for work
-	armed   bool
-	pool    sync.Pool
-	sha     string
+	mu        sync.Mutex
+	queue     []*scriptCall
+	flying    []*scriptCall // lazy calls taken by a writer, not yet answered
+	running   int           // writers alive
+	idle      int           // of which waiting for work
+	armed     bool
+	lazyAfter time.Duration // lazyAfter; a test holds lazy calls longer
+	pool      sync.Pool
+	sha       string
 }
 
 // scriptCall is one queued command (the save script's EVALSHA, or, with
@@ -130,7 +131,7 @@ const (
 )
 
 func newPipeliner(rdb goredis.UniversalClient, script *goredis.Script, max int) *pipeliner {
-	p := &pipeliner{rdb: rdb, script: script, max: max, wake: make(chan struct{}, max)}
+	p := &pipeliner{rdb: rdb, script: script, max: max, wake: make(chan struct{}, max), lazyAfter: lazyAfter}
 	p.pool.New = func() any { return &scriptCall{done: make(chan struct{}, 1)} }
 	p.sha = script.Hash()
 	return p
@@ -195,7 +196,7 @@ func (p *pipeliner) later(c *scriptCall) {
 	p.queue = append(p.queue, c)
 	if p.running == p.idle && !p.armed { // no writer busy that will take it
 		p.armed = true
-		time.AfterFunc(lazyAfter, func() {
+		time.AfterFunc(p.lazyAfter, func() {
 			p.mu.Lock()
 			p.armed = false
 			if len(p.queue) > 0 {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	goredis "github.com/redis/go-redis/v9"
@@ -289,5 +290,42 @@ func TestFlushWritesLazyMarks(t *testing.T) {
 		if mr.HGet(fmt.Sprint("parcelbot:s:{c", i, "}"), "p:u1") != "" {
 			t.Fatalf("c%d: mark not written by Flush", i)
 		}
+	}
+}
+
+// A save sent from its caller takes the queued done marks with it, in one
+// pipeline, a conversation's mark before its next save: the save sees the
+// mark done, and keeps its own pending work and flag.
+func TestSaveTakesQueuedMarks(t *testing.T) {
+	mr := miniredis.RunT(t)
+	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+	defer c.Close()
+	s := NewStore(c, Options{})
+	s.pipe.lazyAfter = time.Hour // the marks wait for a save
+	ctx := context.Background()
+	v, err := s.Save(ctx, "a", 0, []byte("x"), "u1", nil, []byte("work 1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.MarkDoneLater("a", "u1")
+	s.MarkDoneLater("b", "u9") // another conversation's
+	h := &gateHook{held: make(chan struct{}), release: make(chan struct{})}
+	close(h.release)
+	c.AddHook(h)
+	if _, err := s.Save(ctx, "a", v, []byte("y"), "u2", nil, []byte("work 2")); err != nil {
+		t.Fatal(err)
+	}
+	if s.MarkingDone("a", "u1") || s.MarkingDone("b", "u9") {
+		t.Fatal("the marks are still queued after the save")
+	}
+	h.mu.Lock()
+	pipes := h.pipes
+	h.mu.Unlock()
+	if len(pipes) != 1 || pipes[0] != 1 {
+		t.Fatalf("saves per pipeline %v, want one pipeline (the marks and the save)", pipes)
+	}
+	key := "parcelbot:s:{a}"
+	if mr.HGet(key, "p:u1") != "" || mr.HGet(key, "p:u2") != "work 2" || mr.HGet(key, "pf") == "" {
+		t.Fatalf("after the mark and the save: p:u1 %q, p:u2 %q, pf %q", mr.HGet(key, "p:u1"), mr.HGet(key, "p:u2"), mr.HGet(key, "pf"))
 	}
 }
