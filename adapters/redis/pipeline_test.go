@@ -58,6 +58,13 @@ func (h *gateHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis
 	}
 }
 
+// pipelines returns the saves of each pipeline so far.
+func (h *gateHook) pipelines() []int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]int(nil), h.pipes...)
+}
+
 // Saves that arrive while the writers are busy go out together, as one
 // pipeline, and each gets its own answer: a new version, a duplicate, a
 // conflict.
@@ -318,14 +325,51 @@ func TestSaveTakesQueuedMarks(t *testing.T) {
 	if s.MarkingDone("a", "u1") || s.MarkingDone("b", "u9") {
 		t.Fatal("the marks are still queued after the save")
 	}
-	h.mu.Lock()
-	pipes := h.pipes
-	h.mu.Unlock()
-	if len(pipes) != 1 || pipes[0] != 1 {
+	if pipes := h.pipelines(); len(pipes) != 1 || pipes[0] != 1 {
 		t.Fatalf("saves per pipeline %v, want one pipeline (the marks and the save)", pipes)
 	}
 	key := "parcelbot:s:{a}"
 	if mr.HGet(key, "p:u1") != "" || mr.HGet(key, "p:u2") != "work 2" || mr.HGet(key, "pf") == "" {
 		t.Fatalf("after the mark and the save: p:u1 %q, p:u2 %q, pf %q", mr.HGet(key, "p:u1"), mr.HGet(key, "p:u2"), mr.HGet(key, "pf"))
+	}
+}
+
+// A done mark queued while a lone save is on its way does not go alone
+// when that save is answered: it waits for the next save (or the lazy
+// timer), so that at a moderate rate marks share the saves' round trips.
+func TestMarkWaitsForTheNextSave(t *testing.T) {
+	mr := miniredis.RunT(t)
+	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+	defer c.Close()
+	s := NewStore(c, Options{})
+	s.pipe.lazyAfter = time.Hour
+	ctx := context.Background()
+	if _, err := s.Save(ctx, "b", 0, []byte("x"), "u1", nil, []byte("work")); err != nil {
+		t.Fatal(err)
+	}
+	h := &gateHook{held: make(chan struct{}), release: make(chan struct{})}
+	c.AddHook(h)
+	saved := make(chan error, 1)
+	go func() {
+		_, err := s.Save(ctx, "a", 0, []byte("x"), "u1", nil, nil)
+		saved <- err
+	}()
+	<-h.held // a's save is on its way, from its caller
+	s.MarkDoneLater("b", "u1")
+	close(h.release)
+	if err := <-saved; err != nil {
+		t.Fatal(err)
+	}
+	if !s.MarkingDone("b", "u1") {
+		t.Fatal("the mark went alone after the save it came during")
+	}
+	if _, err := s.Save(ctx, "c", 0, []byte("x"), "u1", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if s.MarkingDone("b", "u1") || mr.HGet("parcelbot:s:{b}", "p:u1") != "" {
+		t.Fatal("the mark did not go with the next save")
+	}
+	if pipes := h.pipelines(); len(pipes) != 1 || pipes[0] != 1 {
+		t.Fatalf("saves per pipeline %v, want the mark and c's save in one", pipes)
 	}
 }
