@@ -45,7 +45,6 @@ type pipeliner struct {
 	due       bool          // the lazy calls queued are to go now (their wait is over, or a flush)
 	lazyAfter time.Duration // lazyAfter; a test holds lazy calls longer
 	pool      sync.Pool
-	sha       string
 }
 
 // scriptCall is one queued command (the save script's EVALSHA, or, with
@@ -138,7 +137,6 @@ const (
 func newPipeliner(rdb goredis.UniversalClient, script *goredis.Script, max int) *pipeliner {
 	p := &pipeliner{rdb: rdb, script: script, max: max, wake: make(chan struct{}, max), lazyAfter: lazyAfter}
 	p.pool.New = func() any { return &scriptCall{done: make(chan struct{}, 1)} }
-	p.sha = script.Hash()
 	return p
 }
 
@@ -154,12 +152,38 @@ func (p *pipeliner) put(c *scriptCall) {
 	p.pool.Put(c)
 }
 
-// evalsha starts c as a call of the script on nkeys keys; the caller adds
-// the keys, then the script's arguments.
-func (p *pipeliner) evalsha(c *scriptCall, nkeys string) {
+// evalsha starts c as a call of the script with this sha on nkeys keys;
+// the caller adds the keys, then the script's arguments.
+func (c *scriptCall) evalsha(sha, nkeys string) {
 	c.str("evalsha")
-	c.str(p.sha)
+	c.str(sha)
 	c.str(nkeys)
+}
+
+// hdelPending starts c as the HDEL of the fields "p:"+id and "pf" (an
+// input's pending work and its flag) of the key that key appends.
+func (c *scriptCall) hdelPending(key func([]byte) []byte, id string) {
+	c.hdel = true
+	c.str("hdel")
+	c.built(key)
+	c.built(func(b []byte) []byte { return append(append(b, "p:"...), id...) })
+	c.str("pf")
+}
+
+// sendCall sends c on its own; an EVALSHA that finds the script gone (a
+// restart, a fail-over) is sent again by Script.Run, which loads it.
+func sendCall(ctx context.Context, rdb goredis.UniversalClient, script *goredis.Script, c *scriptCall) {
+	c.n, c.err = rdb.Do(ctx, c.command()...).Int64()
+	reloadIfGone(ctx, rdb, script, c)
+}
+
+// reloadIfGone sends c again through Script.Run when its EVALSHA failed
+// with NOSCRIPT (the server lost its scripts: a restart, a fail-over).
+func reloadIfGone(ctx context.Context, rdb goredis.UniversalClient, script *goredis.Script, c *scriptCall) {
+	if c.err != nil && !c.hdel && goredis.HasErrorPrefix(c.err, "NOSCRIPT") {
+		keys, args := c.keysAndArgs()
+		c.n, c.err = script.Run(ctx, rdb, keys, args...).Int64()
+	}
 }
 
 // run queues c and waits for its result, also when the caller's context
@@ -173,7 +197,7 @@ func (p *pipeliner) run(c *scriptCall) (int64, error) {
 		// without handing it to a writer and back
 		p.running++
 		p.mu.Unlock()
-		p.send1(context.Background(), c)
+		sendCall(context.Background(), p.rdb, p.script, c)
 		p.mu.Lock()
 		p.running--
 		p.kickLocked()
@@ -304,7 +328,7 @@ func (p *pipeliner) write() {
 		p.mu.Unlock()
 
 		if len(batch) == 1 {
-			p.send1(ctx, batch[0])
+			sendCall(ctx, p.rdb, p.script, batch[0])
 			p.answer(lazies, waiters)
 			lazies, waiters = lazies[:0], waiters[:0]
 			continue
@@ -317,12 +341,7 @@ func (p *pipeliner) write() {
 		_, _ = pipe.Exec(ctx) // each command carries its own error
 		for i, c := range batch {
 			c.n, c.err = cmds[i].Int64()
-			if c.err != nil && !c.hdel && goredis.HasErrorPrefix(c.err, "NOSCRIPT") {
-				// a server that lost its scripts (a restart, a fail-over):
-				// Run loads it again
-				keys, args := c.keysAndArgs()
-				c.n, c.err = p.script.Run(ctx, p.rdb, keys, args...).Int64()
-			}
+			reloadIfGone(ctx, p.rdb, p.script, c)
 		}
 		p.answer(lazies, waiters)
 		lazies, waiters = lazies[:0], waiters[:0]
@@ -338,7 +357,7 @@ func (p *pipeliner) answer(lazies, waiters []*scriptCall) {
 		p.land(lazies)
 	}
 	for _, c := range waiters {
-		p.finish(c)
+		c.done <- struct{}{}
 	}
 	clear(waiters)
 }
@@ -367,32 +386,6 @@ func (p *pipeliner) queuedHDel(key, field string) bool {
 		}
 	}
 	return false
-}
-
-// hdel starts c as the HDEL of the fields "p:"+id and "pf" (an input's
-// pending work and its flag) of the key that key appends.
-func (p *pipeliner) hdel(c *scriptCall, key func([]byte) []byte, id string) {
-	c.hdel = true
-	c.str("hdel")
-	c.built(key)
-	c.built(func(b []byte) []byte { return append(append(b, "p:"...), id...) })
-	c.str("pf")
-}
-
-// send1 sends one call on its own.
-func (p *pipeliner) send1(ctx context.Context, c *scriptCall) {
-	c.n, c.err = p.rdb.Do(ctx, c.command()...).Int64()
-	if c.err != nil && !c.hdel && goredis.HasErrorPrefix(c.err, "NOSCRIPT") {
-		keys, args := c.keysAndArgs()
-		c.n, c.err = p.script.Run(ctx, p.rdb, keys, args...).Int64()
-	}
-}
-
-// finish hands c's result to its caller; a lazy call is put back by land.
-func (p *pipeliner) finish(c *scriptCall) {
-	if !c.lazy {
-		c.done <- struct{}{}
-	}
 }
 
 // flush sends what is queued, lazy calls included, and waits until every

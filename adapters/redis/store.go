@@ -52,6 +52,7 @@ type Store struct {
 	tTTLMS string
 	tMax   string
 	pipe   *pipeliner // nil: each save on its own
+	sha    string     // the save script's
 }
 
 // saveScript: KEYS[1] session, KEYS[2] transcript; ARGV: expected version,
@@ -153,7 +154,7 @@ func NewStore(rdb goredis.UniversalClient, o Options) *Store {
 	period := max(o.IdleTTL/30, time.Second)
 	s := &Store{rdb: rdb, prefix: o.Prefix, ttlMS: strconv.FormatInt((o.IdleTTL + period).Milliseconds(), 10), seen: strconv.Itoa(o.Seen),
 		tTTLMS: strconv.FormatInt((o.TranscriptTTL + period).Milliseconds(), 10), tMax: strconv.Itoa(o.TranscriptMax),
-		period: period.Milliseconds(), now: o.Now}
+		period: period.Milliseconds(), now: o.Now, sha: saveScript.Hash()}
 	if o.Pipelines == 0 {
 		o.Pipelines = 4
 	}
@@ -163,16 +164,37 @@ func NewStore(rdb goredis.UniversalClient, o Options) *Store {
 	return s
 }
 
-func (s *Store) key(conv string) string  { return s.prefix + "s:{" + conv + "}" }
-func (s *Store) tkey(conv string) string { return s.prefix + "t:{" + conv + "}" }
+// A conversation's keys: its session and its transcript, in one hash slot.
+const (
+	sessionKey    = "s:{"
+	transcriptKey = "t:{"
+)
 
-// appendKey and appendTKey append key(conv) and tkey(conv) to b.
-func (s *Store) appendKey(b []byte, conv string) []byte {
-	return append(append(append(append(b, s.prefix...), "s:{"...), conv...), '}')
+func (s *Store) key(conv string) string  { return s.prefix + sessionKey + conv + "}" }
+func (s *Store) tkey(conv string) string { return s.prefix + transcriptKey + conv + "}" }
+
+// appendKey appends key(conv) (kind sessionKey) or tkey(conv) (kind
+// transcriptKey) to b, for a pipelined call, without a string.
+func (s *Store) appendKey(b []byte, kind, conv string) []byte {
+	return append(append(append(append(b, s.prefix...), kind...), conv...), '}')
 }
 
-func (s *Store) appendTKey(b []byte, conv string) []byte {
-	return append(append(append(append(b, s.prefix...), "t:{"...), conv...), '}')
+// call returns a call to build: pooled when saves are pipelined.
+func (s *Store) call() *scriptCall {
+	if s.pipe != nil {
+		return s.pipe.get()
+	}
+	return &scriptCall{}
+}
+
+// do sends c, with other turns' calls when saves are pipelined, and waits
+// for its result.
+func (s *Store) do(ctx context.Context, c *scriptCall) (int64, error) {
+	if s.pipe != nil {
+		return s.pipe.run(c)
+	}
+	sendCall(ctx, s.rdb, saveScript, c)
+	return c.n, c.err
 }
 
 // Load implements bot.SessionStore.
@@ -215,15 +237,9 @@ func (s *Store) Load(ctx context.Context, conv, inputID string) (bot.Session, er
 // MarkDone implements bot.SessionStore: HDEL of the input's pending field,
 // sent with other turns' saves.
 func (s *Store) MarkDone(ctx context.Context, conv, inputID string) error {
-	var err error
-	if s.pipe != nil {
-		c := s.pipe.get()
-		s.pipe.hdel(c, func(b []byte) []byte { return s.appendKey(b, conv) }, inputID)
-		_, err = s.pipe.run(c)
-	} else {
-		err = s.rdb.HDel(ctx, s.key(conv), "p:"+inputID, "pf").Err()
-	}
-	if err != nil {
+	c := s.call()
+	c.hdelPending(func(b []byte) []byte { return s.appendKey(b, sessionKey, conv) }, inputID)
+	if _, err := s.do(ctx, c); err != nil {
 		return fmt.Errorf("redis mark done %s: %w", conv, err)
 	}
 	return nil
@@ -248,29 +264,23 @@ func (s *Store) Save(ctx context.Context, conv string, expect uint64, data []byt
 	if strings.ContainsAny(inputID, "\n") {
 		return 0, fmt.Errorf("redis save %s: input id contains a newline", conv)
 	}
-	var n int64
-	var err error
-	if s.pipe != nil {
-		c := s.pipe.get()
-		s.pipe.evalsha(c, "2")
-		c.built(func(b []byte) []byte { return s.appendKey(b, conv) })
-		c.built(func(b []byte) []byte { return s.appendTKey(b, conv) })
-		c.built(func(b []byte) []byte { return strconv.AppendUint(b, expect, 10) })
-		c.bytes(data)
-		c.str(inputID)
-		c.str(s.ttlMS)
-		c.str(s.seen)
-		c.str(s.tTTLMS)
-		c.str(s.tMax)
-		c.bytes(pending)
-		c.built(func(b []byte) []byte { return strconv.AppendInt(b, s.now().UnixMilli()/s.period, 10) })
-		for _, l := range transcript {
-			c.str(l)
-		}
-		n, err = s.pipe.run(c)
-	} else {
-		n, err = saveScript.Run(ctx, s.rdb, []string{s.key(conv), s.tkey(conv)}, saveArgs(nil, s, expect, data, inputID, pending, transcript)...).Int64()
+	c := s.call()
+	c.evalsha(s.sha, "2")
+	c.built(func(b []byte) []byte { return s.appendKey(b, sessionKey, conv) })
+	c.built(func(b []byte) []byte { return s.appendKey(b, transcriptKey, conv) })
+	c.built(func(b []byte) []byte { return strconv.AppendUint(b, expect, 10) })
+	c.bytes(data)
+	c.str(inputID)
+	c.str(s.ttlMS)
+	c.str(s.seen)
+	c.str(s.tTTLMS)
+	c.str(s.tMax)
+	c.bytes(pending)
+	c.built(func(b []byte) []byte { return strconv.AppendInt(b, s.now().UnixMilli()/s.period, 10) })
+	for _, l := range transcript {
+		c.str(l)
 	}
+	n, err := s.do(ctx, c)
 	if err != nil {
 		return 0, fmt.Errorf("redis save %s: %w", conv, err)
 	}
@@ -291,7 +301,7 @@ func (s *Store) MarkDoneLater(conv, inputID string) {
 		return
 	}
 	c := s.pipe.get()
-	s.pipe.hdel(c, func(b []byte) []byte { return s.appendKey(b, conv) }, inputID)
+	c.hdelPending(func(b []byte) []byte { return s.appendKey(b, sessionKey, conv) }, inputID)
 	s.pipe.later(c)
 }
 
@@ -310,16 +320,6 @@ func (s *Store) Flush(ctx context.Context) error {
 // MarkingDone implements bot.LazyDoner.
 func (s *Store) MarkingDone(conv, inputID string) bool {
 	return s.pipe != nil && s.pipe.queuedHDel(s.key(conv), "p:"+inputID)
-}
-
-// saveArgs appends the save script's ARGV to args.
-func saveArgs(args []any, s *Store, expect uint64, data []byte, inputID string, pending []byte, transcript []string) []any {
-	args = append(args, strconv.FormatUint(expect, 10), data, inputID, s.ttlMS, s.seen, s.tTTLMS, s.tMax, pending,
-		strconv.FormatInt(s.now().UnixMilli()/s.period, 10))
-	for _, l := range transcript {
-		args = append(args, l)
-	}
-	return args
 }
 
 // Transcript implements bot.SessionStore.

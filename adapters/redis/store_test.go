@@ -416,3 +416,14 @@ func TestCommandStatsOnRealRedis(t *testing.T) {
 		}
 	})
 }
+
+// The contract holds with each save sent on its own (Pipelines -1): the
+// same calls, without the pipeliner.
+func TestContractUnpipelined(t *testing.T) {
+	bottest.TestSessionStore(t, func(t *testing.T) bot.SessionStore {
+		mr := miniredis.RunT(t)
+		c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+		t.Cleanup(func() { c.Close() })
+		return NewStore(c, Options{Pipelines: -1})
+	})
+}
