@@ -300,14 +300,8 @@ func (s *Service) observe(before string, st *dialog.State, took time.Duration) {
 func (s *Service) carryOut(ctx context.Context, m Message, st *dialog.State, replies []dialog.Reply, effects []dialog.Effect) error {
 	// an erasure is done before the customer is told it is: if it fails,
 	// no "done" goes out and a redelivery tries again
-	for i := range effects {
-		if effects[i].Kind != effectForget {
-			continue
-		}
-		if err := s.effect(ctx, m.Conversation, st, &effects[i]); err != nil {
-			s.log.Error("effect failed", "conv", m.Conversation, "effect", effects[i].Kind, "err", err)
-			return fmt.Errorf("effect %s %s: %w", effects[i].Kind, m.Conversation, err)
-		}
+	if err := s.effects(ctx, m.Conversation, st, effects, true); err != nil {
+		return err
 	}
 	if len(replies) > 0 {
 		if err := s.send(ctx, m.Conversation, st.Locale(), replies); err != nil {
@@ -316,13 +310,18 @@ func (s *Service) carryOut(ctx context.Context, m Message, st *dialog.State, rep
 			return fmt.Errorf("send replies %s: %w", m.Conversation, err)
 		}
 	}
+	return s.effects(ctx, m.Conversation, st, effects, false)
+}
+
+// effects runs a turn's erasures (forget) or its other effects, in order.
+func (s *Service) effects(ctx context.Context, conv string, st *dialog.State, effects []dialog.Effect, forget bool) error {
 	for i := range effects {
-		if effects[i].Kind == effectForget {
+		if (effects[i].Kind == effectForget) != forget {
 			continue
 		}
-		if err := s.effect(ctx, m.Conversation, st, &effects[i]); err != nil {
-			s.log.Error("effect failed", "conv", m.Conversation, "effect", effects[i].Kind, "err", err)
-			return fmt.Errorf("effect %s %s: %w", effects[i].Kind, m.Conversation, err)
+		if err := s.effect(ctx, conv, st, &effects[i]); err != nil {
+			s.log.Error("effect failed", "conv", conv, "effect", effects[i].Kind, "err", err)
+			return fmt.Errorf("effect %s %s: %w", effects[i].Kind, conv, err)
 		}
 	}
 	return nil
@@ -562,7 +561,6 @@ func (s *Service) Forget(ctx context.Context, conv string) error {
 // Erase is Forget, reporting what it did.
 func (s *Service) Erase(ctx context.Context, conv string) (Erasure, error) {
 	var out Erasure
-	s.cache.drop(conv)
 	// the account the chat is linked to stops reaching it
 	customer := ""
 	if sess, err := s.store.Load(ctx, conv, ""); err != nil {
