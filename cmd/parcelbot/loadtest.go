@@ -263,6 +263,39 @@ func (r driveResult) quantile(q float64) float64 {
 	return float64(r.lat[min(len(r.lat)-1, int(q*float64(len(r.lat))))])
 }
 
+// pacer keeps one of n simulated customers to its schedule in an open
+// loop: rate messages a second over all n, the customers' starts spread
+// over one interval. Every message keeps its slot: one that is late
+// because the previous answer was late is sent at once, and its latency
+// counts from its slot, not from when it could be sent (no coordinated
+// omission).
+type pacer struct {
+	every time.Duration // 0: a closed loop
+	next  time.Time
+}
+
+func newPacer(i, n int, rate float64) pacer {
+	if rate <= 0 {
+		return pacer{}
+	}
+	every := time.Duration(float64(n) / rate * float64(time.Second))
+	return pacer{every: every, next: time.Now().Add(time.Duration(i) * every / time.Duration(n))}
+}
+
+// wait sleeps until the next message is due and returns when it was due;
+// in a closed loop, at once, with the zero time.
+func (p *pacer) wait() time.Time {
+	if p.every == 0 {
+		return time.Time{}
+	}
+	if d := time.Until(p.next); d > 0 {
+		time.Sleep(d)
+	}
+	due := p.next
+	p.next = p.next.Add(p.every)
+	return due
+}
+
 // drive runs convs simulated customers against target for dur (or
 // maxTurns turns): flat out, each sending its next message as soon as its
 // last was answered, or, with rate, each keeping to its own schedule.
@@ -278,30 +311,13 @@ func drive(ctx context.Context, target loadTarget, custs []*customer, dur time.D
 		go func() {
 			defer wg.Done()
 			c := custs[i]
-			var every time.Duration
-			next := time.Now()
-			if rate > 0 {
-				every = time.Duration(float64(convs) / rate * float64(time.Second))
-				next = next.Add(time.Duration(i) * every / time.Duration(convs)) // spread the starts
-			}
+			pace := newPacer(i, convs, rate)
 			for {
-				var sched time.Time // when this message is due (open loop)
-				if every > 0 {
-					if d := time.Until(next); d > 0 {
-						time.Sleep(d)
-					}
-					// every message keeps its slot: one that is late because
-					// the previous answer was late is sent at once, and its
-					// latency counts from its slot, not from when it could be
-					// sent (no coordinated omission)
-					sched = next
-					next = next.Add(every)
-				}
+				sched := pace.wait() // when this message is due (open loop)
 				if ctx.Err() != nil || time.Now().After(deadline) || (maxTurns > 0 && turns.Load() >= int64(maxTurns)) {
 					return
 				}
-				m := c.next(c.step)
-				c.step++
+				m := c.next()
 				t0 := time.Now()
 				if !sched.IsZero() {
 					t0 = sched
@@ -357,10 +373,12 @@ func newCustomer(i int) *customer {
 	return &customer{conv: "lt:" + strconv.Itoa(i), lang: m.lang, order: m.prefix + "-1001111-4007777", postcode: m.postcode, step: i % 9}
 }
 
-// next returns the customer's n-th message: a 9-turn cycle of the menu, a
+// next returns the customer's next message: a 9-turn cycle of the menu, a
 // button, an order number, a postcode, free text with an order number in
 // it, a postcode, a language change and the menu again.
-func (c *customer) next(n int) bot.Message {
+func (c *customer) next() bot.Message {
+	n := c.step
+	c.step++
 	c.id++
 	m := bot.Message{Conversation: c.conv, ID: strconv.Itoa(c.id), Input: dialog.Input{LangHint: c.lang}}
 	switch n % 9 {

@@ -100,10 +100,7 @@ func webhookLoad(ctx context.Context, exe, redisURL string, o webhookLoadOptions
 			_ = cmd.Process.Kill()
 		}
 	}()
-	// like Telegram, which sends a bot's updates over at most
-	// max_connections (at most 100) connections at once, whatever the
-	// number of chats
-	client := &http.Client{Timeout: 10 * time.Second}
+	client := &http.Client{Timeout: 10 * time.Second} // for /healthz
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		if resp, err := client.Get("http://" + addr + "/healthz"); err == nil {
@@ -115,8 +112,10 @@ func webhookLoad(ctx context.Context, exe, redisURL string, o webhookLoadOptions
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	// the updates go over webhookConnections keep-alive connections, each
-	// writing a request and reading its answer in turn (as Telegram does);
+	// like Telegram, which sends a bot's updates over at most
+	// max_connections (at most 100) connections at once, whatever the
+	// number of chats, the updates go over webhookConnections keep-alive
+	// connections, each writing a request and reading its answer in turn;
 	// a small HTTP/1.1 client, because net/http's, with its two goroutines
 	// a connection, cost the generator more CPU than serve spent on the
 	// update, on the same two cores
@@ -131,10 +130,6 @@ func webhookLoad(ctx context.Context, exe, redisURL string, o webhookLoadOptions
 	msgs := []string{"where is my parcel 302-1001111-4007777", "10115", "thanks", "hello"}
 	start := time.Now().Add(o.Warmup) // measured from here
 	stop := start.Add(o.Dur)
-	var every time.Duration
-	if o.Rate > 0 {
-		every = time.Duration(float64(chats) / o.Rate * float64(time.Second))
-	}
 	var wg sync.WaitGroup
 	for i := range chats {
 		wg.Add(1)
@@ -143,17 +138,11 @@ func webhookLoad(ctx context.Context, exe, redisURL string, o webhookLoadOptions
 			chat := int64(i + 1)
 			done := make(chan struct{}, 1)
 			var lat, sent []time.Duration
-			next := time.Now().Add(time.Duration(i) * every / time.Duration(chats)) // spread the starts
+			pace := newPacer(i, chats, o.Rate)
 			for n := 0; time.Now().Before(stop) && ctx.Err() == nil; n++ {
-				var sched time.Time
-				if every > 0 {
-					if d := time.Until(next); d > 0 {
-						time.Sleep(d)
-					}
-					sched, next = next, next.Add(every)
-					if !sched.Before(stop) {
-						break
-					}
+				sched := pace.wait()
+				if !sched.IsZero() && !sched.Before(stop) {
+					break
 				}
 				body := updateJSON(nil, nextID.Add(1), n+1, chat, msgs[n%len(msgs)])
 				t0 := time.Now()
@@ -168,23 +157,19 @@ func webhookLoad(ctx context.Context, exe, redisURL string, o webhookLoadOptions
 					errs.Add(1)
 					continue
 				}
-				wrote, answer := p.wrote, p.answer
-				if bytes.Contains(answer, []byte(`"method":"sendMessage"`)) {
-					// the reply came in the webhook's answer
-					if measured {
-						lat = append(lat, time.Since(t0))
-						sent = append(sent, time.Since(wrote))
+				// the reply came in the webhook's answer, or comes as a
+				// sendMessage to the fake
+				if !bytes.Contains(p.answer, []byte(`"method":"sendMessage"`)) {
+					select {
+					case <-waiters[i]:
+					case <-time.After(10 * time.Second):
+						errs.Add(1)
+						continue
 					}
-					continue
 				}
-				select {
-				case <-waiters[i]:
-					if measured {
-						lat = append(lat, time.Since(t0))
-						sent = append(sent, time.Since(wrote))
-					}
-				case <-time.After(10 * time.Second):
-					errs.Add(1)
+				if measured {
+					lat = append(lat, time.Since(t0))
+					sent = append(sent, time.Since(p.wrote))
 				}
 			}
 			mu.Lock()
