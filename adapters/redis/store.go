@@ -6,11 +6,13 @@
 // not yet carried out), which expires after the idle TTL, and a transcript
 // list <prefix>t:{<conversation>} kept for the transcript retention after
 // the last message. The braces put both keys in one Cluster hash slot.
-// Saving is one Lua script: a compare-and-set on v that also refuses an
-// input id already in s (a redelivered update is handled once) and appends
-// the transcript (trimmed only when it outgrows its cap). A turn costs one
-// round trip when the service holds a copy of the session (EVALSHA to
-// save), two otherwise (HMGET to load first).
+// Saving is one Lua script: a compare-and-set on v that writes the state,
+// the processed ids and the pending work and appends the transcript
+// (trimmed only when it outgrows its cap). Whether an input was processed
+// already is decided here against the store's copy of the list at the
+// version the save expects (seenCopies); the compare-and-set makes that
+// copy exact. A turn costs one round trip when the service holds a copy of
+// the session (EVALSHA to save), two otherwise (HMGET to load first).
 package redis
 
 import (
@@ -39,94 +41,89 @@ type Options struct {
 	// Pipelines is how many pipelines of concurrent saves may be in flight
 	// at once (see pipeliner), default 4; -1 sends each save on its own.
 	Pipelines int
+	// Copies is how many recently saved conversations' processed-input
+	// lists the store keeps a copy of (see seenCopies), default 10,000 (the
+	// service's session cache); -1 none: each save then reads the list
+	// first.
+	Copies int
 }
 
 // Store is a bot.SessionStore on Redis.
 type Store struct {
 	rdb    goredis.UniversalClient
 	prefix string
-	ttlMS  string
 	period int64 // ms: the TTLs are renewed once in each
 	now    func() time.Time
-	seen   string
-	tTTLMS string
-	tMax   string
+	keep   int // processed ids remembered
+	script *goredis.Script
+	sha    string
 	pipe   *pipeliner // nil: each save on its own
-	sha    string     // the save script's
+	seen   *seenCopies
 }
 
-// saveScript: KEYS[1] session, KEYS[2] transcript; ARGV: expected version,
-// data, input id, ttl ms, ids to keep, transcript ttl ms, transcript lines
-// to keep, pending work (may be empty), the current TTL period, then the
-// lines to append. Returns
-// the new version, -1 for a duplicate input, -2 for a version conflict.
-// The processed ids are a newline-separated list ('s') with its length kept
-// beside it ('n'), so a save appends one id and drops at most one without
-// scanning the list. The pending work is the field 'p:<input id>', with
-// the flag 'pf', which MarkDone deletes with a plain HDEL; a save that finds
-// the flag deletes the previous input's work (the list's last id), left when
-// its mark was lost, and the field 'p' of the layout before ("<input
-// id>\n<work>"). (Should a mark delete the flag of a newer turn of the same
-// conversation, a race of two replicas, that turn's work stays until the
-// session expires if its own mark is lost: Load still finds work by input
-// id, so nothing is repeated that was done.)
-var saveScript = goredis.NewScript(saveSrc)
-
+// saveSrc is the save script; the TTLs and the transcript's cap are
+// written into it (saveScript). KEYS[1] session, KEYS[2] transcript; ARGV:
+// [1] the expected version ("0": none), [2] the new version, [3] the state,
+// [4] the field of the previous input's pending work ("" when none), [5]
+// the processed ids after this save, as stored ("" when unchanged), [6]
+// their count, [7] the field of this input's pending work ("" when none),
+// [8] the pending work, [9] the current TTL period, then the transcript
+// lines.
+// It returns 1, or -2 for a version conflict (then nothing is written).
+//
+// Every value goes in as the caller made it, and none is built here: in
+// Redis's Lua each string a script makes, arguments included, is hashed
+// byte by byte, and a number written to Redis is formatted with snprintf.
+//
+// The pending work is the field 'p:<input id>', with the flag 'pf', which
+// MarkDone deletes with a plain HDEL; a save that finds the flag deletes the
+// previous input's work, left when its mark was lost, and the field 'p' of
+// the layout before ("<input id>\n<work>"). (Should a mark delete the flag
+// of a newer turn of the same conversation, a race of two replicas, that
+// turn's work stays until the session expires if its own mark is lost:
+// Load still finds work by input id, so nothing is repeated that was done.)
 const saveSrc = `
-local cur = redis.call('HMGET', KEYS[1], 'v', 's', 'n', 'pf', 'x')
-local v = tonumber(cur[1]) or 0
-local seen = cur[2] or '\n'
-if seen == '' then seen = '\n' end
-local id = ARGV[3]
-if id ~= '' and string.find(seen, '\n' .. id .. '\n', 1, true) then return -1 end
-if v ~= tonumber(ARGV[1]) then return -2 end
-if cur[4] and #seen > 1 then
-  -- the previous input left work whose mark was lost: the list's last id
-  local j = #seen - 1
-  local i = j
-  while i > 1 and string.byte(seen, i - 1) ~= 10 do i = i - 1 end
-  redis.call('HDEL', KEYS[1], 'p', 'p:' .. string.sub(seen, i, j))
+local cur = redis.call('HMGET', KEYS[1], 'v', 'pf', 'x')
+if (cur[1] or '0') ~= ARGV[1] then return -2 end
+if cur[2] then
+  redis.call('HDEL', KEYS[1], 'p', 'pf', ARGV[4] ~= '' and ARGV[4] or 'p')
 end
-local n = tonumber(cur[3])
-if id ~= '' then
-  if not n then -- a session saved before the count was kept
-    n = select(2, string.gsub(seen, '\n', '')) - 1
-  end
-  seen = seen .. id .. '\n'
-  n = n + 1
-  local keep = tonumber(ARGV[5])
-  while n > keep do
-    -- drop the oldest id: keep from the newline that ends it
-    local i = string.find(seen, '\n', 2, true)
-    seen = string.sub(seen, i)
-    n = n - 1
-  end
-end
-v = v + 1
 -- the TTLs are renewed once a period (ARGV[9]): 'x' is the last period
 -- both were, so it is set only by a save that appends to the transcript
-local renew = cur[5] ~= ARGV[9]
-local x = renew and #ARGV > 9 and ARGV[9] or cur[5] or ''
-if id ~= '' and ARGV[8] ~= '' then
-  redis.call('HSET', KEYS[1], 'v', v, 'd', ARGV[2], 's', seen, 'n', n, 'x', x, 'p:' .. id, ARGV[8], 'pf', 1)
+local renew = cur[3] ~= ARGV[9]
+local x = renew and #ARGV > 9 and ARGV[9] or cur[3] or ''
+if ARGV[5] == '' then
+  if ARGV[7] == '' then
+    redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3], 'x', x)
+  else
+    redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3], 'x', x, ARGV[7], ARGV[8], 'pf', '1')
+  end
+elseif ARGV[7] == '' then
+  redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3], 's', ARGV[5], 'n', ARGV[6], 'x', x)
 else
-  redis.call('HSET', KEYS[1], 'v', v, 'd', ARGV[2], 's', seen, 'n', n or 0, 'x', x)
+  redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3], 's', ARGV[5], 'n', ARGV[6], 'x', x, ARGV[7], ARGV[8], 'pf', '1')
 end
 if renew then
-  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], '%[1]d')
 end
 if #ARGV > 9 then
-  local keep = tonumber(ARGV[7])
   local len = redis.call('RPUSH', KEYS[2], unpack(ARGV, 10))
-  if len > keep + math.floor(keep / 8) then
-    redis.call('LTRIM', KEYS[2], -keep, -1)
+  if len > %[3]d then
+    redis.call('LTRIM', KEYS[2], '-%[4]d', '-1')
   end
   if renew or len == #ARGV - 9 then -- a new list has no TTL yet
-    redis.call('PEXPIRE', KEYS[2], ARGV[6])
+    redis.call('PEXPIRE', KEYS[2], '%[2]d')
   end
 end
-return v
+return 1
 `
+
+// saveScript is the save script with the session's TTL, the transcript's
+// TTL and the transcript's cap (ms, ms, lines) written in.
+func saveScript(ttl, transcriptTTL time.Duration, transcriptMax int) *goredis.Script {
+	return goredis.NewScript(fmt.Sprintf(saveSrc, ttl.Milliseconds(), transcriptTTL.Milliseconds(),
+		transcriptMax+transcriptMax/8, transcriptMax))
+}
 
 // NewStore returns a store on rdb.
 func NewStore(rdb goredis.UniversalClient, o Options) *Store {
@@ -152,15 +149,19 @@ func NewStore(rdb goredis.UniversalClient, o Options) *Store {
 	// for 30 days) and set a period longer, so a session lives at least the
 	// idle TTL after its last turn and at most a period more
 	period := max(o.IdleTTL/30, time.Second)
-	s := &Store{rdb: rdb, prefix: o.Prefix, ttlMS: strconv.FormatInt((o.IdleTTL + period).Milliseconds(), 10), seen: strconv.Itoa(o.Seen),
-		tTTLMS: strconv.FormatInt((o.TranscriptTTL + period).Milliseconds(), 10), tMax: strconv.Itoa(o.TranscriptMax),
-		period: period.Milliseconds(), now: o.Now, sha: saveScript.Hash()}
+	script := saveScript(o.IdleTTL+period, o.TranscriptTTL+period, o.TranscriptMax)
+	s := &Store{rdb: rdb, prefix: o.Prefix, period: period.Milliseconds(), now: o.Now, keep: o.Seen,
+		script: script, sha: script.Hash()}
 	if o.Pipelines == 0 {
 		o.Pipelines = 4
 	}
 	if o.Pipelines > 0 {
-		s.pipe = newPipeliner(rdb, saveScript, o.Pipelines)
+		s.pipe = newPipeliner(rdb, script, o.Pipelines)
 	}
+	if o.Copies == 0 {
+		o.Copies = 10000
+	}
+	s.seen = newSeenCopies(o.Copies)
 	return s
 }
 
@@ -193,7 +194,7 @@ func (s *Store) do(ctx context.Context, c *scriptCall) (int64, error) {
 	if s.pipe != nil {
 		return s.pipe.run(c)
 	}
-	sendCall(ctx, s.rdb, saveScript, c)
+	sendCall(ctx, s.rdb, s.script, c)
 	return c.n, c.err
 }
 
@@ -207,20 +208,18 @@ func (s *Store) Load(ctx context.Context, conv, inputID string) (bot.Session, er
 	if err != nil {
 		return bot.Session{}, fmt.Errorf("redis load %s: %w", conv, err)
 	}
-	var sess bot.Session
-	if v, ok := vals[0].(string); ok {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			return bot.Session{}, fmt.Errorf("redis load %s: bad version %q", conv, v)
-		}
-		sess.Version = n
+	cp, err := seenCopyOf(conv, vals[0], vals[2])
+	if err != nil {
+		return bot.Session{}, fmt.Errorf("redis load %s: %w", conv, err)
 	}
+	sess := bot.Session{Version: cp.version}
 	if d, ok := vals[1].(string); ok {
 		sess.Data = []byte(d)
 	}
-	if seen, ok := vals[2].(string); ok && inputID != "" {
-		sess.Seen = containsLine(seen, inputID)
+	if inputID != "" {
+		sess.Seen = cp.contains(inputID)
 	}
+	s.seen.put(conv, cp)
 	if !sess.Seen {
 		return sess, nil
 	}
@@ -245,37 +244,62 @@ func (s *Store) MarkDone(ctx context.Context, conv, inputID string) error {
 	return nil
 }
 
-func containsLine(list, id string) bool {
-	for len(list) > 0 {
-		i := strings.IndexByte(list, '\n')
-		if i < 0 {
-			return list == id
-		}
-		if list[:i] == id {
-			return true
-		}
-		list = list[i+1:]
-	}
-	return false
-}
-
 // Save implements bot.SessionStore.
 func (s *Store) Save(ctx context.Context, conv string, expect uint64, data []byte, inputID string, transcript []string, pending []byte) (uint64, error) {
 	if strings.ContainsAny(inputID, "\n") {
 		return 0, fmt.Errorf("redis save %s: input id contains a newline", conv)
+	}
+	cp := s.seen.take(conv) // the save's own until it is answered
+	switch {
+	case cp != nil && cp.version == expect:
+	case expect == 0:
+		// a new conversation has no list; should it exist after all, the
+		// compare-and-set refuses the save
+		cp = &seenCopy{}
+	default:
+		var err error
+		if cp, err = s.loadSeen(ctx, conv); err != nil {
+			return 0, fmt.Errorf("redis save %s: %w", conv, err)
+		}
+	}
+	if inputID != "" && cp.contains(inputID) {
+		s.seen.put(conv, cp)
+		return 0, bot.ErrDuplicate
+	}
+	if cp.version != expect {
+		s.seen.put(conv, cp)
+		return 0, bot.ErrConflict
 	}
 	c := s.call()
 	c.evalsha(s.sha, "2")
 	c.built(func(b []byte) []byte { return s.appendKey(b, sessionKey, conv) })
 	c.built(func(b []byte) []byte { return s.appendKey(b, transcriptKey, conv) })
 	c.built(func(b []byte) []byte { return strconv.AppendUint(b, expect, 10) })
+	c.built(func(b []byte) []byte { return strconv.AppendUint(b, expect+1, 10) })
 	c.bytes(data)
-	c.str(inputID)
-	c.str(s.ttlMS)
-	c.str(s.seen)
-	c.str(s.tTTLMS)
-	c.str(s.tMax)
-	c.bytes(pending)
+	prev := cp.last() // valid until add
+	c.built(func(b []byte) []byte {
+		if len(prev) == 0 {
+			return b
+		}
+		return append(append(b, "p:"...), prev...)
+	})
+	if inputID == "" {
+		c.str("")
+		c.str("")
+	} else {
+		// the list changes in place: cp is dropped if the save fails
+		n := cp.add(inputID, s.keep)
+		c.bytes(cp.list)
+		c.built(func(b []byte) []byte { return strconv.AppendInt(b, int64(n), 10) })
+	}
+	if inputID == "" || len(pending) == 0 {
+		c.str("")
+		c.str("")
+	} else {
+		c.built(func(b []byte) []byte { return append(append(b, "p:"...), inputID...) })
+		c.bytes(pending)
+	}
 	c.built(func(b []byte) []byte { return strconv.AppendInt(b, s.now().UnixMilli()/s.period, 10) })
 	for _, l := range transcript {
 		c.str(l)
@@ -284,13 +308,39 @@ func (s *Store) Save(ctx context.Context, conv string, expect uint64, data []byt
 	if err != nil {
 		return 0, fmt.Errorf("redis save %s: %w", conv, err)
 	}
-	switch n {
-	case -1:
-		return 0, bot.ErrDuplicate
-	case -2:
+	if n == -2 {
 		return 0, bot.ErrConflict
 	}
-	return uint64(n), nil
+	cp.version = expect + 1
+	s.seen.put(conv, cp)
+	return expect + 1, nil
+}
+
+// loadSeen reads conv's version and processed-input list (a save with no
+// copy of them at the version it expects).
+func (s *Store) loadSeen(ctx context.Context, conv string) (*seenCopy, error) {
+	vals, err := s.rdb.HMGet(ctx, s.key(conv), "v", "s").Result()
+	if err != nil {
+		return nil, err
+	}
+	return seenCopyOf(conv, vals[0], vals[1])
+}
+
+// seenCopyOf makes a copy of the list from the values of the fields v and
+// s as HMGET returns them.
+func seenCopyOf(conv string, v, list any) (*seenCopy, error) {
+	cp := &seenCopy{}
+	if v, ok := v.(string); ok {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("bad version %q of %s", v, conv)
+		}
+		cp.version = n
+	}
+	if l, ok := list.(string); ok {
+		cp.list = []byte(l)
+	}
+	return cp, nil
 }
 
 // MarkDoneLater implements bot.LazyDoner: the mark goes with the next
@@ -333,6 +383,7 @@ func (s *Store) Transcript(ctx context.Context, conv string, n int) ([]string, e
 
 // Delete implements bot.SessionStore.
 func (s *Store) Delete(ctx context.Context, conv string) error {
+	s.seen.drop(conv)
 	if err := s.rdb.Del(ctx, s.key(conv), s.tkey(conv)).Err(); err != nil {
 		return fmt.Errorf("redis delete %s: %w", conv, err)
 	}
