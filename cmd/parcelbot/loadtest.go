@@ -68,7 +68,7 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 			}
 			defer func() { pprof.StopCPUProfile(); f.Close() }()
 		}
-		r, err := webhookLoad(ctx, exe, a.env.RedisURL, webhookLoadOptions{Chats: *convs, Dur: *dur, Warmup: *warmup, Rate: *rate, Replies: *webhookReplies})
+		r, err := webhookLoad(ctx, exe, a.env.RedisURL, webhookLoadOptions{Chats: *convs, Dur: *dur, Warmup: *warmup, Rate: *rate, Replies: *webhookReplies, Log: a.stderr})
 		if err != nil {
 			fmt.Fprintf(a.stderr, "parcelbot loadtest: %v\n", err)
 			return 1
@@ -358,6 +358,18 @@ type customer struct {
 	step                        int // of the cycle, next
 }
 
+// Telegram-like identifiers: a private chat's id is its user's (ten digits
+// today), and an input's is "u" and the bot's update id, one counter over
+// all chats; the store handles them as strings, so their length is part
+// of what a turn costs.
+const (
+	loadChatBase    = 6_000_000_000
+	loadFirstUpdate = 700_000_000
+)
+
+// loadUpdates counts the updates the simulated customers sent.
+var loadUpdates atomic.Int64
+
 var loadMarkets = []struct{ lang, prefix, postcode, track string }{
 	{"en", "206", "SW1A 1AA", "where is my parcel"},
 	{"de", "302", "10115", "wo bleibt mein Paket"},
@@ -370,7 +382,7 @@ func newCustomer(i int) *customer {
 	// each starts at another step of the cycle: in lockstep, every customer
 	// would take the same (heavier or lighter) step in the same tenth of a
 	// second, a load no population of customers makes
-	return &customer{conv: "lt:" + strconv.Itoa(i), lang: m.lang, order: m.prefix + "-1001111-4007777", postcode: m.postcode, step: i % 9}
+	return &customer{conv: "lt:" + strconv.Itoa(loadChatBase+i), lang: m.lang, order: m.prefix + "-1001111-4007777", postcode: m.postcode, step: i % 9}
 }
 
 // next returns the customer's next message: a 9-turn cycle of the menu, a
@@ -380,7 +392,7 @@ func (c *customer) next() bot.Message {
 	n := c.step
 	c.step++
 	c.id++
-	m := bot.Message{Conversation: c.conv, ID: strconv.Itoa(c.id), Input: dialog.Input{LangHint: c.lang}}
+	m := bot.Message{Conversation: c.conv, ID: "u" + strconv.FormatInt(loadFirstUpdate+loadUpdates.Add(1), 10), Input: dialog.Input{LangHint: c.lang}}
 	switch n % 9 {
 	case 0:
 		m.Input.Text = "/start"

@@ -30,6 +30,7 @@ type webhookLoadOptions struct {
 	Warmup  time.Duration // run first, not measured (sessions created, connections open)
 	Rate    float64       // updates a second offered over all chats (open loop); 0: each chat's next update as soon as its reply came (closed loop)
 	Replies bool          // TELEGRAM_WEBHOOK_REPLIES in the child
+	Log     io.Writer     // the first failures are told here (nil: not told)
 }
 
 // webhookResult is what the webhook load test measured.
@@ -67,7 +68,7 @@ func webhookLoad(ctx context.Context, exe, redisURL string, o webhookLoadOptions
 		waiters[i] = make(chan struct{}, 8)
 	}
 	fake.OnSend = func(chat int64) {
-		if i := int(chat - 1); i >= 0 && i < chats {
+		if i := int(chat - loadChatBase); i >= 0 && i < chats {
 			select {
 			case waiters[i] <- struct{}{}:
 			default:
@@ -125,8 +126,16 @@ func webhookLoad(ctx context.Context, exe, redisURL string, o webhookLoadOptions
 		go postUpdates(addr, secret, posts)
 	}
 	var nextID atomic.Int64
+	nextID.Store(loadFirstUpdate)
 	var mu sync.Mutex
 	var errs atomic.Int64
+	// a load test that hides its failures measures nothing: the first few
+	// are told
+	fail := func(what string) {
+		if errs.Add(1) <= 5 && o.Log != nil {
+			fmt.Fprintf(o.Log, "webhook: %s\n", what)
+		}
+	}
 	msgs := []string{"where is my parcel 302-1001111-4007777", "10115", "thanks", "hello"}
 	start := time.Now().Add(o.Warmup) // measured from here
 	stop := start.Add(o.Dur)
@@ -135,7 +144,7 @@ func webhookLoad(ctx context.Context, exe, redisURL string, o webhookLoadOptions
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			chat := int64(i + 1)
+			chat := int64(loadChatBase + i)
 			done := make(chan struct{}, 1)
 			var lat, sent []time.Duration
 			pace := newPacer(i, chats, o.Rate)
@@ -154,7 +163,7 @@ func webhookLoad(ctx context.Context, exe, redisURL string, o webhookLoadOptions
 				posts <- p
 				<-done
 				if p.err != nil || p.status != http.StatusOK {
-					errs.Add(1)
+					fail(fmt.Sprintf("chat %d: update answered %d, %v: %.200s", chat, p.status, p.err, p.answer))
 					continue
 				}
 				// the reply came in the webhook's answer, or comes as a
@@ -163,7 +172,7 @@ func webhookLoad(ctx context.Context, exe, redisURL string, o webhookLoadOptions
 					select {
 					case <-waiters[i]:
 					case <-time.After(10 * time.Second):
-						errs.Add(1)
+						fail(fmt.Sprintf("chat %d: no reply within 10 s", chat))
 						continue
 					}
 				}
