@@ -1,8 +1,9 @@
 package redis
 
 import (
-	"bytes"
+	"strings"
 	"sync"
+	"unsafe"
 )
 
 // seenCopies keeps the store's copy of recently saved conversations'
@@ -93,17 +94,22 @@ func (c *seenCopies) drop(conv string) { c.take(conv) }
 
 // contains reports whether id is in the list.
 func (cp *seenCopy) contains(id string) bool {
-	for l := cp.list; len(l) > 0; {
-		i := bytes.IndexByte(l, '\n')
+	if id == "" || len(cp.list) == 0 || strings.IndexByte(id, '\n') >= 0 {
+		return false
+	}
+	// a read-only view of the list: it does not change during the call
+	l := unsafe.String(unsafe.SliceData(cp.list), len(cp.list))
+	for {
+		i := strings.Index(l, id)
 		if i < 0 {
-			return string(l) == id
+			return false
 		}
-		if i > 0 && string(l[:i]) == id {
+		// the list starts with a newline and ends with one
+		if i > 0 && l[i-1] == '\n' && i+len(id) < len(l) && l[i+len(id)] == '\n' {
 			return true
 		}
 		l = l[i+1:]
 	}
-	return false
 }
 
 // last is the list's newest id ("" when empty).

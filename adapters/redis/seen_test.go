@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -44,6 +45,21 @@ func TestSeenCopyList(t *testing.T) {
 	for _, id := range []string{"u22", "u", "agent", "agent:slack:17.5", "", "\n"} {
 		if cp.contains(id) {
 			t.Errorf("contains %q in %q", id, cp.list)
+		}
+	}
+	for _, c := range []struct {
+		list, id string
+		want     bool
+	}{
+		{"\nu11\nu1\n", "u1", true},
+		{"\nu11\nu1\n", "u11", true},
+		{"\nxu1\nu1x\n", "u1", false},
+		{"\nu1\nu2\n", "1\nu", false},
+		{"\nu1\nu2\n", "u1\nu2", false},
+		{"\nab\nb\n", "b", true},
+	} {
+		if got := (&seenCopy{list: []byte(c.list)}).contains(c.id); got != c.want {
+			t.Errorf("%q contains %q: %v, want %v", c.list, c.id, got, c.want)
 		}
 	}
 	// a list stored longer than the bound (a smaller Seen since) is cut to it
@@ -261,4 +277,40 @@ func TestRollingUpgradeFromTheScriptBefore(t *testing.T) {
 func fields(mr *miniredis.Miniredis, key string) []string {
 	k, _ := mr.HKeys(key)
 	return k
+}
+
+// FuzzSeenCopy checks the copy's list against a plain slice of ids: after
+// any ids are added, it holds the last keep, in the stored layout, and
+// contains finds exactly those.
+func FuzzSeenCopy(f *testing.F) {
+	f.Add("u1 u2 u11 u1", "u1", 3)
+	f.Add("a b ab ba", "b", 2)
+	f.Add("agent:slack:1.2:claim ev:9 u700000001", "ev:9", 64)
+	f.Fuzz(func(t *testing.T, ids, probe string, keep int) {
+		keep = 1 + int(uint(keep)%70)
+		cp := &seenCopy{}
+		var ref []string
+		for _, id := range strings.Fields(ids) {
+			cp.add(id, keep)
+			ref = append(ref, id)
+			if len(ref) > keep {
+				ref = ref[1:]
+			}
+		}
+		want := ""
+		if len(ref) > 0 {
+			want = "\n" + strings.Join(ref, "\n") + "\n"
+		}
+		if string(cp.list) != want {
+			t.Fatalf("list %q, want %q", cp.list, want)
+		}
+		for _, id := range append(ref, probe) {
+			if got, in := cp.contains(id), id != "" && slices.Contains(ref, id); got != in {
+				t.Fatalf("contains(%q) = %v in %q", id, got, cp.list)
+			}
+		}
+		if len(ref) > 0 && string(cp.last()) != ref[len(ref)-1] {
+			t.Fatalf("last %q, want %q", cp.last(), ref[len(ref)-1])
+		}
+	})
 }
