@@ -7,20 +7,21 @@ import (
 )
 
 // seenCopies keeps the store's copy of recently saved conversations'
-// processed-input lists (the session field 's') at their version. A save at
-// that version checks a repeated input against the copy and sends the new
-// list whole, so the save script neither reads, scans nor rebuilds the
-// list: in Redis's Lua every string a script makes is hashed byte by byte
-// when it is made, and the list was read, extended and cut each turn (three
-// strings of up to 64 ids, about 800 bytes with Telegram's update ids). The
-// script's compare-and-set on the version keeps the copy exact: a save whose
-// version no longer matches writes nothing, and its copy is dropped.
+// processed-input ids (the session fields 's' and 'o', see seenCopy) at
+// their version. A save at that version checks a repeated input against the
+// copy and sends what changes, so the save script neither reads, scans nor
+// rebuilds a list: in Redis's Lua every string a script makes is hashed byte
+// by byte when it is made, and the list of the last 64 ids was read,
+// extended and cut each turn (three strings of about 800 bytes with
+// Telegram's update ids). The script's compare-and-set on the version keeps
+// the copy exact: a save whose version no longer matches writes nothing, and
+// its copy is dropped.
 //
 // A copy is taken out while its conversation is being saved (take), so that
-// its buffer, which the save sends, is the save's alone; the save puts it
-// back once the script has answered. Its size is bounded: past max copies, an
-// arbitrary other one goes, and that conversation's next save reads its list
-// from Redis first (one HMGET).
+// its buffers, which the save sends, are the save's alone; the save puts it
+// back once the script has answered. Their number is bounded: past max
+// copies, an arbitrary other one goes, and that conversation's next save
+// reads its ids from Redis first (one HMGET).
 type seenCopies struct {
 	shards [seenShards]seenShard
 	max    int // copies per shard; 0: none kept
@@ -33,13 +34,27 @@ type seenShard struct {
 	m  map[string]*seenCopy
 }
 
-// seenCopy is a conversation's processed-input list as stored: a newline,
-// then each id followed by a newline, oldest first ("\nu1\nu2\n"); empty
-// when none.
+// seenCopy is a conversation's processed-input ids as stored, in two lists
+// of the same layout (a newline, then each id followed by a newline, oldest
+// first: "\nu1\nu2\n"; empty when none): recent, the field 's', holds the
+// newest ids, at most recentIDs of them, and older, the field 'o', those
+// before. A save rewrites the short recent list; once it is full, the next
+// save moves it into older (keeping keep-1 ids there), and only that save
+// writes older: on average a save sends about a fifth of the 64 ids. So at
+// least the last keep ids are remembered, and up to recentIDs-1 more.
+//
+// The recent list is the field the save script before this layout kept the
+// whole list in (with its count 'n'): a replica still running that script
+// during a rolling upgrade refuses a repeat of any recent id, and appends to
+// the field; a longer recent list is moved into older by the next save here.
 type seenCopy struct {
 	version uint64
-	list    []byte
+	recent  []byte
+	older   []byte
 }
+
+// recentIDs is how many ids the recent list holds at most.
+const recentIDs = 8
 
 func newSeenCopies(max int) *seenCopies {
 	c := &seenCopies{max: (max + seenShards - 1) / seenShards}
@@ -92,13 +107,18 @@ func (c *seenCopies) put(conv string, cp *seenCopy) {
 // drop forgets conv's copy.
 func (c *seenCopies) drop(conv string) { c.take(conv) }
 
-// contains reports whether id is in the list.
+// contains reports whether id is one of the copy's ids.
 func (cp *seenCopy) contains(id string) bool {
-	if id == "" || len(cp.list) == 0 || strings.IndexByte(id, '\n') >= 0 {
+	if id == "" || strings.IndexByte(id, '\n') >= 0 {
 		return false
 	}
+	return listContains(cp.recent, id) || listContains(cp.older, id)
+}
+
+// listContains reports whether id (not empty, without a newline) is in list.
+func listContains(list []byte, id string) bool {
 	// a read-only view of the list: it does not change during the call
-	l := unsafe.String(unsafe.SliceData(cp.list), len(cp.list))
+	l := unsafe.String(unsafe.SliceData(list), len(list))
 	for {
 		i := strings.Index(l, id)
 		if i < 0 {
@@ -112,9 +132,15 @@ func (cp *seenCopy) contains(id string) bool {
 	}
 }
 
-// last is the list's newest id ("" when empty).
+// last is the newest id (nil when there is none).
 func (cp *seenCopy) last() []byte {
-	l := cp.list
+	if id := lastOf(cp.recent); id != nil {
+		return id
+	}
+	return lastOf(cp.older)
+}
+
+func lastOf(l []byte) []byte {
 	if len(l) < 2 {
 		return nil
 	}
@@ -126,26 +152,45 @@ func (cp *seenCopy) last() []byte {
 	return l[i+1:]
 }
 
-// add appends id and drops the oldest ids beyond keep, in place; it returns
-// the number of ids in the list.
-func (cp *seenCopy) add(id string, keep int) int {
-	if len(cp.list) == 0 {
-		cp.list = append(cp.list, '\n')
-	}
-	cp.list = append(append(cp.list, id...), '\n')
-	n := 0
-	for _, b := range cp.list[1:] {
-		if b == '\n' {
-			n++
+// add appends id, in place, to the recent list; when that was full, it is
+// first moved into older, which keeps its newest keep-1 ids (moved reports
+// it: older is then to be written too). n is the number of recent ids.
+func (cp *seenCopy) add(id string, keep int) (n int, moved bool) {
+	if n = count(cp.recent); n >= min(recentIDs, keep) {
+		if len(cp.older) == 0 {
+			cp.older = append(cp.older, '\n')
 		}
+		cp.older = append(cp.older, cp.recent[1:]...)
+		cp.older = cut(cp.older, keep-1)
+		cp.recent, n, moved = cp.recent[:0], 0, true
 	}
-	for ; n > keep; n-- {
-		// drop the oldest: keep from the newline that ends it
-		i := 1
-		for cp.list[i] != '\n' {
-			i++
-		}
-		cp.list = cp.list[:1+copy(cp.list[1:], cp.list[i+1:])]
+	if len(cp.recent) == 0 {
+		cp.recent = append(cp.recent, '\n')
 	}
-	return n
+	cp.recent = append(append(cp.recent, id...), '\n')
+	return n + 1, moved
+}
+
+// count is the number of ids in a list.
+func count(l []byte) int {
+	if len(l) == 0 {
+		return 0
+	}
+	return strings.Count(unsafe.String(unsafe.SliceData(l), len(l)), "\n") - 1
+}
+
+// cut drops the oldest ids of a list beyond keep, in place.
+func cut(l []byte, keep int) []byte {
+	drop := count(l) - keep
+	if drop <= 0 {
+		return l
+	}
+	i := 0 // the newline that ends the last id dropped
+	for ; drop > 0; drop-- {
+		i += 1 + strings.IndexByte(unsafe.String(unsafe.SliceData(l[i+1:]), len(l)-i-1), '\n')
+	}
+	if keep <= 0 {
+		return l[:0]
+	}
+	return l[:1+copy(l[1:], l[i+1:])]
 }

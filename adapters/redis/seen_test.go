@@ -21,30 +21,38 @@ import (
 func TestSeenCopyList(t *testing.T) {
 	cp := &seenCopy{}
 	if cp.contains("u1") || cp.last() != nil {
-		t.Fatalf("empty list: contains u1 %v, last %q", cp.contains("u1"), cp.last())
+		t.Fatalf("empty: contains u1 %v, last %q", cp.contains("u1"), cp.last())
 	}
 	steps := []struct {
-		add  string
-		want string
-		n    int
+		add           string
+		recent, older string
+		n             int
+		moved         bool
 	}{
-		{"u1", "\nu1\n", 1},
-		{"u22", "\nu1\nu22\n", 2},
-		{"u3", "\nu1\nu22\nu3\n", 3},
-		{"u4", "\nu22\nu3\nu4\n", 3}, // the oldest goes
-		{"agent:slack:17.5:claim", "\nu3\nu4\nagent:slack:17.5:claim\n", 3},
+		{"u1", "\nu1\n", "", 1, false},
+		{"u22", "\nu1\nu22\n", "", 2, false},
+		{"u3", "\nu1\nu22\nu3\n", "", 3, false},
+		// the recent list is full (keep 3): it moves, older keeps 2
+		{"u4", "\nu4\n", "\nu22\nu3\n", 1, true},
+		{"agent:slack:17.5:claim", "\nu4\nagent:slack:17.5:claim\n", "\nu22\nu3\n", 2, false},
 	}
 	for _, st := range steps {
-		if n := cp.add(st.add, 3); n != st.n || string(cp.list) != st.want {
-			t.Fatalf("add %s: %q (%d), want %q (%d)", st.add, cp.list, n, st.want, st.n)
+		n, moved := cp.add(st.add, 3)
+		if n != st.n || moved != st.moved || string(cp.recent) != st.recent || string(cp.older) != st.older {
+			t.Fatalf("add %s: recent %q older %q (%d, %v), want %q %q (%d, %v)", st.add, cp.recent, cp.older, n, moved, st.recent, st.older, st.n, st.moved)
 		}
 		if string(cp.last()) != st.add || !cp.contains(st.add) {
 			t.Fatalf("after adding %s: last %q, contains %v", st.add, cp.last(), cp.contains(st.add))
 		}
 	}
-	for _, id := range []string{"u22", "u", "agent", "agent:slack:17.5", "", "\n"} {
+	for _, id := range []string{"u22", "u3", "u4"} {
+		if !cp.contains(id) {
+			t.Errorf("%s forgotten: %q %q", id, cp.older, cp.recent)
+		}
+	}
+	for _, id := range []string{"u1", "u", "agent", "agent:slack:17.5", "", "\n"} {
 		if cp.contains(id) {
-			t.Errorf("contains %q in %q", id, cp.list)
+			t.Errorf("contains %q: %q %q", id, cp.older, cp.recent)
 		}
 	}
 	for _, c := range []struct {
@@ -58,14 +66,21 @@ func TestSeenCopyList(t *testing.T) {
 		{"\nu1\nu2\n", "u1\nu2", false},
 		{"\nab\nb\n", "b", true},
 	} {
-		if got := (&seenCopy{list: []byte(c.list)}).contains(c.id); got != c.want {
+		if got := (&seenCopy{older: []byte(c.list)}).contains(c.id); got != c.want {
 			t.Errorf("%q contains %q: %v, want %v", c.list, c.id, got, c.want)
 		}
 	}
-	// a list stored longer than the bound (a smaller Seen since) is cut to it
-	long := &seenCopy{list: []byte("\na\nb\nc\nd\ne\n")}
-	if n := long.add("f", 2); n != 2 || string(long.list) != "\ne\nf\n" {
-		t.Fatalf("long list: %q (%d)", long.list, n)
+	// a session of the layout before: its whole list in the recent field
+	long := &seenCopy{recent: []byte("\na\nb\nc\nd\ne\n")}
+	if n, moved := long.add("f", 3); n != 1 || !moved || string(long.older) != "\nd\ne\n" || string(long.recent) != "\nf\n" {
+		t.Fatalf("long list: %q %q (%d, %v)", long.older, long.recent, n, moved)
+	}
+	one := &seenCopy{}
+	for _, id := range []string{"a", "b", "c"} {
+		one.add(id, 1)
+	}
+	if len(one.older) != 0 || string(one.recent) != "\nc\n" || one.contains("b") {
+		t.Fatalf("keep 1: %q %q", one.older, one.recent)
 	}
 }
 
@@ -129,7 +144,7 @@ func TestSaveUsesTheCopy(t *testing.T) {
 	if got := h.n.Load(); got != 1 {
 		t.Fatalf("a repeat sent %d commands, want none", got)
 	}
-	if got := mr.HGet("parcelbot:s:{a}", "s"); got != "\nu1\nu2\n" || mr.HGet("parcelbot:s:{a}", "n") != "2" {
+	if got := mr.HGet("parcelbot:s:{a}", "s"); got != "\nu1\nu2\n" || mr.HGet("parcelbot:s:{a}", "n") != "2" || mr.HGet("parcelbot:s:{a}", "o") != "" {
 		t.Fatalf("stored list %q, n %q", got, mr.HGet("parcelbot:s:{a}", "n"))
 	}
 }
@@ -207,9 +222,11 @@ func TestCopiesLetGo(t *testing.T) {
 var saveBeforeCopies string
 
 // During a rolling upgrade a replica still running the previous save script
-// (which kept the list itself) and a current one share conversations: both
-// refuse each other's processed inputs, the versions and the list stay
-// one, and work whose mark was lost is cleaned up by either.
+// (which kept the whole list in 's') and a current one share conversations:
+// the versions stay one, each refuses a repeat of the other's recent inputs,
+// the current one moves a list the old one made long into the older ids,
+// and work whose mark was lost is cleaned up by either. The old replica
+// does not know the older ids (at least the last 8 it does).
 func TestRollingUpgradeFromTheScriptBefore(t *testing.T) {
 	mr := miniredis.RunT(t)
 	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
@@ -220,7 +237,7 @@ func TestRollingUpgradeFromTheScriptBefore(t *testing.T) {
 	key, tkey := "parcelbot:s:{a}", "parcelbot:t:{a}"
 	oldSave := func(expect int, id, work string) int64 {
 		t.Helper()
-		n, err := old.Run(ctx, c, []string{key, tkey}, expect, "old", id, 1000000, 4, 1000000, 200, work, 1, "customer: "+id).Int64()
+		n, err := old.Run(ctx, c, []string{key, tkey}, expect, "old", id, 1000000, 64, 1000000, 200, work, 1, "customer: "+id).Int64()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -242,34 +259,43 @@ func TestRollingUpgradeFromTheScriptBefore(t *testing.T) {
 	if n := oldSave(2, "u2", ""); n != -1 {
 		t.Fatalf("old replica repeats u2: %d, want -1", n)
 	}
-	if n := oldSave(2, "u3", ""); n != 3 {
-		t.Fatalf("old save after the current one: %d", n)
-	}
-	// the current replica's copy (version 2) is stale: refused, then loaded
-	if _, err := s.Save(ctx, "a", 2, []byte("new"), "u4", nil, nil); !errors.Is(err, bot.ErrConflict) {
-		t.Fatalf("stale copy: %v", err)
-	}
-	if got, _ := s.Load(ctx, "a", "u3"); !got.Seen || got.Version != 3 {
-		t.Fatalf("u3 after loading: %+v", got)
-	}
-	for i, id := range []string{"u4", "u5", "u6"} {
-		if _, err := s.Save(ctx, "a", uint64(3+i), []byte("new"), id, nil, nil); err != nil {
-			t.Fatal(err)
+	for i, id := range []string{"u3", "u4", "u5"} {
+		if n := oldSave(2+i, id, ""); n != int64(3+i) {
+			t.Fatalf("old save of %s: %d", id, n)
 		}
 	}
-	if got := mr.HGet(key, "s"); got != "\nu3\nu4\nu5\nu6\n" || mr.HGet(key, "n") != "4" {
-		t.Fatalf("list %q n %q", got, mr.HGet(key, "n"))
+	// the current replica's copy (version 2) is stale: refused, then loaded
+	if _, err := s.Save(ctx, "a", 2, []byte("new"), "u6", nil, nil); !errors.Is(err, bot.ErrConflict) {
+		t.Fatalf("stale copy: %v", err)
 	}
-	if n := oldSave(6, "u5", ""); n != -1 {
-		t.Fatalf("old replica repeats u5: %d", n)
+	if got, _ := s.Load(ctx, "a", "u5"); !got.Seen || got.Version != 5 {
+		t.Fatalf("u5 after loading: %+v", got)
+	}
+	// five ids in 's' (four at most here): the next save moves them
+	if _, err := s.Save(ctx, "a", 5, []byte("new"), "u6", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if mr.HGet(key, "s") != "\nu6\n" || mr.HGet(key, "n") != "1" || mr.HGet(key, "o") != "\nu3\nu4\nu5\n" {
+		t.Fatalf("s %q n %q o %q", mr.HGet(key, "s"), mr.HGet(key, "n"), mr.HGet(key, "o"))
+	}
+	for _, id := range []string{"u3", "u6"} {
+		if _, err := s.Save(ctx, "a", 6, []byte("new"), id, nil, nil); !errors.Is(err, bot.ErrDuplicate) {
+			t.Fatalf("current repeats %s: %v", id, err)
+		}
+	}
+	if n := oldSave(6, "u6", ""); n != -1 {
+		t.Fatalf("old replica repeats u6: %d", n)
 	}
 	if n := oldSave(6, "u7", ""); n != 7 {
 		t.Fatalf("old save: %d", n)
 	}
-	if got := mr.HGet(key, "s"); got != "\nu4\nu5\nu6\nu7\n" {
-		t.Fatalf("list after the old save %q", got)
+	if mr.HGet(key, "s") != "\nu6\nu7\n" || mr.HGet(key, "o") != "\nu3\nu4\nu5\n" {
+		t.Fatalf("after the old save: s %q o %q", mr.HGet(key, "s"), mr.HGet(key, "o"))
 	}
-	if tr, _ := s.Transcript(ctx, "a", 10); strings.Join(tr, "|") != "customer: u1|customer: u2|customer: u3|customer: u7" {
+	if got, _ := s.Load(ctx, "a", "u4"); !got.Seen {
+		t.Fatal("u4 forgotten by the current replica")
+	}
+	if tr, _ := s.Transcript(ctx, "a", 10); strings.Join(tr, "|") != "customer: u1|customer: u2|customer: u3|customer: u4|customer: u5|customer: u7" {
 		t.Fatalf("transcript %q", tr)
 	}
 }
@@ -279,38 +305,49 @@ func fields(mr *miniredis.Miniredis, key string) []string {
 	return k
 }
 
-// FuzzSeenCopy checks the copy's list against a plain slice of ids: after
-// any ids are added, it holds the last keep, in the stored layout, and
-// contains finds exactly those.
+// FuzzSeenCopy checks the copy against a plain slice of ids: after any ids
+// are added, it holds the last ones, at least keep and fewer than keep plus
+// the recent list's size, in the stored layout, and contains finds exactly
+// those.
 func FuzzSeenCopy(f *testing.F) {
 	f.Add("u1 u2 u11 u1", "u1", 3)
 	f.Add("a b ab ba", "b", 2)
 	f.Add("agent:slack:1.2:claim ev:9 u700000001", "ev:9", 64)
+	f.Add("1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20", "4", 5)
 	f.Fuzz(func(t *testing.T, ids, probe string, keep int) {
 		keep = 1 + int(uint(keep)%70)
 		cp := &seenCopy{}
-		var ref []string
-		for _, id := range strings.Fields(ids) {
+		all := strings.Fields(ids)
+		for _, id := range all {
 			cp.add(id, keep)
-			ref = append(ref, id)
-			if len(ref) > keep {
-				ref = ref[1:]
+		}
+		var kept []string
+		for _, l := range [][]byte{cp.older, cp.recent} {
+			if len(l) == 0 {
+				continue
+			}
+			if l[0] != '\n' || l[len(l)-1] != '\n' || len(l) < 3 {
+				t.Fatalf("layout: older %q recent %q", cp.older, cp.recent)
+			}
+			kept = append(kept, strings.Split(string(l[1:len(l)-1]), "\n")...)
+		}
+		m := len(kept)
+		if m > len(all) || !slices.Equal(kept, all[len(all)-m:]) {
+			t.Fatalf("kept %q of %q", kept, all)
+		}
+		if m < min(keep, len(all)) || m > keep+min(recentIDs, keep)-1 {
+			t.Fatalf("%d ids kept for keep %d", m, keep)
+		}
+		if count(cp.recent) > min(recentIDs, keep) {
+			t.Fatalf("recent %q over its size", cp.recent)
+		}
+		for _, id := range append(kept, probe, "") {
+			if got, in := cp.contains(id), id != "" && slices.Contains(kept, id); got != in {
+				t.Fatalf("contains(%q) = %v in %q %q", id, got, cp.older, cp.recent)
 			}
 		}
-		want := ""
-		if len(ref) > 0 {
-			want = "\n" + strings.Join(ref, "\n") + "\n"
-		}
-		if string(cp.list) != want {
-			t.Fatalf("list %q, want %q", cp.list, want)
-		}
-		for _, id := range append(ref, probe) {
-			if got, in := cp.contains(id), id != "" && slices.Contains(ref, id); got != in {
-				t.Fatalf("contains(%q) = %v in %q", id, got, cp.list)
-			}
-		}
-		if len(ref) > 0 && string(cp.last()) != ref[len(ref)-1] {
-			t.Fatalf("last %q, want %q", cp.last(), ref[len(ref)-1])
+		if m > 0 && string(cp.last()) != kept[m-1] {
+			t.Fatalf("last %q, want %q", cp.last(), kept[m-1])
 		}
 	})
 }

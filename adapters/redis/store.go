@@ -1,9 +1,10 @@
 // Package redis keeps parcelbot's conversation state and records in Redis
 // through go-redis's UniversalClient (a single server, Sentinel or Cluster).
 // Each conversation is one hash, <prefix>s:{<conversation>}, with fields v
-// (the version), d (the encoded dialog state), s (the ids of the last
-// inputs processed, n their count) and p:<input id> (a stored turn's work
-// not yet carried out), which expires after the idle TTL, and a transcript
+// (the version), d (the encoded dialog state), s and o (the ids of the last
+// inputs processed, the newest few and those before, see seenCopy; n the
+// count in s) and p:<input id> (a stored turn's work not yet carried out),
+// which expires after the idle TTL, and a transcript
 // list <prefix>t:{<conversation>} kept for the transcript retention after
 // the last message. The braces put both keys in one Cluster hash slot.
 // Saving is one Lua script: a compare-and-set on v that writes the state,
@@ -34,7 +35,7 @@ import (
 type Options struct {
 	Prefix        string           // key prefix, default "parcelbot:"
 	IdleTTL       time.Duration    // a conversation untouched this long is forgotten, default 30 days
-	Seen          int              // input ids remembered per conversation, default 64
+	Seen          int              // input ids remembered per conversation, default 64 (up to 7 more)
 	TranscriptTTL time.Duration    // transcripts are kept this long after the last message, default 90 days
 	TranscriptMax int              // lines kept per conversation, default 200 (up to an eighth more between two trims)
 	Now           func() time.Time // the clock that decides when the TTLs are renewed; default time.Now
@@ -65,9 +66,10 @@ type Store struct {
 // written into it (saveScript). KEYS[1] session, KEYS[2] transcript; ARGV:
 // [1] the expected version ("0": none), [2] the new version, [3] the state,
 // [4] the field of the previous input's pending work ("" when none), [5]
-// the processed ids after this save, as stored ("" when unchanged), [6]
-// their count, [7] the field of this input's pending work ("" when none),
-// [8] the pending work, [9] the current TTL period, then the transcript
+// the recent processed ids after this save ('s', see seenCopy; "" when
+// unchanged), [6] their count ('n'), [7] the older ids ('o'; "" when
+// unchanged), [8] the field of this input's pending work ("" when none),
+// [9] the pending work, [10] the current TTL period, then the transcript
 // lines.
 // It returns 1, or -2 for a version conflict (then nothing is written).
 //
@@ -88,30 +90,33 @@ if (cur[1] or '0') ~= ARGV[1] then return -2 end
 if cur[2] then
   redis.call('HDEL', KEYS[1], 'p', 'pf', ARGV[4] ~= '' and ARGV[4] or 'p')
 end
--- the TTLs are renewed once a period (ARGV[9]): 'x' is the last period
+-- the TTLs are renewed once a period (ARGV[10]): 'x' is the last period
 -- both were, so it is set only by a save that appends to the transcript
-local renew = cur[3] ~= ARGV[9]
-local x = renew and #ARGV > 9 and ARGV[9] or cur[3] or ''
+local renew = cur[3] ~= ARGV[10]
+local x = renew and #ARGV > 10 and ARGV[10] or cur[3] or ''
 if ARGV[5] == '' then
-  if ARGV[7] == '' then
+  if ARGV[8] == '' then
     redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3], 'x', x)
   else
-    redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3], 'x', x, ARGV[7], ARGV[8], 'pf', '1')
+    redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3], 'x', x, ARGV[8], ARGV[9], 'pf', '1')
   end
-elseif ARGV[7] == '' then
+elseif ARGV[8] == '' then
   redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3], 's', ARGV[5], 'n', ARGV[6], 'x', x)
 else
-  redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3], 's', ARGV[5], 'n', ARGV[6], 'x', x, ARGV[7], ARGV[8], 'pf', '1')
+  redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3], 's', ARGV[5], 'n', ARGV[6], 'x', x, ARGV[8], ARGV[9], 'pf', '1')
+end
+if ARGV[7] ~= '' then
+  redis.call('HSET', KEYS[1], 'o', ARGV[7])
 end
 if renew then
   redis.call('PEXPIRE', KEYS[1], '%[1]d')
 end
-if #ARGV > 9 then
-  local len = redis.call('RPUSH', KEYS[2], unpack(ARGV, 10))
+if #ARGV > 10 then
+  local len = redis.call('RPUSH', KEYS[2], unpack(ARGV, 11))
   if len > %[3]d then
     redis.call('LTRIM', KEYS[2], '-%[4]d', '-1')
   end
-  if renew or len == #ARGV - 9 then -- a new list has no TTL yet
+  if renew or len == #ARGV - 10 then -- a new list has no TTL yet
     redis.call('PEXPIRE', KEYS[2], '%[2]d')
   end
 end
@@ -200,7 +205,7 @@ func (s *Store) do(ctx context.Context, c *scriptCall) (int64, error) {
 
 // Load implements bot.SessionStore.
 func (s *Store) Load(ctx context.Context, conv, inputID string) (bot.Session, error) {
-	fields := []string{"v", "d", "s", "p"}
+	fields := []string{"v", "d", "s", "o", "p"}
 	if inputID != "" {
 		fields = append(fields, "p:"+inputID)
 	}
@@ -208,7 +213,7 @@ func (s *Store) Load(ctx context.Context, conv, inputID string) (bot.Session, er
 	if err != nil {
 		return bot.Session{}, fmt.Errorf("redis load %s: %w", conv, err)
 	}
-	cp, err := seenCopyOf(conv, vals[0], vals[2])
+	cp, err := seenCopyOf(conv, vals[0], vals[2], vals[3])
 	if err != nil {
 		return bot.Session{}, fmt.Errorf("redis load %s: %w", conv, err)
 	}
@@ -223,9 +228,9 @@ func (s *Store) Load(ctx context.Context, conv, inputID string) (bot.Session, er
 	if !sess.Seen {
 		return sess, nil
 	}
-	if work, ok := vals[4].(string); ok {
+	if work, ok := vals[5].(string); ok {
 		sess.Pending = []byte(work)
-	} else if p, ok := vals[3].(string); ok { // the layout before
+	} else if p, ok := vals[4].(string); ok { // the layout before
 		if id, work, found := strings.Cut(p, "\n"); found && id == inputID {
 			sess.Pending = []byte(work)
 		}
@@ -287,11 +292,20 @@ func (s *Store) Save(ctx context.Context, conv string, expect uint64, data []byt
 	if inputID == "" {
 		c.str("")
 		c.str("")
+		c.str("")
 	} else {
-		// the list changes in place: cp is dropped if the save fails
-		n := cp.add(inputID, s.keep)
-		c.bytes(cp.list)
+		// the lists change in place: cp is dropped if the save fails
+		n, moved := cp.add(inputID, s.keep)
+		c.bytes(cp.recent)
 		c.built(func(b []byte) []byte { return strconv.AppendInt(b, int64(n), 10) })
+		switch {
+		case !moved:
+			c.str("")
+		case len(cp.older) == 0:
+			c.str("\n") // an empty list (keep 1)
+		default:
+			c.bytes(cp.older)
+		}
 	}
 	if inputID == "" || len(pending) == 0 {
 		c.str("")
@@ -319,16 +333,16 @@ func (s *Store) Save(ctx context.Context, conv string, expect uint64, data []byt
 // loadSeen reads conv's version and processed-input list (a save with no
 // copy of them at the version it expects).
 func (s *Store) loadSeen(ctx context.Context, conv string) (*seenCopy, error) {
-	vals, err := s.rdb.HMGet(ctx, s.key(conv), "v", "s").Result()
+	vals, err := s.rdb.HMGet(ctx, s.key(conv), "v", "s", "o").Result()
 	if err != nil {
 		return nil, err
 	}
-	return seenCopyOf(conv, vals[0], vals[1])
+	return seenCopyOf(conv, vals[0], vals[1], vals[2])
 }
 
-// seenCopyOf makes a copy of the list from the values of the fields v and
-// s as HMGET returns them.
-func seenCopyOf(conv string, v, list any) (*seenCopy, error) {
+// seenCopyOf makes a copy of the ids from the values of the fields v, s and
+// o as HMGET returns them.
+func seenCopyOf(conv string, v, recent, older any) (*seenCopy, error) {
 	cp := &seenCopy{}
 	if v, ok := v.(string); ok {
 		n, err := strconv.ParseUint(v, 10, 64)
@@ -337,8 +351,11 @@ func seenCopyOf(conv string, v, list any) (*seenCopy, error) {
 		}
 		cp.version = n
 	}
-	if l, ok := list.(string); ok {
-		cp.list = []byte(l)
+	if l, ok := recent.(string); ok && l != "\n" {
+		cp.recent = []byte(l)
+	}
+	if l, ok := older.(string); ok && l != "\n" {
+		cp.older = []byte(l)
 	}
 	return cp, nil
 }

@@ -321,15 +321,16 @@ func TestSeenListOfThePreviousLayout(t *testing.T) {
 	if _, err := s.Save(ctx, "a", 5, []byte("y"), "u4", nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if got := mr.HGet("parcelbot:s:{a}", "s"); got != "\nu2\nu3\nu4\n" || mr.HGet("parcelbot:s:{a}", "n") != "3" {
-		t.Fatalf("seen %q n %q", got, mr.HGet("parcelbot:s:{a}", "n"))
+	// the whole list was in 's': it moves to the older ids, the last 2 kept
+	if got := mr.HGet("parcelbot:s:{a}", "s"); got != "\nu4\n" || mr.HGet("parcelbot:s:{a}", "n") != "1" || mr.HGet("parcelbot:s:{a}", "o") != "\nu2\nu3\n" {
+		t.Fatalf("seen %q n %q older %q", got, mr.HGet("parcelbot:s:{a}", "n"), mr.HGet("parcelbot:s:{a}", "o"))
 	}
 	for i := 5; i < 20; i++ {
 		if _, err := s.Save(ctx, "a", uint64(i+1), []byte("z"), fmt.Sprintf("u%d", i), nil, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got := mr.HGet("parcelbot:s:{a}", "s"); got != "\nu17\nu18\nu19\n" {
+	if got := mr.HGet("parcelbot:s:{a}", "o") + mr.HGet("parcelbot:s:{a}", "s"); got != "\nu17\nu18\n\nu19\n" {
 		t.Fatalf("seen %q after many saves", got)
 	}
 }
