@@ -160,6 +160,10 @@ func (cp *seenCopy) add(id string, keep int) (n int, moved bool) {
 		if len(cp.older) == 0 {
 			cp.older = append(cp.older, '\n')
 		}
+		if need := len(cp.older) + len(cp.recent); cap(cp.older) < need {
+			// sized to the list, not doubled: a copy is kept per conversation
+			cp.older = append(make([]byte, 0, need+need/8), cp.older...)
+		}
 		cp.older = append(cp.older, cp.recent[1:]...)
 		cp.older = cut(cp.older, keep-1)
 		cp.recent, n, moved = cp.recent[:0], 0, true
