@@ -93,20 +93,22 @@ end
 -- the TTLs are renewed once a period (ARGV[10]): 'x' is the last period
 -- both were, so it is set only by a save that appends to the transcript
 local renew = cur[3] ~= ARGV[10]
-local x = renew and #ARGV > 10 and ARGV[10] or cur[3] or ''
 if ARGV[5] == '' then
   if ARGV[8] == '' then
-    redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3], 'x', x)
+    redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3])
   else
-    redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3], 'x', x, ARGV[8], ARGV[9], 'pf', '1')
+    redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3], ARGV[8], ARGV[9], 'pf', '1')
   end
 elseif ARGV[8] == '' then
-  redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3], 's', ARGV[5], 'n', ARGV[6], 'x', x)
+  redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3], 's', ARGV[5], 'n', ARGV[6])
 else
-  redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3], 's', ARGV[5], 'n', ARGV[6], 'x', x, ARGV[8], ARGV[9], 'pf', '1')
+  redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3], 's', ARGV[5], 'n', ARGV[6], ARGV[8], ARGV[9], 'pf', '1')
 end
 if ARGV[7] ~= '' then
   redis.call('HSET', KEYS[1], 'o', ARGV[7])
+end
+if renew and #ARGV > 10 then
+  redis.call('HSET', KEYS[1], 'x', ARGV[10])
 end
 if renew then
   redis.call('PEXPIRE', KEYS[1], '%[1]d')
