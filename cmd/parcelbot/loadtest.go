@@ -45,7 +45,7 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 	webhookReplies := fl.Bool("webhook-replies", false, "with -webhook: the child puts one-message replies in the webhook's answer (TELEGRAM_WEBHOOK_REPLIES)")
 	inProcess := fl.Bool("in-process", false, "run the service in this process, beside the generator (default: a separate process, when REDIS_URL is set; -idle always runs in this process)")
 	child := fl.Bool("child", false, "internal: be the service side of a load test, on stdin and stdout")
-	prefixFlag := fl.String("prefix", "parcelbot-loadtest:", "internal, with -child: the key prefix")
+	prefixFlag := fl.String("prefix", "pblt:", "internal, with -child: the key prefix")
 	webhook := fl.Bool("webhook", false, "instead: drive a separate `serve --demo` process in webhook mode end to end through a fake Bot API, -conversations chats for -duration (on REDIS_URL, else serve's in-process Redis); prints a webhook: line")
 	if err := fl.Parse(args); err != nil {
 		return 2
@@ -138,7 +138,9 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 	if where == "" {
 		where = "in-process Redis (miniredis; set REDIS_URL for a real one)"
 	}
-	prefix := fmt.Sprintf("parcelbot-loadtest:%d:", time.Now().UnixNano())
+	// a run's own keys, deleted afterwards; about as long as the default
+	// prefix ("parcelbot:"), since a key's bytes are part of a turn's cost
+	prefix := "pblt:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
 	defer cleanupPrefix(rdb, prefix)
 	var target loadTarget
 	var local *loadService
