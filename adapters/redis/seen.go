@@ -51,6 +51,9 @@ type seenCopy struct {
 	version uint64
 	recent  []byte
 	older   []byte
+	sums    []uint32   // the ids' hashes, oldest first (older, then recent): a repeat is looked for here
+	busy    bool       // being saved (see take); under the shard's lock
+	sh      *seenShard // set by take
 }
 
 // recentIDs is how many ids the recent list holds at most.
@@ -65,54 +68,122 @@ func newSeenCopies(max int) *seenCopies {
 }
 
 func (c *seenCopies) shard(conv string) *seenShard {
-	h := uint32(2166136261) // FNV-1a
-	for i := 0; i < len(conv); i++ {
-		h = (h ^ uint32(conv[i])) * 16777619
-	}
-	return &c.shards[h%seenShards]
+	return &c.shards[sum32(conv)%seenShards]
 }
 
-// take removes conv's copy and returns it; nil when there is none.
+// sum32 is the FNV-1a hash of s.
+func sum32(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint32(s[i])) * 16777619
+	}
+	return h
+}
+
+// take returns conv's copy, marked busy until put or let go: a save sends
+// its buffers, so no other save may change them meanwhile. It returns nil
+// when there is none, or it is busy (a save of the same conversation from
+// elsewhere in this process: that one reads the ids from Redis).
 func (c *seenCopies) take(conv string) *seenCopy {
 	if c.max <= 0 {
 		return nil
 	}
 	sh := c.shard(conv)
 	sh.mu.Lock()
+	defer sh.mu.Unlock()
 	cp := sh.m[conv]
-	if cp != nil {
-		delete(sh.m, conv)
+	if cp == nil || cp.busy {
+		return nil
 	}
-	sh.mu.Unlock()
+	cp.busy, cp.sh = true, sh
 	return cp
 }
 
-// put keeps cp as conv's copy (replacing one put meanwhile).
+// put keeps cp, a copy made from Redis, as conv's copy, unless another
+// save of conv holds the one kept (that save's is the newer).
 func (c *seenCopies) put(conv string, cp *seenCopy) {
 	if c.max <= 0 {
 		return
 	}
 	sh := c.shard(conv)
 	sh.mu.Lock()
-	if _, ok := sh.m[conv]; !ok && len(sh.m) >= c.max {
-		for k := range sh.m { // an arbitrary one: map order
-			delete(sh.m, k)
-			break
+	defer sh.mu.Unlock()
+	cp.busy = false
+	switch cur := sh.m[conv]; {
+	case cur == cp, cur != nil && cur.busy:
+	case cur != nil:
+		sh.m[conv] = cp
+	default:
+		if len(sh.m) >= c.max {
+			for k, o := range sh.m { // an arbitrary one, map order, not being saved
+				if !o.busy {
+					delete(sh.m, k)
+					break
+				}
+			}
 		}
+		sh.m[conv] = cp
 	}
-	sh.m[conv] = cp
-	sh.mu.Unlock()
 }
 
-// drop forgets conv's copy.
-func (c *seenCopies) drop(conv string) { c.take(conv) }
+// keep ends a save of cp, a copy take returned: it stays conv's copy (if
+// it still is: an erasure may have dropped it meanwhile). No map lookup: the
+// copy's own shard is locked.
+func (c *seenCopies) keep(cp *seenCopy) {
+	cp.sh.mu.Lock()
+	cp.busy = false
+	cp.sh.mu.Unlock()
+}
+
+// letGo forgets cp, conv's copy, after a save that failed.
+func (c *seenCopies) letGo(conv string, cp *seenCopy) {
+	if c.max <= 0 {
+		return
+	}
+	sh := c.shard(conv)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.m[conv] == cp {
+		delete(sh.m, conv)
+	}
+}
+
+// drop forgets conv's copy (the conversation was deleted).
+func (c *seenCopies) drop(conv string) {
+	if c.max <= 0 {
+		return
+	}
+	sh := c.shard(conv)
+	sh.mu.Lock()
+	delete(sh.m, conv)
+	sh.mu.Unlock()
+}
 
 // contains reports whether id is one of the copy's ids.
 func (cp *seenCopy) contains(id string) bool {
 	if id == "" || strings.IndexByte(id, '\n') >= 0 {
 		return false
 	}
-	return listContains(cp.recent, id) || listContains(cp.older, id)
+	h := sum32(id)
+	for _, x := range cp.sums {
+		if x == h {
+			return listContains(cp.recent, id) || listContains(cp.older, id)
+		}
+	}
+	return false
+}
+
+// resum makes the hashes from the lists.
+func (cp *seenCopy) resum() {
+	cp.sums = cp.sums[:0]
+	for _, l := range [][]byte{cp.older, cp.recent} {
+		for len(l) > 1 {
+			l = l[1:] // the newline before an id
+			i := strings.IndexByte(unsafe.String(unsafe.SliceData(l), len(l)), '\n')
+			cp.sums = append(cp.sums, sum32(unsafe.String(unsafe.SliceData(l), i)))
+			l = l[i:]
+		}
+	}
 }
 
 // listContains reports whether id (not empty, without a newline) is in list.
@@ -167,11 +238,13 @@ func (cp *seenCopy) add(id string, keep int) (n int, moved bool) {
 		cp.older = append(cp.older, cp.recent[1:]...)
 		cp.older = cut(cp.older, keep-1)
 		cp.recent, n, moved = cp.recent[:0], 0, true
+		cp.resum()
 	}
 	if len(cp.recent) == 0 {
 		cp.recent = append(cp.recent, '\n')
 	}
 	cp.recent = append(append(cp.recent, id...), '\n')
+	cp.sums = append(cp.sums, sum32(id))
 	return n + 1, moved
 }
 

@@ -66,12 +66,15 @@ func TestSeenCopyList(t *testing.T) {
 		{"\nu1\nu2\n", "u1\nu2", false},
 		{"\nab\nb\n", "b", true},
 	} {
-		if got := (&seenCopy{older: []byte(c.list)}).contains(c.id); got != c.want {
+		cp := &seenCopy{older: []byte(c.list)}
+		cp.resum()
+		if got := cp.contains(c.id); got != c.want {
 			t.Errorf("%q contains %q: %v, want %v", c.list, c.id, got, c.want)
 		}
 	}
 	// a session of the layout before: its whole list in the recent field
 	long := &seenCopy{recent: []byte("\na\nb\nc\nd\ne\n")}
+	long.resum()
 	if n, moved := long.add("f", 3); n != 1 || !moved || string(long.older) != "\nd\ne\n" || string(long.recent) != "\nf\n" {
 		t.Fatalf("long list: %q %q (%d, %v)", long.older, long.recent, n, moved)
 	}
@@ -350,4 +353,54 @@ func FuzzSeenCopy(f *testing.F) {
 			t.Fatalf("last %q, want %q", cp.last(), kept[m-1])
 		}
 	})
+}
+
+// failHook fails the commands sent while on is set.
+type failHook struct {
+	countHook
+	on atomic.Bool
+}
+
+func (h *failHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		h.n.Add(1)
+		if h.on.Load() {
+			cmd.SetErr(errors.New("injected failure"))
+			return cmd.Err()
+		}
+		return next(ctx, cmd)
+	}
+}
+
+// A save that fails lets its copy go: the next save reads the ids from
+// Redis once, and the one after uses a copy again (a copy left busy would
+// cost every later save of the conversation a round trip).
+func TestFailedSaveLetsTheCopyGo(t *testing.T) {
+	mr := miniredis.RunT(t)
+	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr(), MaxRetries: -1})
+	defer c.Close()
+	s := NewStore(c, Options{Pipelines: -1})
+	ctx := context.Background()
+	if _, err := s.Save(ctx, "a", 0, []byte("x"), "u1", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	h := &failHook{}
+	c.AddHook(h)
+	h.on.Store(true)
+	if _, err := s.Save(ctx, "a", 1, []byte("y"), "u2", nil, nil); err == nil {
+		t.Fatal("a failed save reported no error")
+	}
+	h.on.Store(false)
+	for i, want := range []int64{2, 1, 1} { // HMGET and the script, then the script
+		before := h.n.Load()
+		if _, err := s.Save(ctx, "a", uint64(1+i), []byte("y"), fmt.Sprint("u", 2+i), nil, nil); err != nil {
+			t.Fatalf("save %d after the failure: %v", i, err)
+		}
+		if got := h.n.Load() - before; got != want {
+			t.Fatalf("save %d after the failure sent %d commands, want %d", i, got, want)
+		}
+	}
+	if _, err := s.Save(ctx, "a", 4, []byte("z"), "u1", nil, nil); !errors.Is(err, bot.ErrDuplicate) {
+		t.Fatalf("repeat of u1: %v", err)
+	}
 }

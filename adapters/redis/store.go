@@ -257,8 +257,13 @@ func (s *Store) Save(ctx context.Context, conv string, expect uint64, data []byt
 		return 0, fmt.Errorf("redis save %s: input id contains a newline", conv)
 	}
 	cp := s.seen.take(conv) // the save's own until it is answered
+	if cp != nil && cp.version != expect {
+		s.seen.letGo(conv, cp) // stale, or the caller's copy is
+		cp = nil
+	}
+	taken := cp != nil
 	switch {
-	case cp != nil && cp.version == expect:
+	case cp != nil:
 	case expect == 0:
 		// a new conversation has no list; should it exist after all, the
 		// compare-and-set refuses the save
@@ -269,12 +274,19 @@ func (s *Store) Save(ctx context.Context, conv string, expect uint64, data []byt
 			return 0, fmt.Errorf("redis save %s: %w", conv, err)
 		}
 	}
+	done := func() {
+		if taken {
+			s.seen.keep(cp)
+		} else {
+			s.seen.put(conv, cp)
+		}
+	}
 	if inputID != "" && cp.contains(inputID) {
-		s.seen.put(conv, cp)
+		done()
 		return 0, bot.ErrDuplicate
 	}
 	if cp.version != expect {
-		s.seen.put(conv, cp)
+		done()
 		return 0, bot.ErrConflict
 	}
 	c := s.call()
@@ -322,13 +334,15 @@ func (s *Store) Save(ctx context.Context, conv string, expect uint64, data []byt
 	}
 	n, err := s.do(ctx, c)
 	if err != nil {
+		s.seen.letGo(conv, cp)
 		return 0, fmt.Errorf("redis save %s: %w", conv, err)
 	}
 	if n == -2 {
+		s.seen.letGo(conv, cp)
 		return 0, bot.ErrConflict
 	}
 	cp.version = expect + 1
-	s.seen.put(conv, cp)
+	done()
 	return expect + 1, nil
 }
 
@@ -359,6 +373,7 @@ func seenCopyOf(conv string, v, recent, older any) (*seenCopy, error) {
 	if l, ok := older.(string); ok && l != "\n" {
 		cp.older = []byte(l)
 	}
+	cp.resum()
 	return cp, nil
 }
 
