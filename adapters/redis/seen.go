@@ -136,27 +136,22 @@ func (c *seenCopies) keep(cp *seenCopy) {
 }
 
 // letGo forgets cp, conv's copy, after a save that failed.
-func (c *seenCopies) letGo(conv string, cp *seenCopy) {
+func (c *seenCopies) letGo(conv string, cp *seenCopy) { c.remove(conv, cp) }
+
+// drop forgets conv's copy (the conversation was deleted).
+func (c *seenCopies) drop(conv string) { c.remove(conv, nil) }
+
+// remove forgets conv's copy; when only is set, only if it is that one.
+func (c *seenCopies) remove(conv string, only *seenCopy) {
 	if c.max <= 0 {
 		return
 	}
 	sh := c.shard(conv)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if sh.m[conv] == cp {
+	if cur := sh.m[conv]; cur != nil && (only == nil || cur == only) {
 		delete(sh.m, conv)
 	}
-}
-
-// drop forgets conv's copy (the conversation was deleted).
-func (c *seenCopies) drop(conv string) {
-	if c.max <= 0 {
-		return
-	}
-	sh := c.shard(conv)
-	sh.mu.Lock()
-	delete(sh.m, conv)
-	sh.mu.Unlock()
 }
 
 // contains reports whether id is one of the copy's ids.
