@@ -234,10 +234,23 @@ func TestRollingUpgradeFromTheScriptBefore(t *testing.T) {
 	mr := miniredis.RunT(t)
 	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
 	defer c.Close()
+	rollingUpgrade(t, c, "parcelbot:")
+}
+
+// The same on real Redis (miniredis runs its scripts in another Lua): a
+// server and a Cluster, when the tests have them.
+func TestRollingUpgradeOnRealRedis(t *testing.T) {
+	onRealRedis(t, "TestRollingUpgradeFromTheScriptBefore ran on miniredis", func(t *testing.T, rdb goredis.UniversalClient) {
+		rollingUpgrade(t, rdb, testPrefix(t, rdb))
+	})
+}
+
+func rollingUpgrade(t *testing.T, c goredis.UniversalClient, prefix string) {
 	ctx := context.Background()
-	s := NewStore(c, Options{Seen: 4})
+	s := NewStore(c, Options{Seen: 4, Prefix: prefix})
 	old := goredis.NewScript(saveBeforeCopies)
-	key, tkey := "parcelbot:s:{a}", "parcelbot:t:{a}"
+	key, tkey := prefix+"s:{a}", prefix+"t:{a}"
+	get := func(field string) string { return c.HGet(ctx, key, field).Val() }
 	oldSave := func(expect int, id, work string) int64 {
 		t.Helper()
 		n, err := old.Run(ctx, c, []string{key, tkey}, expect, "old", id, 1000000, 64, 1000000, 200, work, 1, "customer: "+id).Int64()
@@ -256,8 +269,8 @@ func TestRollingUpgradeFromTheScriptBefore(t *testing.T) {
 	if _, err := s.Save(ctx, "a", 1, []byte("new"), "u2", []string{"customer: u2"}, []byte("work 2")); err != nil {
 		t.Fatal(err)
 	}
-	if mr.HGet(key, "p:u1") != "" || mr.HGet(key, "p:u2") != "work 2" {
-		t.Fatalf("pending fields after the current save: %v", fields(mr, key))
+	if get("p:u1") != "" || get("p:u2") != "work 2" {
+		t.Fatalf("pending fields after the current save: %v", c.HKeys(ctx, key).Val())
 	}
 	if n := oldSave(2, "u2", ""); n != -1 {
 		t.Fatalf("old replica repeats u2: %d, want -1", n)
@@ -278,8 +291,8 @@ func TestRollingUpgradeFromTheScriptBefore(t *testing.T) {
 	if _, err := s.Save(ctx, "a", 5, []byte("new"), "u6", nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if mr.HGet(key, "s") != "\nu6\n" || mr.HGet(key, "n") != "1" || mr.HGet(key, "o") != "\nu3\nu4\nu5\n" {
-		t.Fatalf("s %q n %q o %q", mr.HGet(key, "s"), mr.HGet(key, "n"), mr.HGet(key, "o"))
+	if get("s") != "\nu6\n" || get("n") != "1" || get("o") != "\nu3\nu4\nu5\n" {
+		t.Fatalf("s %q n %q o %q", get("s"), get("n"), get("o"))
 	}
 	for _, id := range []string{"u3", "u6"} {
 		if _, err := s.Save(ctx, "a", 6, []byte("new"), id, nil, nil); !errors.Is(err, bot.ErrDuplicate) {
@@ -292,8 +305,8 @@ func TestRollingUpgradeFromTheScriptBefore(t *testing.T) {
 	if n := oldSave(6, "u7", ""); n != 7 {
 		t.Fatalf("old save: %d", n)
 	}
-	if mr.HGet(key, "s") != "\nu6\nu7\n" || mr.HGet(key, "o") != "\nu3\nu4\nu5\n" {
-		t.Fatalf("after the old save: s %q o %q", mr.HGet(key, "s"), mr.HGet(key, "o"))
+	if get("s") != "\nu6\nu7\n" || get("o") != "\nu3\nu4\nu5\n" {
+		t.Fatalf("after the old save: s %q o %q", get("s"), get("o"))
 	}
 	if got, _ := s.Load(ctx, "a", "u4"); !got.Seen {
 		t.Fatal("u4 forgotten by the current replica")
@@ -301,11 +314,6 @@ func TestRollingUpgradeFromTheScriptBefore(t *testing.T) {
 	if tr, _ := s.Transcript(ctx, "a", 10); strings.Join(tr, "|") != "customer: u1|customer: u2|customer: u3|customer: u4|customer: u5|customer: u7" {
 		t.Fatalf("transcript %q", tr)
 	}
-}
-
-func fields(mr *miniredis.Miniredis, key string) []string {
-	k, _ := mr.HKeys(key)
-	return k
 }
 
 // FuzzSeenCopy checks the copy against a plain slice of ids: after any ids
