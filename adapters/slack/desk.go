@@ -426,6 +426,9 @@ func (d *Desk) deliver(ctx context.Context, kind, caseID, data string) error {
 	case "photo":
 		return d.postPhoto(ctx, caseID, data)
 	case "home":
+		if data != "" { // one agent opened the tab
+			return d.publishHome(ctx, data)
+		}
 		return d.refreshHomes(ctx)
 	case "erase":
 		return d.erase(ctx, caseID)

@@ -44,13 +44,17 @@ func (d *Desk) markClosed(ctx context.Context, caseID string) error {
 	return d.out.add(ctx, "home", "", "")
 }
 
-// homeOpened publishes the tab for an agent who opened it, and remembers
-// them for later refreshes.
+// homeOpened remembers an agent who opened the tab, for later refreshes,
+// and has the tab published for them. Every publish goes through the
+// outbox, in order, and renders the queue when it is sent: published from
+// here, a view rendered before a case opened could reach Slack after the
+// refresh that showed the case, and stay (seen in
+// TestAppHomeQueueInTheAgentsLanguage on a busy machine).
 func (d *Desk) homeOpened(ctx context.Context, user string) error {
 	if err := d.rdb.SAdd(ctx, d.key("home"), user).Err(); err != nil {
 		return err
 	}
-	return d.publishHome(ctx, user)
+	return d.out.add(ctx, "home", "", user)
 }
 
 // refreshHomes publishes the tab again for every agent who opened it; the
