@@ -51,6 +51,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) $(FUZZMIN) ./adapters/demo
 	$(GO) test -run '^$$' -fuzz '^FuzzParseLinkToken$$' -fuzztime $(FUZZTIME) $(FUZZMIN) ./domain
 	$(GO) test -run '^$$' -fuzz '^FuzzEntities$$' -fuzztime $(FUZZTIME) $(FUZZMIN) ./bot
+	$(GO) test -run '^$$' -fuzz '^FuzzPendingJSON$$' -fuzztime $(FUZZTIME) $(FUZZMIN) ./bot
 	$(GO) test -run '^$$' -fuzz '^FuzzSeenCopy$$' -fuzztime $(FUZZTIME) $(FUZZMIN) ./adapters/redis
 
 STATICCHECK_VERSION := v0.8.2

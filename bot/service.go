@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -111,8 +110,7 @@ type turnBuf struct {
 	res     dialog.Result
 	enc     []byte
 	lines   []string
-	pending bytes.Buffer // the encoded pending work, reused
-	penc    *json.Encoder
+	pending []byte       // the encoded pending work, reused
 	in      dialog.Input // the turn's input: the engine keeps a pointer, so not the caller's copy (it would go to the heap each turn)
 }
 
@@ -217,10 +215,7 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 		}
 		tb.enc = tb.st.AppendBinary(tb.enc[:0])
 		tb.lines = transcript(tb.lines[:0], &m, &tb.res)
-		pending, err := tb.encodePending()
-		if err != nil {
-			return fmt.Errorf("turn %s: %w", m.Conversation, err)
-		}
+		pending := tb.encodePending()
 		version, err = s.store.Save(ctx, m.Conversation, sess.Version, tb.enc, m.ID, tb.lines, pending)
 		switch {
 		case err == nil:
@@ -337,28 +332,21 @@ type pendingWork struct {
 }
 
 // encodePending returns nil when the turn has nothing to carry out, else
-// the work encoded in tb's buffer (valid until the next turn on tb). The
-// replies of a turn that showed a secret (a delivery password) are not
+// the work encoded (JSON) in tb's buffer (valid until the next turn on tb).
+// The replies of a turn that showed a secret (a delivery password) are not
 // kept: the password must not rest in Redis; if such a turn's replies are
 // lost in a crash, the customer asks again.
-func (tb *turnBuf) encodePending() ([]byte, error) {
+func (tb *turnBuf) encodePending() []byte {
 	st, res := &tb.st, &tb.res
 	replies := res.Replies
 	if len(res.Secrets) > 0 {
 		replies = nil
 	}
 	if len(replies) == 0 && len(res.Effects) == 0 {
-		return nil, nil
+		return nil
 	}
-	tb.pending.Reset()
-	if tb.penc == nil {
-		tb.penc = json.NewEncoder(&tb.pending)
-		tb.penc.SetEscapeHTML(false)
-	}
-	if err := tb.penc.Encode(pendingWork{Lang: st.Locale(), Customer: st.Customer, Case: st.Case, Replies: replies, Effects: res.Effects}); err != nil {
-		return nil, fmt.Errorf("encode pending work: %w", err)
-	}
-	return bytes.TrimSuffix(tb.pending.Bytes(), []byte("\n")), nil
+	tb.pending = appendPending(tb.pending[:0], &pendingWork{Lang: st.Locale(), Customer: st.Customer, Case: st.Case, Replies: replies, Effects: res.Effects})
+	return tb.pending
 }
 
 // redo carries out a stored turn's pending work, and marks it done in the
