@@ -46,43 +46,37 @@ func appendPending(b []byte, p *pendingWork) []byte {
 
 func appendReply(b []byte, r *dialog.Reply) []byte {
 	b = appendJSONString(append(b, `{"Text":`...), r.Text)
-	b = append(b, `,"Buttons":`...)
-	if r.Buttons == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, bt := range r.Buttons {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(append(b, `{"Label":`...), bt.Label)
-			b = appendJSONString(append(b, `,"Data":`...), bt.Data)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
-	}
+	b = appendPairs(b, `,"Buttons":`, r.Buttons == nil, len(r.Buttons), `{"Label":`, `,"Data":`,
+		func(i int) (string, string) { return r.Buttons[i].Label, r.Buttons[i].Data })
 	b = strconv.AppendBool(append(b, `,"Separate":`...), r.Separate)
 	return append(b, '}')
 }
 
 func appendEffect(b []byte, e *dialog.Effect) []byte {
 	b = appendJSONString(append(b, `{"Kind":`...), e.Kind)
-	b = append(b, `,"Args":`...)
-	if e.Args == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, a := range e.Args {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(append(b, `{"Name":`...), a.Name)
-			b = appendJSONString(append(b, `,"Value":`...), a.Value)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
-	}
+	b = appendPairs(b, `,"Args":`, e.Args == nil, len(e.Args), `{"Name":`, `,"Value":`,
+		func(i int) (string, string) { return e.Args[i].Name, e.Args[i].Value })
 	return append(b, '}')
+}
+
+// appendPairs appends field and a list of n objects of two strings each
+// (null for a nil list), as encoding/json writes a slice of such structs.
+func appendPairs(b []byte, field string, isNil bool, n int, first, second string, pair func(int) (string, string)) []byte {
+	b = append(b, field...)
+	if isNil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i := range n {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		x, y := pair(i)
+		b = appendJSONString(append(b, first...), x)
+		b = appendJSONString(append(b, second...), y)
+		b = append(b, '}')
+	}
+	return append(b, ']')
 }
 
 // appendJSONString appends s as a JSON string the way encoding/json does
