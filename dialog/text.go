@@ -38,15 +38,16 @@ func Clean(s string) string {
 			space = b.Len() > 0
 			continue
 		}
+		n := utf8.RuneLen(r)
 		if space {
-			if b.Len()+1 > MaxInputBytes {
-				break
-			}
+			n++
+		}
+		if b.Len()+n > MaxInputBytes {
+			break // a space is written only with the rune after it: no trailing space
+		}
+		if space {
 			b.WriteByte(' ')
 			space = false
-		}
-		if b.Len()+utf8.RuneLen(r) > MaxInputBytes {
-			break
 		}
 		b.WriteRune(r)
 	}

@@ -73,6 +73,11 @@ func TestClean(t *testing.T) {
 	if len(long) > dialog.MaxInputBytes || !utf8.ValidString(long) {
 		t.Errorf("long input: %d bytes, valid %v", len(long), utf8.ValidString(long))
 	}
+	// the cut falls right after a space: the space goes with the word that did not fit
+	cut := dialog.Clean(strings.Repeat("!", dialog.MaxInputBytes-1) + " \x00 ab")
+	if cut != strings.Repeat("!", dialog.MaxInputBytes-1) || dialog.Clean(cut) != cut {
+		t.Errorf("cut after a space: %d bytes ending %q", len(cut), cut[len(cut)-3:])
+	}
 }
 
 func TestDatesAndMoneyPerLanguage(t *testing.T) {
