@@ -12,9 +12,12 @@ type SessionStore interface {
 	// Load returns the conversation's state and version (nil and 0 for a new
 	// conversation) and whether inputID was already processed.
 	Load(ctx context.Context, conv, inputID string) (Session, error)
-	// Save stores data as the next version if the stored version is still
+	// Save stores data under a new version if the stored version is still
 	// expect, records inputID as processed and appends the transcript lines,
-	// atomically. It returns ErrConflict when another turn saved first and
+	// atomically, and returns the new version. Versions are opaque: a
+	// conversation begun again (after Delete, or expired) never reuses a
+	// version of the one before, so that a copy of the old session held
+	// elsewhere cannot pass for the new one. It returns ErrConflict when another turn saved first and
 	// ErrDuplicate when inputID was processed already; then nothing is
 	// written.
 	//

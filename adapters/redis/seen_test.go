@@ -130,18 +130,19 @@ func TestSaveUsesTheCopy(t *testing.T) {
 	defer c.Close()
 	s := NewStore(c, Options{})
 	ctx := context.Background()
-	if _, err := s.Save(ctx, "a", 0, []byte("x"), "u1", []string{"customer: hi"}, []byte("work")); err != nil {
+	v, err := s.Save(ctx, "a", 0, []byte("x"), "u1", []string{"customer: hi"}, []byte("work"))
+	if err != nil {
 		t.Fatal(err)
 	}
 	h := &countHook{}
 	c.AddHook(h)
-	if _, err := s.Save(ctx, "a", 1, []byte("y"), "u2", []string{"customer: again"}, nil); err != nil {
+	if v, err = s.Save(ctx, "a", v, []byte("y"), "u2", []string{"customer: again"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := h.n.Load(); got != 1 {
 		t.Fatalf("a save sent %d commands, want 1 (the script)", got)
 	}
-	if _, err := s.Save(ctx, "a", 2, []byte("z"), "u1", nil, nil); !errors.Is(err, bot.ErrDuplicate) {
+	if _, err := s.Save(ctx, "a", v, []byte("z"), "u1", nil, nil); !errors.Is(err, bot.ErrDuplicate) {
 		t.Fatalf("repeat of u1: %v", err)
 	}
 	if got := h.n.Load(); got != 1 {
@@ -171,32 +172,48 @@ func TestReplicasCopiesGoStale(t *testing.T) {
 	defer c.Close()
 	a, b := NewStore(c, Options{}), NewStore(c, Options{})
 	ctx := context.Background()
-	if _, err := a.Save(ctx, "x", 0, []byte("1"), "u1", nil, nil); err != nil {
+	v1, err := a.Save(ctx, "x", 0, []byte("1"), "u1", nil, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := b.Load(ctx, "x", "u2"); got.Version != 1 || got.Seen {
-		t.Fatalf("b loads %+v", got)
+	if got, _ := b.Load(ctx, "x", "u2"); got.Version != v1 || got.Seen {
+		t.Fatalf("b loads %+v, want version %d", got, v1)
 	}
-	if _, err := a.Save(ctx, "x", 1, []byte("2"), "u2", nil, nil); err != nil { // a's copy is current
+	v2, err := a.Save(ctx, "x", v1, []byte("2"), "u2", nil, nil) // a's copy is current
+	if err != nil {
 		t.Fatal(err)
 	}
-	// b's copy is at version 1, without u2: the script refuses the save
-	if _, err := b.Save(ctx, "x", 1, []byte("2'"), "u2", nil, nil); !errors.Is(err, bot.ErrConflict) {
+	// b's copy is at the first version, without u2: the script refuses the save
+	if _, err := b.Save(ctx, "x", v1, []byte("2'"), "u2", nil, nil); !errors.Is(err, bot.ErrConflict) {
 		t.Fatalf("b saves over a: %v", err)
 	}
 	got, _ := b.Load(ctx, "x", "u2")
-	if !got.Seen || got.Version != 2 || string(got.Data) != "2" {
+	if !got.Seen || got.Version != v2 || string(got.Data) != "2" {
 		t.Fatalf("b after loading again: %+v", got)
 	}
-	if _, err := b.Save(ctx, "x", 2, []byte("2'"), "u2", nil, nil); !errors.Is(err, bot.ErrDuplicate) {
+	if _, err := b.Save(ctx, "x", v2, []byte("2'"), "u2", nil, nil); !errors.Is(err, bot.ErrDuplicate) {
 		t.Fatalf("b repeats u2: %v", err)
 	}
-	// after an erasure on b, a's copy (version 2) is stale too
+	// after an erasure on b, a's copy is stale too
 	if err := b.Delete(ctx, "x"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Save(ctx, "x", 2, []byte("3"), "u3", nil, nil); !errors.Is(err, bot.ErrConflict) {
+	if _, err := a.Save(ctx, "x", v2, []byte("3"), "u3", nil, nil); !errors.Is(err, bot.ErrConflict) {
 		t.Fatalf("a saves into an erased conversation: %v", err)
+	}
+	// and stays stale once the conversation begins again, however many
+	// turns the new one takes (its versions start elsewhere)
+	v := uint64(0)
+	for i := range 3 {
+		if v, err = b.Save(ctx, "x", v, []byte("new"), fmt.Sprint("n", i), nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if v == v1 || v == v2 {
+			t.Fatalf("the new conversation's turn %d has the old one's version %d", i, v)
+		}
+	}
+	if _, err := a.Save(ctx, "x", v2, []byte("old"), "u3", nil, nil); !errors.Is(err, bot.ErrConflict) {
+		t.Fatalf("a saves its copy of the erased conversation over the new one: %v", err)
 	}
 }
 
@@ -208,13 +225,16 @@ func TestCopiesLetGo(t *testing.T) {
 	defer c.Close()
 	s := NewStore(c, Options{Copies: seenShards})
 	ctx := context.Background()
+	versions := make([]uint64, 50)
 	for round := range 3 {
 		for i := range 50 {
 			conv, id := fmt.Sprint("c", i), fmt.Sprint("u", round)
-			if _, err := s.Save(ctx, conv, uint64(round), []byte("x"), id, nil, nil); err != nil {
+			v, err := s.Save(ctx, conv, versions[i], []byte("x"), id, nil, nil)
+			if err != nil {
 				t.Fatalf("%s round %d: %v", conv, round, err)
 			}
-			if _, err := s.Save(ctx, conv, uint64(round+1), []byte("x"), "u0", nil, nil); !errors.Is(err, bot.ErrDuplicate) {
+			versions[i] = v
+			if _, err := s.Save(ctx, conv, v, []byte("x"), "u0", nil, nil); !errors.Is(err, bot.ErrDuplicate) {
 				t.Fatalf("%s round %d: repeat of u0: %v", conv, round, err)
 			}
 		}
@@ -314,6 +334,37 @@ func rollingUpgrade(t *testing.T, c goredis.UniversalClient, prefix string) {
 	if tr, _ := s.Transcript(ctx, "a", 10); strings.Join(tr, "|") != "customer: u1|customer: u2|customer: u3|customer: u4|customer: u5|customer: u7" {
 		t.Fatalf("transcript %q", tr)
 	}
+
+	// A conversation the current replica begins starts at a random version
+	// (below 2^40): the old replica, which counts versions in Lua's
+	// numbers, goes on counting it exactly, also at the top of the range.
+	for i, top := range []bool{false, true} {
+		conv := fmt.Sprint("b", i)
+		v, err := s.Save(ctx, conv, 0, []byte("new"), "b1", nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v < 1<<20 || v >= 1<<40 {
+			t.Fatalf("first version %d out of its range", v)
+		}
+		bkey := prefix + "s:{" + conv + "}"
+		if top {
+			v = 1 << 40 // far above the range: room for a long conversation
+			c.HSet(ctx, bkey, "v", v)
+			s.seen.drop(conv)
+		}
+		n, err := old.Run(ctx, c, []string{bkey, prefix + "t:{" + conv + "}"}, v, "old", "b2", 1000000, 64, 1000000, 200, "", 1, "customer: b2").Int64()
+		if err != nil || n != int64(v+1) {
+			t.Fatalf("old save after version %d: %d, %v", v, n, err)
+		}
+		got, err := s.Load(ctx, conv, "b2")
+		if err != nil || !got.Seen || got.Version != v+1 {
+			t.Fatalf("after the old save of version %d: %+v, %v (stored %q)", v+1, got, err, c.HGet(ctx, bkey, "v").Val())
+		}
+		if _, err := s.Save(ctx, conv, v+1, []byte("new"), "b3", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // FuzzSeenCopy checks the copy against a plain slice of ids: after any ids
@@ -389,26 +440,27 @@ func TestFailedSaveLetsTheCopyGo(t *testing.T) {
 	defer c.Close()
 	s := NewStore(c, Options{Pipelines: -1})
 	ctx := context.Background()
-	if _, err := s.Save(ctx, "a", 0, []byte("x"), "u1", nil, nil); err != nil {
+	v, err := s.Save(ctx, "a", 0, []byte("x"), "u1", nil, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
 	h := &failHook{}
 	c.AddHook(h)
 	h.on.Store(true)
-	if _, err := s.Save(ctx, "a", 1, []byte("y"), "u2", nil, nil); err == nil {
+	if _, err := s.Save(ctx, "a", v, []byte("y"), "u2", nil, nil); err == nil {
 		t.Fatal("a failed save reported no error")
 	}
 	h.on.Store(false)
 	for i, want := range []int64{2, 1, 1} { // HMGET and the script, then the script
 		before := h.n.Load()
-		if _, err := s.Save(ctx, "a", uint64(1+i), []byte("y"), fmt.Sprint("u", 2+i), nil, nil); err != nil {
+		if v, err = s.Save(ctx, "a", v, []byte("y"), fmt.Sprint("u", 2+i), nil, nil); err != nil {
 			t.Fatalf("save %d after the failure: %v", i, err)
 		}
 		if got := h.n.Load() - before; got != want {
 			t.Fatalf("save %d after the failure sent %d commands, want %d", i, got, want)
 		}
 	}
-	if _, err := s.Save(ctx, "a", 4, []byte("z"), "u1", nil, nil); !errors.Is(err, bot.ErrDuplicate) {
+	if _, err := s.Save(ctx, "a", v, []byte("z"), "u1", nil, nil); !errors.Is(err, bot.ErrDuplicate) {
 		t.Fatalf("repeat of u1: %v", err)
 	}
 }

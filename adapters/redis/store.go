@@ -1,7 +1,7 @@
 // Package redis keeps parcelbot's conversation state and records in Redis
 // through go-redis's UniversalClient (a single server, Sentinel or Cluster).
 // Each conversation is one hash, <prefix>s:{<conversation>}, with fields v
-// (the version), d (the encoded dialog state), s and o (the ids of the last
+// (the version: random for a new session, see firstVersion), d (the encoded dialog state), s and o (the ids of the last
 // inputs processed, the newest few and those before, see seenCopy; n the
 // count in s) and p:<input id> (a stored turn's work not yet carried out),
 // which expires after the idle TTL, and a transcript
@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -289,12 +290,16 @@ func (s *Store) Save(ctx context.Context, conv string, expect uint64, data []byt
 		done()
 		return 0, bot.ErrConflict
 	}
+	next := expect + 1
+	if expect == 0 {
+		next = firstVersion()
+	}
 	c := s.call()
 	c.evalsha(s.sha, "2")
 	c.built(func(b []byte) []byte { return s.appendKey(b, sessionKey, conv) })
 	c.built(func(b []byte) []byte { return s.appendKey(b, transcriptKey, conv) })
 	c.built(func(b []byte) []byte { return strconv.AppendUint(b, expect, 10) })
-	c.built(func(b []byte) []byte { return strconv.AppendUint(b, expect+1, 10) })
+	c.built(func(b []byte) []byte { return strconv.AppendUint(b, next, 10) })
 	c.bytes(data)
 	prev := cp.last() // valid until add
 	c.built(func(b []byte) []byte {
@@ -341,9 +346,24 @@ func (s *Store) Save(ctx context.Context, conv string, expect uint64, data []byt
 		s.seen.letGo(conv, cp)
 		return 0, bot.ErrConflict
 	}
-	cp.version = expect + 1
+	cp.version = next
 	done()
-	return expect + 1, nil
+	return next, nil
+}
+
+// firstVersion is the version of a new session: a random number, not 1.
+// A replica's copy of a session (the service's cache, the store's copy of
+// its ids) is trusted while its version matches the stored one; were a
+// session erased (/forget) or expired and begun again from 1, a copy of
+// the old one would match the new one's version after as many turns, and
+// its save would bring the forgotten state back. Random, the new
+// session's versions meet an old copy's with a chance of about one in
+// 2^39. They stay below 2^40 (and any number of turns after): the save
+// script of the release before counts versions in Lua's doubles, and
+// Redis writes a Lua number as an integer only while it is exact, so a
+// replica still running it during a rolling upgrade goes on counting them.
+func firstVersion() uint64 {
+	return 1<<20 + rand.Uint64N(1<<39)
 }
 
 // loadSeen reads conv's version and processed-input list (a save with no

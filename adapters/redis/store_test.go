@@ -102,11 +102,12 @@ func TestIdleTTL(t *testing.T) {
 	forward := func(d time.Duration) { now = now.Add(d); mr.FastForward(d) }
 	s := NewStore(c, Options{IdleTTL: time.Hour, Now: func() time.Time { return now }})
 	ctx := context.Background()
-	if _, err := s.Save(ctx, "c", 0, []byte("x"), "u1", []string{"customer: hi"}, nil); err != nil {
+	v, err := s.Save(ctx, "c", 0, []byte("x"), "u1", []string{"customer: hi"}, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
 	forward(59 * time.Minute)
-	if _, err := s.Save(ctx, "c", 1, []byte("y"), "u2", []string{"customer: again"}, nil); err != nil {
+	if _, err := s.Save(ctx, "c", v, []byte("y"), "u2", []string{"customer: again"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	forward(59 * time.Minute) // a turn renews the TTL
@@ -129,23 +130,27 @@ func TestTTLsRenewedOnceAPeriod(t *testing.T) {
 	forward := func(d time.Duration) { now = now.Add(d); mr.FastForward(d) }
 	s := NewStore(c, Options{IdleTTL: 30 * time.Hour, TranscriptTTL: 90 * time.Hour, Now: func() time.Time { return now }})
 	ctx := context.Background()
-	save := func(v uint64) {
+	turn := 0
+	save := func(expect uint64) uint64 {
 		t.Helper()
-		if _, err := s.Save(ctx, "c", v, []byte("x"), fmt.Sprint("u", v), []string{"customer: hi"}, nil); err != nil {
+		turn++
+		v, err := s.Save(ctx, "c", expect, []byte("x"), fmt.Sprint("u", turn), []string{"customer: hi"}, nil)
+		if err != nil {
 			t.Fatal(err)
 		}
+		return v
 	}
-	save(0)
+	v := save(0)
 	if mr.TTL("parcelbot:s:{c}") != 31*time.Hour || mr.TTL("parcelbot:t:{c}") != 91*time.Hour {
 		t.Fatalf("first TTLs %s %s", mr.TTL("parcelbot:s:{c}"), mr.TTL("parcelbot:t:{c}"))
 	}
 	forward(10 * time.Minute) // the same hour: not renewed
-	save(1)
+	v = save(v)
 	if mr.TTL("parcelbot:s:{c}") != 31*time.Hour-10*time.Minute {
 		t.Fatalf("renewed within the period: %s", mr.TTL("parcelbot:s:{c}"))
 	}
 	forward(time.Hour) // the next period
-	save(2)
+	save(v)
 	if mr.TTL("parcelbot:s:{c}") != 31*time.Hour || mr.TTL("parcelbot:t:{c}") != 91*time.Hour {
 		t.Fatalf("not renewed in the next period: %s %s", mr.TTL("parcelbot:s:{c}"), mr.TTL("parcelbot:t:{c}"))
 	}
@@ -195,8 +200,10 @@ func TestTranscriptKeepsTheLastLines(t *testing.T) {
 	defer c.Close()
 	s := NewStore(c, Options{TranscriptMax: 16})
 	ctx := context.Background()
+	var v uint64
 	for i := range 10 {
-		if _, err := s.Save(ctx, "a", uint64(i), []byte("x"), fmt.Sprint("u", i), []string{fmt.Sprint("customer: ", i), fmt.Sprint("bot: ", i)}, nil); err != nil {
+		var err error
+		if v, err = s.Save(ctx, "a", v, []byte("x"), fmt.Sprint("u", i), []string{fmt.Sprint("customer: ", i), fmt.Sprint("bot: ", i)}, nil); err != nil {
 			t.Fatal(err)
 		}
 		all, _ := s.Transcript(ctx, "a", 100)
@@ -287,8 +294,10 @@ func TestMarkDoneAfterScriptFlush(t *testing.T) {
 	defer c.Close()
 	s := NewStore(c, Options{})
 	ctx := context.Background()
+	var v uint64
 	for i, id := range []string{"u1", "u2"} {
-		if _, err := s.Save(ctx, "a", uint64(i), []byte("x"), id, nil, []byte("work")); err != nil {
+		var err error
+		if v, err = s.Save(ctx, "a", v, []byte("x"), id, nil, []byte("work")); err != nil {
 			t.Fatal(err)
 		}
 		if i == 1 {
@@ -344,13 +353,15 @@ func TestSeenWindowHoldsTheLast64(t *testing.T) {
 	defer c.Close()
 	s := NewStore(c, Options{})
 	ctx := context.Background()
+	var v uint64
 	for i := 0; i < 100; i++ {
-		if _, err := s.Save(ctx, "a", uint64(i), []byte("x"), fmt.Sprintf("u%d", i), nil, nil); err != nil {
+		var err error
+		if v, err = s.Save(ctx, "a", v, []byte("x"), fmt.Sprintf("u%d", i), nil, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, i := range []int{36, 60, 99} {
-		if _, err := s.Save(ctx, "a", 100, []byte("x"), fmt.Sprintf("u%d", i), nil, nil); err != bot.ErrDuplicate {
+		if _, err := s.Save(ctx, "a", v, []byte("x"), fmt.Sprintf("u%d", i), nil, nil); err != bot.ErrDuplicate {
 			t.Errorf("u%d (among the last 64) not refused: %v", i, err)
 		}
 	}
