@@ -213,14 +213,40 @@ func (r *Records) Lookup(ctx context.Context, key string) (string, bool, error) 
 	return v, true, nil
 }
 
+// The writes of two commands on one key are scripts, not MULTI … EXEC: a
+// transaction the server refuses at MULTI (LOADING, after a restart) leaves
+// its other replies unread on go-redis's connection, and the next pipeline
+// on it took them for its own answers
+// (TestRefusedWritesLeaveTheConnectionClean). A script is one command with
+// one reply, and as atomic.
+var (
+	// addClaimScript: ZADD NX of ARGV[2] at score ARGV[1], the key kept ARGV[3] s.
+	addClaimScript = goredis.NewScript(`
+redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1
+`)
+	// failScript: INCR, the window (ARGV[1] ms) set by the first.
+	failScript = goredis.NewScript(`
+local n = redis.call('INCR', KEYS[1])
+if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return n
+`)
+	// setContactScript: HSET of the field-value pairs in ARGV[2..], the key
+	// kept ARGV[1] s.
+	setContactScript = goredis.NewScript(`
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 1
+`)
+)
+
 // AddClaim implements bot.Records.
 func (r *Records) AddClaim(ctx context.Context, customerID, caseID string, at time.Time) error {
 	k := r.prefix + "claims:" + customerID
-	_, err := r.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-		p.ZAddNX(ctx, k, goredis.Z{Score: float64(at.Unix()), Member: caseID})
-		p.Expire(ctx, k, 13*31*24*time.Hour)
-		return nil
-	})
+	err := addClaimScript.Run(ctx, r.rdb, []string{k}, at.Unix(), caseID, int64((13 * 31 * 24 * time.Hour).Seconds())).Err()
 	if err != nil {
 		return fmt.Errorf("add claim: %w", unavailable(err))
 	}
@@ -259,17 +285,11 @@ func (r *Records) Failures(ctx context.Context, key string) (int, error) {
 
 // Fail implements bot.Records: INCR, and the window set by the first.
 func (r *Records) Fail(ctx context.Context, key string, window time.Duration) (int, error) {
-	k := r.prefix + "fail:" + key
-	var incr *goredis.IntCmd
-	_, err := r.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-		incr = p.Incr(ctx, k)
-		p.ExpireNX(ctx, k, window)
-		return nil
-	})
+	n, err := failScript.Run(ctx, r.rdb, []string{r.prefix + "fail:" + key}, window.Milliseconds()).Int()
 	if err != nil {
 		return 0, fmt.Errorf("fail: %w", unavailable(err))
 	}
-	return int(incr.Val()), nil
+	return n, nil
 }
 
 // unavailable marks a Redis failure as EUNAVAILABLE so that the customer is
@@ -300,21 +320,17 @@ func (r *Records) Contact(ctx context.Context, customerID string) (bot.Contact, 
 
 // SetContact implements bot.Records.
 func (r *Records) SetContact(ctx context.Context, customerID string, c bot.Contact) error {
-	var kv []any
+	args := []any{int64(r.keep.Seconds())}
 	if c.Conv != "" {
-		kv = append(kv, "conv", c.Conv)
+		args = append(args, "conv", c.Conv)
 	}
 	if c.Notify != "" {
-		kv = append(kv, "notify", c.Notify)
+		args = append(args, "notify", c.Notify)
 	}
-	if len(kv) == 0 {
+	if len(args) == 1 {
 		return nil
 	}
-	k := r.contactKey(customerID)
-	pipe := r.rdb.TxPipeline() // one key
-	pipe.HSet(ctx, k, kv...)
-	pipe.Expire(ctx, k, r.keep)
-	if _, err := pipe.Exec(ctx); err != nil {
+	if err := setContactScript.Run(ctx, r.rdb, []string{r.contactKey(customerID)}, args...).Err(); err != nil {
 		return fmt.Errorf("set contact %s: %w", customerID, unavailable(err))
 	}
 	return nil

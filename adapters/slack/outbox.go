@@ -141,6 +141,15 @@ func isNoGroup(err error) bool {
 	return err != nil && len(err.Error()) >= 7 && err.Error()[:7] == "NOGROUP"
 }
 
+// ackScript acknowledges a delivered entry (ARGV[2]) for the group
+// ARGV[1] and deletes it from the stream. A script, not MULTI … EXEC: a
+// transaction refused at MULTI (a server still loading) leaves its other
+// replies unread on go-redis's connection for the next pipeline to take.
+var ackScript = goredis.NewScript(`
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+return redis.call('XDEL', KEYS[1], ARGV[2])
+`)
+
 // deliverOne retries an entry until Slack takes it (or ctx ends: false).
 func (o *outbox) deliverOne(ctx context.Context, m goredis.XMessage) bool {
 	str := func(k string) string { s, _ := m.Values[k].(string); return s }
@@ -151,10 +160,7 @@ func (o *outbox) deliverOne(ctx context.Context, m goredis.XMessage) bool {
 		if err == nil {
 			// delivered: acknowledge even if we are being stopped
 			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			pipe := o.rdb.TxPipeline()
-			pipe.XAck(actx, o.stream, group, m.ID)
-			pipe.XDel(actx, o.stream, m.ID)
-			_, err := pipe.Exec(actx)
+			err := ackScript.Run(actx, o.rdb, []string{o.stream}, group, m.ID).Err()
 			cancel()
 			if err != nil {
 				o.log.Warn("acknowledging an outbox entry failed; it may be delivered again", "err", err)
