@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/parcelbot/parcelbot/bot"
@@ -79,9 +78,7 @@ func eventQueueContract(t *testing.T, q *EventQueue) {
 }
 
 func TestEventQueue(t *testing.T) {
-	mr := miniredis.RunT(t)
-	rdb := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
-	t.Cleanup(func() { rdb.Close() })
+	_, rdb := miniClient(t)
 	eventQueueContract(t, NewEventQueue(rdb, ""))
 }
 

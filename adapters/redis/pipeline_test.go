@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/parcelbot/parcelbot/bot"
@@ -70,9 +69,7 @@ func (h *gateHook) pipelines() []int {
 // when another replica saved first. A redelivered input is refused from the
 // store's copy of the processed ids, without waiting for Redis.
 func TestConcurrentSavesShareAPipeline(t *testing.T) {
-	mr := miniredis.RunT(t)
-	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
-	defer c.Close()
+	_, c := miniClient(t)
 	s := NewStore(c, Options{Pipelines: 1})
 	ctx := context.Background()
 	first := map[string]uint64{}
@@ -155,9 +152,7 @@ func TestConcurrentSavesShareAPipeline(t *testing.T) {
 // A pipeline sent to a server that lost its scripts (a restart, a
 // fail-over) loads the script again: no save is lost.
 func TestPipelineAfterScriptFlush(t *testing.T) {
-	mr := miniredis.RunT(t)
-	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
-	defer c.Close()
+	_, c := miniClient(t)
 	s := NewStore(c, Options{Pipelines: 1})
 	ctx := context.Background()
 	if _, err := s.Save(ctx, "a", 0, []byte("x"), "u1", nil, nil); err != nil {
@@ -245,9 +240,7 @@ func TestPipelinedSavesOnRealRedis(t *testing.T) {
 // its way MarkingDone says so (a redelivery in between is a duplicate),
 // and it lands by itself when no save comes.
 func TestLazyDoneMarks(t *testing.T) {
-	mr := miniredis.RunT(t)
-	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
-	defer c.Close()
+	_, c := miniClient(t)
 	s := NewStore(c, Options{Pipelines: 1})
 	ctx := context.Background()
 	for _, conv := range []string{"a", "b"} {
@@ -289,9 +282,7 @@ func TestLazyDoneMarks(t *testing.T) {
 
 // Flush writes the lazy marks still queued (at shutdown).
 func TestFlushWritesLazyMarks(t *testing.T) {
-	mr := miniredis.RunT(t)
-	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
-	defer c.Close()
+	mr, c := miniClient(t)
 	s := NewStore(c, Options{})
 	ctx := context.Background()
 	for i := range 20 {
@@ -315,9 +306,7 @@ func TestFlushWritesLazyMarks(t *testing.T) {
 // pipeline, a conversation's mark before its next save: the save sees the
 // mark done, and keeps its own pending work and flag.
 func TestSaveTakesQueuedMarks(t *testing.T) {
-	mr := miniredis.RunT(t)
-	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
-	defer c.Close()
+	mr, c := miniClient(t)
 	s := NewStore(c, Options{})
 	s.pipe.lazyAfter = time.Hour // the marks wait for a save
 	ctx := context.Background()
@@ -349,9 +338,7 @@ func TestSaveTakesQueuedMarks(t *testing.T) {
 // when that save is answered: it waits for the next save (or the lazy
 // timer), so that at a moderate rate marks share the saves' round trips.
 func TestMarkWaitsForTheNextSave(t *testing.T) {
-	mr := miniredis.RunT(t)
-	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
-	defer c.Close()
+	mr, c := miniClient(t)
 	s := NewStore(c, Options{})
 	s.pipe.lazyAfter = time.Hour
 	ctx := context.Background()

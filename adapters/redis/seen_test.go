@@ -125,9 +125,7 @@ func (h *countHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredi
 // A turn saved with the store's copy of the list costs one command, and a
 // redelivered input is refused from the copy without any.
 func TestSaveUsesTheCopy(t *testing.T) {
-	mr := miniredis.RunT(t)
-	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
-	defer c.Close()
+	mr, c := miniClient(t)
 	s := NewStore(c, Options{})
 	ctx := context.Background()
 	v, err := s.Save(ctx, "a", 0, []byte("x"), "u1", []string{"customer: hi"}, []byte("work"))
@@ -157,9 +155,7 @@ func TestSaveUsesTheCopy(t *testing.T) {
 // first, and everything holds as with one.
 func TestContractWithoutCopies(t *testing.T) {
 	bottest.TestSessionStore(t, func(t *testing.T) bot.SessionStore {
-		mr := miniredis.RunT(t)
-		c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
-		t.Cleanup(func() { c.Close() })
+		_, c := miniClient(t)
 		return NewStore(c, Options{Copies: -1})
 	})
 }
@@ -167,9 +163,7 @@ func TestContractWithoutCopies(t *testing.T) {
 // Two replicas share a conversation: each one's copy goes stale when the
 // other saves, and the compare-and-set catches it.
 func TestReplicasCopiesGoStale(t *testing.T) {
-	mr := miniredis.RunT(t)
-	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
-	defer c.Close()
+	_, c := miniClient(t)
 	a, b := NewStore(c, Options{}), NewStore(c, Options{})
 	ctx := context.Background()
 	v1, err := a.Save(ctx, "x", 0, []byte("1"), "u1", nil, nil)
@@ -220,9 +214,7 @@ func TestReplicasCopiesGoStale(t *testing.T) {
 // Past its bound the store lets copies go; their conversations' saves read
 // the list again and still refuse repeats.
 func TestCopiesLetGo(t *testing.T) {
-	mr := miniredis.RunT(t)
-	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
-	defer c.Close()
+	_, c := miniClient(t)
 	s := NewStore(c, Options{Copies: seenShards})
 	ctx := context.Background()
 	versions := make([]uint64, 50)
@@ -251,9 +243,7 @@ var saveBeforeCopies string
 // and work whose mark was lost is cleaned up by either. The old replica
 // does not know the older ids (at least the last 8 it does).
 func TestRollingUpgradeFromTheScriptBefore(t *testing.T) {
-	mr := miniredis.RunT(t)
-	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
-	defer c.Close()
+	_, c := miniClient(t)
 	rollingUpgrade(t, c, "parcelbot:")
 }
 

@@ -3,15 +3,10 @@ package redis
 import (
 	"context"
 	"testing"
-
-	"github.com/alicebob/miniredis/v2"
-	goredis "github.com/redis/go-redis/v9"
 )
 
 func TestTelegramSpool(t *testing.T) {
-	mr := miniredis.RunT(t)
-	rdb := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
-	defer rdb.Close()
+	mr, rdb := miniClient(t)
 	s := NewTelegramSpool(rdb, "pb:")
 	ctx := context.Background()
 	for id, raw := range map[int64]string{7: `{"update_id":7}`, 8: `{"update_id":8}`} {

@@ -21,9 +21,7 @@ var _ bot.SessionStore = (*Store)(nil)
 
 func TestContractMiniredis(t *testing.T) {
 	bottest.TestSessionStore(t, func(t *testing.T) bot.SessionStore {
-		mr := miniredis.RunT(t)
-		c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
-		t.Cleanup(func() { c.Close() })
+		_, c := miniClient(t)
 		return NewStore(c, Options{})
 	})
 }
@@ -40,6 +38,16 @@ func TestContractRealRedis(t *testing.T) {
 			return NewStore(rdb, Options{Prefix: testPrefix(t, rdb)})
 		})
 	})
+}
+
+// miniClient starts a miniredis for the test and returns it with a client
+// on it; the client is closed when the test ends.
+func miniClient(t testing.TB) (*miniredis.Miniredis, *goredis.Client) {
+	t.Helper()
+	mr := miniredis.RunT(t)
+	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
+	t.Cleanup(func() { c.Close() })
+	return mr, c
 }
 
 // onRealRedis runs fn as a subtest on the server at REDIS_URL and on the
@@ -95,9 +103,7 @@ func testPrefix(t *testing.T, rdb goredis.UniversalClient) string {
 }
 
 func TestIdleTTL(t *testing.T) {
-	mr := miniredis.RunT(t)
-	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
-	defer c.Close()
+	mr, c := miniClient(t)
 	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
 	forward := func(d time.Duration) { now = now.Add(d); mr.FastForward(d) }
 	s := NewStore(c, Options{IdleTTL: time.Hour, Now: func() time.Time { return now }})
@@ -123,9 +129,7 @@ func TestIdleTTL(t *testing.T) {
 // The TTLs are renewed once a period (a thirtieth of the idle TTL), not on
 // every save, and a new transcript gets its TTL at once.
 func TestTTLsRenewedOnceAPeriod(t *testing.T) {
-	mr := miniredis.RunT(t)
-	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
-	defer c.Close()
+	mr, c := miniClient(t)
 	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
 	forward := func(d time.Duration) { now = now.Add(d); mr.FastForward(d) }
 	s := NewStore(c, Options{IdleTTL: 30 * time.Hour, TranscriptTTL: 90 * time.Hour, Now: func() time.Time { return now }})
@@ -179,9 +183,7 @@ func TestRedisDownIsAnError(t *testing.T) {
 }
 
 func TestKeyLayout(t *testing.T) {
-	mr := miniredis.RunT(t)
-	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
-	defer c.Close()
+	mr, c := miniClient(t)
 	s := NewStore(c, Options{Prefix: "shop1:"})
 	if _, err := s.Save(context.Background(), "tg:42", 0, []byte("x"), "u", []string{"customer: hi"}, nil); err != nil {
 		t.Fatal(err)
@@ -195,9 +197,7 @@ func TestKeyLayout(t *testing.T) {
 // a save makes it outgrow the cap by more than an eighth (no LTRIM on the
 // saves before), and Transcript(n) gives the last n lines either way.
 func TestTranscriptKeepsTheLastLines(t *testing.T) {
-	mr := miniredis.RunT(t)
-	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
-	defer c.Close()
+	_, c := miniClient(t)
 	s := NewStore(c, Options{TranscriptMax: 16})
 	ctx := context.Background()
 	var v uint64
@@ -289,9 +289,7 @@ func TestRecordsOnRealRedis(t *testing.T) {
 // MarkDone runs as EVALSHA; on a server that lost its scripts (restart,
 // fail-over) it is sent again as EVAL, and nothing is left pending.
 func TestMarkDoneAfterScriptFlush(t *testing.T) {
-	mr := miniredis.RunT(t)
-	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
-	defer c.Close()
+	_, c := miniClient(t)
 	s := NewStore(c, Options{})
 	ctx := context.Background()
 	var v uint64
@@ -318,9 +316,7 @@ func TestMarkDoneAfterScriptFlush(t *testing.T) {
 // its list is counted once, repeats are still refused, and the list stays
 // at its bound.
 func TestSeenListOfThePreviousLayout(t *testing.T) {
-	mr := miniredis.RunT(t)
-	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
-	defer c.Close()
+	mr, c := miniClient(t)
 	s := NewStore(c, Options{Seen: 3})
 	ctx := context.Background()
 	mr.HSet("parcelbot:s:{a}", "v", "5", "d", "x", "s", "\nu1\nu2\nu3\n", "p", "")
@@ -348,9 +344,7 @@ func TestSeenListOfThePreviousLayout(t *testing.T) {
 // list used to collapse to nothing when it overflowed, forgetting them
 // all).
 func TestSeenWindowHoldsTheLast64(t *testing.T) {
-	mr := miniredis.RunT(t)
-	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
-	defer c.Close()
+	_, c := miniClient(t)
 	s := NewStore(c, Options{})
 	ctx := context.Background()
 	var v uint64
@@ -371,9 +365,7 @@ func TestSeenWindowHoldsTheLast64(t *testing.T) {
 // was lost (a crash after the replies) is deleted by the next save, and so
 // is the single field 'p' of the layout before.
 func TestPendingFields(t *testing.T) {
-	mr := miniredis.RunT(t)
-	c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
-	defer c.Close()
+	mr, c := miniClient(t)
 	s := NewStore(c, Options{})
 	ctx := context.Background()
 	key := "parcelbot:s:{a}"
@@ -433,9 +425,7 @@ func TestCommandStatsOnRealRedis(t *testing.T) {
 // same calls, without the pipeliner.
 func TestContractUnpipelined(t *testing.T) {
 	bottest.TestSessionStore(t, func(t *testing.T) bot.SessionStore {
-		mr := miniredis.RunT(t)
-		c := goredis.NewClient(&goredis.Options{Addr: mr.Addr()})
-		t.Cleanup(func() { c.Close() })
+		_, c := miniClient(t)
 		return NewStore(c, Options{Pipelines: -1})
 	})
 }
