@@ -21,27 +21,25 @@ func appendPending(b []byte, p *pendingWork) []byte {
 	if p.Case != "" {
 		b = appendJSONString(append(b, `,"k":`...), p.Case)
 	}
-	if len(p.Replies) > 0 {
-		b = append(b, `,"r":[`...)
-		for i := range p.Replies {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendReply(b, &p.Replies[i])
-		}
-		b = append(b, ']')
-	}
-	if len(p.Effects) > 0 {
-		b = append(b, `,"e":[`...)
-		for i := range p.Effects {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendEffect(b, &p.Effects[i])
-		}
-		b = append(b, ']')
-	}
+	b = appendList(b, `,"r":[`, p.Replies, appendReply)
+	b = appendList(b, `,"e":[`, p.Effects, appendEffect)
 	return append(b, '}')
+}
+
+// appendList appends open, the items each writes, comma-separated, and
+// "]"; nothing for an empty list (the fields are omitempty).
+func appendList[T any](b []byte, open string, items []T, each func([]byte, *T) []byte) []byte {
+	if len(items) == 0 {
+		return b
+	}
+	b = append(b, open...)
+	for i := range items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = each(b, &items[i])
+	}
+	return append(b, ']')
 }
 
 func appendReply(b []byte, r *dialog.Reply) []byte {
