@@ -9,7 +9,8 @@ import (
 //
 //  1. the button's number as shown ("2", "#2");
 //  2. its label, folded (case, accents, emoji and punctuation ignored);
-//  3. an ordinal ("the second one", "das zweite", "le dernier", "il primo");
+//  3. an ordinal ("the second one", "das zweite", "le dernier", "il primo"),
+//     also with a typo in a word of five letters or more ("das zweiet");
 //  4. its label with a typo (one edit; two for long labels);
 //  5. a yes or a no, for buttons marked with those intents — only a short
 //     message that is one;

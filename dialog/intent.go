@@ -425,6 +425,26 @@ func (m *Matcher) ordinalWord(lang, w string) (int, bool) {
 			return n, true
 		}
 	}
+	// a typo ("secnod", "zwiete", "deuxiemme"), as in phrases: one edit in
+	// a word of five letters or more, when every ordinal word so near names
+	// the same position
+	if len(w) >= 5 {
+		pos := 0
+		for _, l := range Languages {
+			for o, n := range m.ordinals[l] {
+				if !sameWord(o, w) {
+					continue
+				}
+				if pos != 0 && pos != n {
+					return 0, false
+				}
+				pos = n
+			}
+		}
+		if pos != 0 {
+			return pos, true
+		}
+	}
 	// digits with an ordinal ending: 2nd, 3rd, 2e, 2eme, 2o, 2a, 2te
 	i := 0
 	for i < len(w) && w[i] >= '0' && w[i] <= '9' {
