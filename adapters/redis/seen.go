@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"hash/maphash"
 	"strings"
 	"sync"
 	"unsafe"
@@ -71,14 +72,11 @@ func (c *seenCopies) shard(conv string) *seenShard {
 	return &c.shards[sum32(conv)%seenShards]
 }
 
-// sum32 is the FNV-1a hash of s.
-func sum32(s string) uint32 {
-	h := uint32(2166136261)
-	for i := 0; i < len(s); i++ {
-		h = (h ^ uint32(s[i])) * 16777619
-	}
-	return h
-}
+// seenSeed seeds the ids' hashes (this process's own: they are not stored).
+var seenSeed = maphash.MakeSeed()
+
+// sum32 is a hash of s (a repeat is confirmed in the list itself).
+func sum32(s string) uint32 { return uint32(maphash.String(seenSeed, s)) }
 
 // take returns conv's copy, marked busy until put or let go: a save sends
 // its buffers, so no other save may change them meanwhile. It returns nil
