@@ -176,7 +176,7 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 		}
 		tb.st = dialog.State{Slots: tb.st.Slots[:0], Facts: tb.st.Facts[:0], Choices: tb.st.Choices[:0], Stack: tb.st.Stack[:0]}
 		if sess.Data != nil {
-			if err := tb.st.UnmarshalBinary(sess.Data); err != nil {
+			if err := s.engine.Decode(&tb.st, sess.Data); err != nil {
 				// A state we cannot read is not the customer's fault: start afresh.
 				s.log.Warn("unreadable session reset", "conv", m.Conversation, "err", err)
 				tb.st = dialog.State{}

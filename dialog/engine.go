@@ -131,6 +131,7 @@ type Engine struct {
 	offers       map[string]string // intent → the locale key offering it
 	resume       *Step
 	offerHuman   *Step
+	names        map[string]string // see stateNames; read-only after New
 	// locationFlow starts when a location is shared outside a question.
 	locationFlow *Flow
 	maxMisses    int
@@ -295,8 +296,53 @@ func New(cfg Config) (*Engine, error) {
 			return nil, fmt.Errorf("dialog: offer-human target %q is not a step", cfg.OfferHuman)
 		}
 	}
+	e.names = e.stateNames()
 	return e, nil
 }
+
+// stateNames are the strings a stored state repeats turn after turn: flow
+// and step names, slot names, the names of the values messages are
+// rendered with (facts), intents, languages and locales. Decode returns
+// these without allocating them again. Only names are here, never a
+// customer's value.
+func (e *Engine) stateNames() map[string]string {
+	names := map[string]string{}
+	add := func(s string) {
+		if s != "" {
+			names[s] = s
+		}
+	}
+	for name, f := range e.flows {
+		add(name)
+		for step := range f.Steps {
+			add(step)
+			add(name + "." + step)
+		}
+	}
+	for name := range e.slots {
+		add(name)
+	}
+	for _, k := range e.cat.Keys() {
+		for _, p := range e.cat.Placeholders(k) {
+			add(p)
+		}
+	}
+	for _, d := range e.manifest.Intents {
+		add(d.Name)
+	}
+	for lang := range e.cat.langs {
+		add(lang)
+	}
+	for _, v := range e.cat.Variants() {
+		add(v)
+	}
+	return names
+}
+
+// Decode is State.UnmarshalBinary for the states of this engine's flows:
+// the names they repeat (flows, steps, slots, facts, languages) come from
+// the engine, not from a copy allocated per turn.
+func (e *Engine) Decode(st *State, data []byte) error { return st.decode(data, e.names) }
 
 // Catalog returns the engine's locale catalog.
 func (e *Engine) Catalog() *Catalog { return e.cat }

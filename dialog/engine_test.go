@@ -424,6 +424,7 @@ func FuzzStateDecode(f *testing.F) {
 	f.Add(st.AppendBinary(nil))
 	f.Add([]byte("P\x01"))
 	seed := st.AppendBinary(nil)
+	e := newEngine(f, testFlows)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		// decoding into a State that held another one (as the service's
 		// reused buffers do) gives what decoding into a fresh one gives
@@ -446,7 +447,42 @@ func FuzzStateDecode(f *testing.F) {
 		if err := again.UnmarshalBinary(s.AppendBinary(nil)); err != nil {
 			t.Fatalf("re-encoding a decoded state fails: %v", err)
 		}
+		// the engine's decoding (names not copied) gives the same state
+		var named dialog.State
+		if err := e.Decode(&named, b); err != nil || !bytes.Equal(named.AppendBinary(nil), s.AppendBinary(nil)) {
+			t.Fatalf("Engine.Decode: %v, %+v; UnmarshalBinary: %+v", err, named, s)
+		}
 	})
+}
+
+// TestDecodeAllocatesNoNames: a stored state whose strings are all the
+// engine's names (flows, steps, slots, languages) decodes into a reused
+// State without allocating; UnmarshalBinary copies each string.
+func TestDecodeAllocatesNoNames(t *testing.T) {
+	e := newEngine(t, testFlows)
+	var st dialog.State
+	st.Lang = "de"
+	if err := e.Turn(context.Background(), &st, &dialog.Input{Text: "/track"}, time.Now(), &dialog.Result{}); err != nil {
+		t.Fatal(err)
+	}
+	st.Slots = append(st.Slots, dialog.Slot{Name: "lang", Value: "de"})
+	b := st.AppendBinary(nil)
+	if st.Flow == "" || st.Step == "" {
+		t.Fatalf("the turn left no flow and step: %+v", st)
+	}
+	var into dialog.State
+	if err := e.Decode(&into, b); err != nil {
+		t.Fatal(err)
+	}
+	if got := testing.AllocsPerRun(100, func() { _ = e.Decode(&into, b) }); got != 0 {
+		t.Errorf("Engine.Decode allocated %v times per state of names only", got)
+	}
+	if got := testing.AllocsPerRun(100, func() { _ = into.UnmarshalBinary(b) }); got == 0 {
+		t.Errorf("UnmarshalBinary allocated nothing: the test's state holds no string")
+	}
+	if !bytes.Equal(into.AppendBinary(nil), b) {
+		t.Errorf("decoded %+v, stored %+v", into, st)
+	}
 }
 
 // FuzzTurn feeds arbitrary text and button data to the engine: it must never

@@ -279,8 +279,12 @@ func (s *State) MarshalBinary() ([]byte, error) { return s.AppendBinary(nil), ni
 // (before the frame stack) are migrated: their return target becomes a call
 // frame. Any malformed input returns an error wrapping ErrBadState and
 // leaves s unusable but safe.
-func (s *State) UnmarshalBinary(data []byte) error {
-	d := decoder{b: data}
+func (s *State) UnmarshalBinary(data []byte) error { return s.decode(data, nil) }
+
+// decode is UnmarshalBinary; a string read that is a key of names is
+// returned as names' value, not allocated (see Engine.Decode).
+func (s *State) decode(data []byte, names map[string]string) error {
+	d := decoder{b: data, names: names}
 	if len(data) < 5 || data[0] != stateMagic || (data[1] != 1 && data[1] != stateVersion) {
 		return fmt.Errorf("%w: header", ErrBadState)
 	}
@@ -310,6 +314,13 @@ func (s *State) UnmarshalBinary(data []byte) error {
 		n := d.count()
 		for i := 0; i < n && d.err == nil; i++ {
 			var f Frame
+			if i < cap(s.Stack) {
+				// the lists of the frame decoded here before are reused, as
+				// the state's own are: frames never share them (the engine
+				// copies a frame's lists in and out)
+				old := s.Stack[:i+1][i]
+				f.Slots, f.Facts, f.Choices = old.Slots[:0], old.Facts[:0], old.Choices[:0]
+			}
 			if len(d.b) == 0 {
 				d.err = errors.New("short frame")
 				break
@@ -321,9 +332,9 @@ func (s *State) UnmarshalBinary(data []byte) error {
 				break
 			}
 			f.Flow, f.Step, f.Journey, f.Origin = d.str(), d.str(), d.str(), d.str()
-			f.Slots = d.slots(nil)
-			f.Facts = d.slots(nil)
-			f.Choices = d.choices(nil)
+			f.Slots = d.slots(f.Slots)
+			f.Facts = d.slots(f.Facts)
+			f.Choices = d.choices(f.Choices)
 			s.Stack = append(s.Stack, f)
 		}
 		if len(s.Stack) > maxFrames {
@@ -402,8 +413,9 @@ func (d *decoder) choices(dst []Choice) []Choice {
 }
 
 type decoder struct {
-	b   []byte
-	err error
+	b     []byte
+	err   error
+	names map[string]string // strings returned without a copy; may be nil
 }
 
 func (d *decoder) uvarint() uint64 {
@@ -449,6 +461,10 @@ func (d *decoder) str() string {
 	if n > maxField || n > uint64(len(d.b)) {
 		d.err = errors.New("bad string length")
 		return ""
+	}
+	if s, ok := d.names[string(d.b[:n])]; ok {
+		d.b = d.b[n:]
+		return s
 	}
 	s := string(d.b[:n])
 	d.b = d.b[n:]
