@@ -109,7 +109,8 @@ type turnBuf struct {
 	st      dialog.State
 	res     dialog.Result
 	enc     []byte
-	lines   []string
+	lines   [][]byte // the transcript lines, in text
+	text    []byte
 	pending []byte       // the encoded pending work, reused
 	in      dialog.Input // the turn's input: the engine keeps a pointer, so not the caller's copy (it would go to the heap each turn)
 }
@@ -214,7 +215,7 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 			return fmt.Errorf("turn %s: %w", m.Conversation, err)
 		}
 		tb.enc = tb.st.AppendBinary(tb.enc[:0])
-		tb.lines = transcript(tb.lines[:0], &m, &tb.res)
+		tb.text, tb.lines = transcript(tb.text[:0], tb.lines[:0], &m, &tb.res)
 		pending := tb.encodePending()
 		version, err = s.store.Save(ctx, m.Conversation, sess.Version, tb.enc, m.ID, tb.lines, pending)
 		switch {
@@ -391,33 +392,43 @@ func conflictBackoff(ctx context.Context, attempt int) error {
 }
 
 // transcript returns the lines a turn adds to the conversation's
-// transcript, with the turn's secrets (a delivery password) redacted.
-func transcript(lines []string, m *Message, res *dialog.Result) []string {
+// transcript, written into text (reused from turn to turn: no string per
+// line); the lines are text's, valid until it is written again.
+func transcript(text []byte, lines [][]byte, m *Message, res *dialog.Result) ([]byte, [][]byte) {
+	var ends [16]int // where each line ends in text; more lines are rare
+	end := ends[:0]
 	in := &m.Input
 	switch {
 	case in.Agent != nil && in.Agent.Kind == dialog.AgentReply:
-		lines = append(lines, "agent: "+dialog.Clean(in.Agent.Text))
+		text = append(append(text, "agent: "...), dialog.Clean(in.Agent.Text)...)
 	case in.Agent != nil:
-		lines = append(lines, "agent: ["+in.Agent.Kind+"]")
+		text = append(append(append(text, "agent: ["...), in.Agent.Kind...), ']')
 	case in.Button != "":
-		lines = append(lines, "customer: [button]")
+		text = append(text, "customer: [button]"...)
 	case in.Location != nil:
-		lines = append(lines, "customer: [location]")
+		text = append(text, "customer: [location]"...)
 	default:
-		text := dialog.Clean(in.Text)
-		if cmd, arg, ok := strings.Cut(text, " "); ok && strings.EqualFold(cmd, "/start") && arg != "" {
-			text = "/start [link token]" // a deep-link token is a credential
+		t := dialog.Clean(in.Text)
+		if cmd, arg, ok := strings.Cut(t, " "); ok && strings.EqualFold(cmd, "/start") && arg != "" {
+			t = "/start [link token]" // a deep-link token is a credential
 		}
-		lines = append(lines, "customer: "+text)
+		text = append(append(text, "customer: "...), t...)
 	}
+	end = append(end, len(text))
 	for _, r := range res.Replies {
 		t := r.Text
 		for _, sec := range res.Secrets {
 			t = strings.ReplaceAll(t, sec, "[redacted]")
 		}
-		lines = append(lines, "bot: "+t)
+		text = append(append(text, "bot: "...), t...)
+		end = append(end, len(text))
 	}
-	return lines
+	start := 0
+	for _, e := range end {
+		lines = append(lines, text[start:e:e])
+		start = e
+	}
+	return text, lines
 }
 
 // tellUnavailable tells the customer that we cannot answer right now, once

@@ -25,7 +25,10 @@ type SessionStore interface {
 	// and effects, encoded by the service): it is kept under inputID until
 	// MarkDone, so that a redelivered input whose turn was stored but not
 	// carried out (a crash in between) is carried out then.
-	Save(ctx context.Context, conv string, expect uint64, data []byte, inputID string, transcript []string, pending []byte) (version uint64, err error)
+	//
+	// The store keeps none of data, transcript and pending after Save
+	// returns: the caller writes its next turn into the same buffers.
+	Save(ctx context.Context, conv string, expect uint64, data []byte, inputID string, transcript [][]byte, pending []byte) (version uint64, err error)
 	// MarkDone forgets the pending work of inputID (if it is still the
 	// conversation's pending input).
 	MarkDone(ctx context.Context, conv, inputID string) error

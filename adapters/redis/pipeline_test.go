@@ -14,6 +14,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/parcelbot/parcelbot/bot"
+	"github.com/parcelbot/parcelbot/bot/bottest"
 )
 
 // gateHook holds the first command until release is closed, and counts
@@ -103,7 +104,7 @@ func TestConcurrentSavesShareAPipeline(t *testing.T) {
 	results := make(chan result, 12)
 	save := func(conv string, expect uint64, id string) {
 		defer wg.Done()
-		v, err := s.Save(ctx, conv, expect, []byte("y"), id, []string{"customer: hi"}, []byte("work"))
+		v, err := s.Save(ctx, conv, expect, []byte("y"), id, bottest.Lines("customer: hi"), []byte("work"))
 		results <- result{conv, v, err}
 	}
 	for i := range 10 {
@@ -220,7 +221,7 @@ func TestPipelinedSavesOnRealRedis(t *testing.T) {
 				conv := fmt.Sprint("p", g)
 				var v uint64
 				for i := range 20 {
-					next, err := s.Save(ctx, conv, v, []byte("x"), fmt.Sprint("u", i), []string{"customer: hi"}, nil)
+					next, err := s.Save(ctx, conv, v, []byte("x"), fmt.Sprint("u", i), bottest.Lines("customer: hi"), nil)
 					if err != nil || next == v {
 						t.Errorf("%s save %d: %d after %d, %v", conv, i, next, v, err)
 						return

@@ -128,13 +128,13 @@ func TestSaveUsesTheCopy(t *testing.T) {
 	mr, c := miniClient(t)
 	s := NewStore(c, Options{})
 	ctx := context.Background()
-	v, err := s.Save(ctx, "a", 0, []byte("x"), "u1", []string{"customer: hi"}, []byte("work"))
+	v, err := s.Save(ctx, "a", 0, []byte("x"), "u1", bottest.Lines("customer: hi"), []byte("work"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := &countHook{}
 	c.AddHook(h)
-	if v, err = s.Save(ctx, "a", v, []byte("y"), "u2", []string{"customer: again"}, nil); err != nil {
+	if v, err = s.Save(ctx, "a", v, []byte("y"), "u2", bottest.Lines("customer: again"), nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := h.n.Load(); got != 1 {
@@ -276,7 +276,7 @@ func rollingUpgrade(t *testing.T, c goredis.UniversalClient, prefix string) {
 	if got, _ := s.Load(ctx, "a", "u1"); !got.Seen || got.Version != 1 || string(got.Pending) != "work 1" {
 		t.Fatalf("current loads %+v", got)
 	}
-	if _, err := s.Save(ctx, "a", 1, []byte("new"), "u2", []string{"customer: u2"}, []byte("work 2")); err != nil {
+	if _, err := s.Save(ctx, "a", 1, []byte("new"), "u2", bottest.Lines("customer: u2"), []byte("work 2")); err != nil {
 		t.Fatal(err)
 	}
 	if get("p:u1") != "" || get("p:u2") != "work 2" {

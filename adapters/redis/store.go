@@ -253,7 +253,7 @@ func (s *Store) MarkDone(ctx context.Context, conv, inputID string) error {
 }
 
 // Save implements bot.SessionStore.
-func (s *Store) Save(ctx context.Context, conv string, expect uint64, data []byte, inputID string, transcript []string, pending []byte) (uint64, error) {
+func (s *Store) Save(ctx context.Context, conv string, expect uint64, data []byte, inputID string, transcript [][]byte, pending []byte) (uint64, error) {
 	if strings.ContainsAny(inputID, "\n") {
 		return 0, fmt.Errorf("redis save %s: input id contains a newline", conv)
 	}
@@ -335,7 +335,7 @@ func (s *Store) Save(ctx context.Context, conv string, expect uint64, data []byt
 	}
 	c.built(func(b []byte) []byte { return strconv.AppendInt(b, s.now().UnixMilli()/s.period, 10) })
 	for _, l := range transcript {
-		c.str(l)
+		c.bytes(l)
 	}
 	n, err := s.do(ctx, c)
 	if err != nil {

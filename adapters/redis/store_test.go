@@ -108,12 +108,12 @@ func TestIdleTTL(t *testing.T) {
 	forward := func(d time.Duration) { now = now.Add(d); mr.FastForward(d) }
 	s := NewStore(c, Options{IdleTTL: time.Hour, Now: func() time.Time { return now }})
 	ctx := context.Background()
-	v, err := s.Save(ctx, "c", 0, []byte("x"), "u1", []string{"customer: hi"}, nil)
+	v, err := s.Save(ctx, "c", 0, []byte("x"), "u1", bottest.Lines("customer: hi"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	forward(59 * time.Minute)
-	if _, err := s.Save(ctx, "c", v, []byte("y"), "u2", []string{"customer: again"}, nil); err != nil {
+	if _, err := s.Save(ctx, "c", v, []byte("y"), "u2", bottest.Lines("customer: again"), nil); err != nil {
 		t.Fatal(err)
 	}
 	forward(59 * time.Minute) // a turn renews the TTL
@@ -138,7 +138,7 @@ func TestTTLsRenewedOnceAPeriod(t *testing.T) {
 	save := func(expect uint64) uint64 {
 		t.Helper()
 		turn++
-		v, err := s.Save(ctx, "c", expect, []byte("x"), fmt.Sprint("u", turn), []string{"customer: hi"}, nil)
+		v, err := s.Save(ctx, "c", expect, []byte("x"), fmt.Sprint("u", turn), bottest.Lines("customer: hi"), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -185,7 +185,7 @@ func TestRedisDownIsAnError(t *testing.T) {
 func TestKeyLayout(t *testing.T) {
 	mr, c := miniClient(t)
 	s := NewStore(c, Options{Prefix: "shop1:"})
-	if _, err := s.Save(context.Background(), "tg:42", 0, []byte("x"), "u", []string{"customer: hi"}, nil); err != nil {
+	if _, err := s.Save(context.Background(), "tg:42", 0, []byte("x"), "u", bottest.Lines("customer: hi"), nil); err != nil {
 		t.Fatal(err)
 	}
 	if !mr.Exists("shop1:s:{tg:42}") || !mr.Exists("shop1:t:{tg:42}") {
@@ -203,7 +203,7 @@ func TestTranscriptKeepsTheLastLines(t *testing.T) {
 	var v uint64
 	for i := range 10 {
 		var err error
-		if v, err = s.Save(ctx, "a", v, []byte("x"), fmt.Sprint("u", i), []string{fmt.Sprint("customer: ", i), fmt.Sprint("bot: ", i)}, nil); err != nil {
+		if v, err = s.Save(ctx, "a", v, []byte("x"), fmt.Sprint("u", i), bottest.Lines(fmt.Sprint("customer: ", i), fmt.Sprint("bot: ", i)), nil); err != nil {
 			t.Fatal(err)
 		}
 		all, _ := s.Transcript(ctx, "a", 100)

@@ -102,18 +102,18 @@ func TestSessionStore(t *testing.T, newStore func(t *testing.T) bot.SessionStore
 	})
 	t.Run("transcript is appended with the save, oldest first", func(t *testing.T) {
 		s := newStore(t)
-		v, err := s.Save(ctx, "c", 0, []byte("a"), "u1", []string{"customer: hi", "bot: hello"}, nil)
+		v, err := s.Save(ctx, "c", 0, []byte("a"), "u1", Lines("customer: hi", "bot: hello"), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Save(ctx, "c", v, []byte("b"), "u1", []string{"customer: again"}, nil); !errors.Is(err, bot.ErrDuplicate) {
+		if _, err := s.Save(ctx, "c", v, []byte("b"), "u1", Lines("customer: again"), nil); !errors.Is(err, bot.ErrDuplicate) {
 			t.Fatal(err)
 		}
-		if _, err := s.Save(ctx, "c", 0, []byte("b"), "u2", []string{"customer: stale"}, nil); !errors.Is(err, bot.ErrConflict) {
+		if _, err := s.Save(ctx, "c", 0, []byte("b"), "u2", Lines("customer: stale"), nil); !errors.Is(err, bot.ErrConflict) {
 			t.Fatal(err)
 		}
 		v = mustSave(t, s, "c", v, "c", "u3")
-		if _, err := s.Save(ctx, "c", v, []byte("d"), "u4", []string{"customer: bye"}, nil); err != nil {
+		if _, err := s.Save(ctx, "c", v, []byte("d"), "u4", Lines("customer: bye"), nil); err != nil {
 			t.Fatal(err)
 		}
 		got, err := s.Transcript(ctx, "c", 10)
@@ -122,6 +122,24 @@ func TestSessionStore(t *testing.T, newStore func(t *testing.T) bot.SessionStore
 		}
 		if last, _ := s.Transcript(ctx, "c", 1); len(last) != 1 || last[0] != "customer: bye" {
 			t.Fatalf("last line: %q", last)
+		}
+	})
+	t.Run("a save keeps none of the caller's buffers", func(t *testing.T) {
+		// the service writes each turn into the buffers of the one before
+		s := newStore(t)
+		data, text, pending := []byte("state one"), []byte("customer: one"), []byte("work one")
+		if _, err := s.Save(ctx, "c", 0, data, "u1", [][]byte{text}, pending); err != nil {
+			t.Fatal(err)
+		}
+		copy(data, "STATE TWO")
+		copy(text, "CUSTOMER: TWO")
+		copy(pending, "WORK TWO")
+		got, err := s.Load(ctx, "c", "u1")
+		if err != nil || string(got.Data) != "state one" || string(got.Pending) != "work one" {
+			t.Fatalf("loaded %q with pending %q (%v): the store kept the caller's buffers", got.Data, got.Pending, err)
+		}
+		if lines, err := s.Transcript(ctx, "c", 10); err != nil || strings.Join(lines, "|") != "customer: one" {
+			t.Fatalf("transcript %q, %v: the store kept the caller's buffer", lines, err)
 		}
 	})
 	t.Run("pending work is kept until done, for the input that left it", func(t *testing.T) {
@@ -159,7 +177,7 @@ func TestSessionStore(t *testing.T, newStore func(t *testing.T) bot.SessionStore
 	})
 	t.Run("delete forgets", func(t *testing.T) {
 		s := newStore(t)
-		old, err := s.Save(ctx, "c", 0, []byte("a"), "u1", []string{"customer: my address is ..."}, nil)
+		old, err := s.Save(ctx, "c", 0, []byte("a"), "u1", Lines("customer: my address is ..."), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -226,4 +244,13 @@ func mustSave(t *testing.T, s bot.SessionStore, conv string, expect uint64, data
 		t.Fatalf("Save(%s, %d, %s): %v", conv, expect, id, err)
 	}
 	return v
+}
+
+// Lines is a turn's transcript lines as SessionStore.Save takes them.
+func Lines(ls ...string) [][]byte {
+	out := make([][]byte, len(ls))
+	for i, l := range ls {
+		out[i] = []byte(l)
+	}
+	return out
 }
