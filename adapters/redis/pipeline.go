@@ -42,6 +42,7 @@ type pipeliner struct {
 	running   int           // writers alive
 	idle      int           // of which waiting for work
 	armed     bool          // the lazy timer is set
+	lazyTimer *time.Timer   // made at the first arming, then reset
 	due       bool          // the lazy calls queued are to go now (their wait is over, or a flush)
 	lazyAfter time.Duration // lazyAfter; a test holds lazy calls longer
 	pool      sync.Pool
@@ -232,15 +233,22 @@ func (p *pipeliner) armLocked() {
 		return
 	}
 	p.armed = true
-	time.AfterFunc(p.lazyAfter, func() {
-		p.mu.Lock()
-		p.armed = false
-		if len(p.queue) > 0 {
-			p.due = true
-			p.startLocked()
-		}
-		p.mu.Unlock()
-	})
+	if p.lazyTimer == nil {
+		p.lazyTimer = time.AfterFunc(p.lazyAfter, p.lazyDue)
+	} else {
+		p.lazyTimer.Reset(p.lazyAfter) // it fired: armed was false
+	}
+}
+
+// lazyDue is the lazy timer's function: the lazy calls still queued go.
+func (p *pipeliner) lazyDue() {
+	p.mu.Lock()
+	p.armed = false
+	if len(p.queue) > 0 {
+		p.due = true
+		p.startLocked()
+	}
+	p.mu.Unlock()
 }
 
 // kickLocked starts a writer for what is queued; lazy calls alone wait for
@@ -283,6 +291,7 @@ func (p *pipeliner) write() {
 	ctx := context.Background()
 	var batch, lazies, waiters []*scriptCall
 	cmds := make([]*goredis.Cmd, 0, 16)
+	pipe := p.rdb.Pipeline() // Exec empties it: one for the writer's life
 	timer := time.NewTimer(idleFor)
 	defer timer.Stop()
 	for {
@@ -333,7 +342,6 @@ func (p *pipeliner) write() {
 			lazies, waiters = lazies[:0], waiters[:0]
 			continue
 		}
-		pipe := p.rdb.Pipeline()
 		cmds = cmds[:0]
 		for _, c := range batch {
 			cmds = append(cmds, pipe.Do(ctx, c.command()...))
