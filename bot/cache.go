@@ -3,10 +3,12 @@ package bot
 import (
 	"container/list"
 	"sync"
+
+	"github.com/parcelbot/parcelbot/dialog"
 )
 
 // sessionCache keeps the last stored state of recently active
-// conversations, so that a turn can skip loading: the save's
+// conversations, decoded, so that a turn can skip loading and decoding: the save's
 // compare-and-set on the version catches a stale copy (another replica
 // saved, the session expired or was deleted), and the turn is re-run on the
 // fresh state. Its size is bounded: idle conversations fall out and live
@@ -21,31 +23,33 @@ type sessionCache struct {
 type cached struct {
 	conv    string
 	version uint64
-	data    []byte
+	st      dialog.State // shares no list with a turn's state (CopyTo both ways)
 }
 
 func newSessionCache(max int) *sessionCache {
 	return &sessionCache{max: max, ll: list.New(), items: map[string]*list.Element{}}
 }
 
-// get returns a copy-free view of the cached state; callers must not keep
-// data past the next put for conv (turns on one conversation are serial).
-func (c *sessionCache) get(conv string) (uint64, []byte, bool) {
+// get copies conv's cached state into st and returns its version; ok is
+// false when the conversation is not cached (st is then unchanged).
+func (c *sessionCache) get(conv string, st *dialog.State) (version uint64, ok bool) {
 	if c == nil || c.max <= 0 {
-		return 0, nil, false
+		return 0, false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.items[conv]
 	if !ok {
-		return 0, nil, false
+		return 0, false
 	}
 	c.ll.MoveToFront(e)
 	it := e.Value.(*cached)
-	return it.version, it.data, true
+	it.st.CopyTo(st)
+	return it.version, true
 }
 
-func (c *sessionCache) put(conv string, version uint64, data []byte) {
+// put caches a copy of st, stored under version.
+func (c *sessionCache) put(conv string, version uint64, st *dialog.State) {
 	if c == nil || c.max <= 0 {
 		return
 	}
@@ -54,17 +58,18 @@ func (c *sessionCache) put(conv string, version uint64, data []byte) {
 	if e, ok := c.items[conv]; ok {
 		it := e.Value.(*cached)
 		it.version = version
-		it.data = append(it.data[:0], data...)
+		st.CopyTo(&it.st)
 		c.ll.MoveToFront(e)
 		return
 	}
 	if c.ll.Len() >= c.max {
-		// a fresh buffer: a turn of the evicted conversation may still read the old one
 		e := c.ll.Back()
 		delete(c.items, e.Value.(*cached).conv)
 		c.ll.Remove(e)
 	}
-	c.items[conv] = c.ll.PushFront(&cached{conv: conv, version: version, data: append([]byte(nil), data...)})
+	it := &cached{conv: conv, version: version}
+	st.CopyTo(&it.st)
+	c.items[conv] = c.ll.PushFront(it)
 }
 
 func (c *sessionCache) drop(conv string) {

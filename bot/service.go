@@ -139,12 +139,13 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 	m.Input.Conversation, m.Input.ID = m.Conversation, m.ID
 	for attempt := 0; ; attempt++ {
 		var sess Session
-		version, data, fromCache := s.cache.get(m.Conversation)
-		if fromCache && attempt == 0 {
-			// a duplicate input is caught by the save, a stale copy by its version
-			sess = Session{Data: data, Version: version}
-		} else {
-			fromCache = false
+		fromCache := false
+		if attempt == 0 {
+			// the cached state, copied into the turn's: a duplicate input is
+			// caught by the save, a stale copy by its version
+			sess.Version, fromCache = s.cache.get(m.Conversation, &tb.st)
+		}
+		if !fromCache {
 			sess, err = s.store.Load(ctx, m.Conversation, m.ID)
 			if err != nil {
 				s.log.Error("load session", "conv", m.Conversation, "err", err)
@@ -175,12 +176,14 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 			s.log.Debug("duplicate input dropped", "conv", m.Conversation, "input", m.ID)
 			return nil
 		}
-		tb.st = dialog.State{Slots: tb.st.Slots[:0], Facts: tb.st.Facts[:0], Choices: tb.st.Choices[:0], Stack: tb.st.Stack[:0]}
-		if sess.Data != nil {
-			if err := s.engine.Decode(&tb.st, sess.Data); err != nil {
-				// A state we cannot read is not the customer's fault: start afresh.
-				s.log.Warn("unreadable session reset", "conv", m.Conversation, "err", err)
-				tb.st = dialog.State{}
+		if !fromCache {
+			tb.st = dialog.State{Slots: tb.st.Slots[:0], Facts: tb.st.Facts[:0], Choices: tb.st.Choices[:0], Stack: tb.st.Stack[:0]}
+			if sess.Data != nil {
+				if err := s.engine.Decode(&tb.st, sess.Data); err != nil {
+					// A state we cannot read is not the customer's fault: start afresh.
+					s.log.Warn("unreadable session reset", "conv", m.Conversation, "err", err)
+					tb.st = dialog.State{}
+				}
 			}
 		}
 		if m.LinkCustomer != "" && tb.st.Customer == "" {
@@ -217,10 +220,11 @@ func (s *Service) Handle(ctx context.Context, m Message) (err error) {
 		tb.enc = tb.st.AppendBinary(tb.enc[:0])
 		tb.text, tb.lines = transcript(tb.text[:0], tb.lines[:0], &m, &tb.res)
 		pending := tb.encodePending()
+		var version uint64
 		version, err = s.store.Save(ctx, m.Conversation, sess.Version, tb.enc, m.ID, tb.lines, pending)
 		switch {
 		case err == nil:
-			s.cache.put(m.Conversation, version, tb.enc)
+			s.cache.put(m.Conversation, version, &tb.st)
 			s.observe(before, &tb.st, time.Since(t0))
 			if answered != "" {
 				s.obs.Proactive(answered, "answered")

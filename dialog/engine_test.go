@@ -386,6 +386,33 @@ func TestStateRoundTrip(t *testing.T) {
 	}
 }
 
+// TestStateCopyTo: a copy equals the state, also into a State that held
+// a bigger one, and changing the copy's lists leaves the state as it was
+// (a service keeps one copy between turns and works on the other).
+func TestStateCopyTo(t *testing.T) {
+	st := dialog.State{Lang: "de", Flow: "track", Step: "ask", Slots: []dialog.Slot{{"order", "1"}}, Facts: []dialog.Slot{{"eta", "Monday"}},
+		Choices: []dialog.Choice{{"A", "a", ""}},
+		Stack:   []dialog.Frame{{Kind: dialog.FrameDigression, Flow: "a", Step: "b", Slots: []dialog.Slot{{"k", "v"}}, Facts: []dialog.Slot{{"f", "g"}}}}}
+	want := st.AppendBinary(nil)
+	var big dialog.State
+	big.Slots = make([]dialog.Slot, 3, 8)
+	big.Stack = []dialog.Frame{{Slots: make([]dialog.Slot, 2, 4)}, {Kind: dialog.FrameCall, Flow: "x", Step: "y"}}
+	for _, dst := range []*dialog.State{{}, &big} {
+		st.CopyTo(dst)
+		if got := dst.AppendBinary(nil); !bytes.Equal(got, want) {
+			t.Fatalf("copy %+v, state %+v", dst, st)
+		}
+		dst.Slots[0].Value = "2"
+		dst.Facts[0].Value = "Friday"
+		dst.Choices[0].Value = "b"
+		dst.Stack[0].Slots[0].Value = "w"
+		dst.Stack[0].Facts = append(dst.Stack[0].Facts[:0], dialog.Slot{"f", "h"})
+		if got := st.AppendBinary(nil); !bytes.Equal(got, want) {
+			t.Fatalf("changing the copy changed the state: %+v", st)
+		}
+	}
+}
+
 func TestButtonData(t *testing.T) {
 	tests := []struct {
 		in   string

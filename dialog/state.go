@@ -100,6 +100,29 @@ type Slot struct {
 	Name, Value string
 }
 
+// CopyTo makes dst a copy of s that shares none of its lists (strings are
+// shared: they never change), writing into dst's lists where they have
+// room. A service keeping states between turns copies them in and out
+// instead of decoding the stored bytes again.
+func (s *State) CopyTo(dst *State) {
+	slots, facts, choices, stack := dst.Slots[:0], dst.Facts[:0], dst.Choices[:0], dst.Stack[:0]
+	*dst = *s
+	dst.Slots = append(slots, s.Slots...)
+	dst.Facts = append(facts, s.Facts...)
+	dst.Choices = append(choices, s.Choices...)
+	for i, f := range s.Stack {
+		var old Frame
+		if i < cap(stack) {
+			old = stack[:i+1][i]
+		}
+		f.Slots = append(old.Slots[:0], f.Slots...)
+		f.Facts = append(old.Facts[:0], f.Facts...)
+		f.Choices = append(old.Choices[:0], f.Choices...)
+		stack = append(stack, f)
+	}
+	dst.Stack = stack
+}
+
 // Get returns the value of slot name, or "".
 func (s *State) Get(name string) string {
 	for i := range s.Slots {
