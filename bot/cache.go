@@ -8,11 +8,12 @@ import (
 )
 
 // sessionCache keeps the last stored state of recently active
-// conversations, decoded, so that a turn can skip loading and decoding: the save's
-// compare-and-set on the version catches a stale copy (another replica
-// saved, the session expired or was deleted), and the turn is re-run on the
-// fresh state. Its size is bounded: idle conversations fall out and live
-// only in Redis.
+// conversations, decoded, so that a turn can skip loading and decoding:
+// the save's compare-and-set on the version catches a stale copy (another
+// replica saved, the session expired or was deleted), and the turn is
+// re-run on the fresh state. Its size is bounded: idle conversations fall
+// out and live only in Redis. A state is copied in and out
+// (dialog.State.CopyTo), so a turn never changes the cached one.
 type sessionCache struct {
 	mu    sync.Mutex
 	max   int

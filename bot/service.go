@@ -396,8 +396,9 @@ func conflictBackoff(ctx context.Context, attempt int) error {
 }
 
 // transcript returns the lines a turn adds to the conversation's
-// transcript, written into text (reused from turn to turn: no string per
-// line); the lines are text's, valid until it is written again.
+// transcript, with the turn's secrets (a delivery password) redacted,
+// written into text (reused from turn to turn: no string per line); the
+// lines are text's, valid until it is written again.
 func transcript(text []byte, lines [][]byte, m *Message, res *dialog.Result) ([]byte, [][]byte) {
 	var ends [16]int // where each line ends in text; more lines are rare
 	end := ends[:0]
