@@ -157,7 +157,7 @@ func procStatus(field string) float64 {
 //	parent: S                                   start measuring
 //	parent: M <conv> <id> <lang> <text> <button> a message (tab-separated)
 //	child:  A <conv> <button> <error>            its turn is done
-//	parent closes the pipe; child: R <cpu ns> <rss MB> <peak rss MB> <round trips> <name=count,...> <bytes allocated>
+//	parent closes the pipe; child: R <cpu ns> <rss MB> <peak rss MB> <round trips> <name=count,...> <bytes allocated> <collections' ends, unix µs, comma-separated, or ->
 //
 // The generator's texts contain no tab or newline.
 
@@ -205,6 +205,7 @@ func (a *app) loadChild(ctx context.Context, in io.Reader, out io.Writer, prefix
 	defer close(jobs)
 	var cpu0 time.Duration
 	var alloc0 uint64
+	var gc0 uint32
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	var fields [6]string
@@ -216,6 +217,7 @@ func (a *app) loadChild(ctx context.Context, in io.Reader, out io.Writer, prefix
 			ls.cmd.reset()
 			cpu0 = processCPU()
 			alloc0 = allocated()
+			gc0 = gcCount()
 		case strings.HasPrefix(line, "M\t"):
 			f := splitTabs(fields[:0], line)
 			if len(f) != 6 {
@@ -228,13 +230,14 @@ func (a *app) loadChild(ctx context.Context, in io.Reader, out io.Writer, prefix
 	wg.Wait()
 	cpu := processCPU() - cpu0
 	alloc := allocated() - alloc0
+	gcs := gcEnds(gc0)
 	runtime.GC()
 	rt, names := ls.cmd.snapshot()
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(names)) {
 		parts = append(parts, k+"="+strconv.FormatInt(names[k], 10))
 	}
-	replies <- fmt.Sprintf("R\t%d\t%.1f\t%.1f\t%d\t%s\t%d", cpu.Nanoseconds(), procStatus("VmRSS"), procStatus("VmHWM"), rt, strings.Join(parts, ","), alloc)
+	replies <- fmt.Sprintf("R\t%d\t%.1f\t%.1f\t%d\t%s\t%d\t%s", cpu.Nanoseconds(), procStatus("VmRSS"), procStatus("VmHWM"), rt, strings.Join(parts, ","), alloc, formatGCs(gcs))
 	close(replies)
 	writer.Wait()
 	return sc.Err()
@@ -365,7 +368,8 @@ type childReport struct {
 	rss, hwm float64
 	rt       int64
 	names    map[string]int64
-	alloc    uint64 // bytes allocated
+	alloc    uint64  // bytes allocated
+	gcs      []int64 // when its garbage collections ended (unix µs)
 }
 
 // allocated is the bytes this process has allocated so far.
@@ -388,9 +392,10 @@ func (t *childTarget) finish() (childReport, error) {
 	}
 	_ = t.cmd.Wait()
 	f := strings.Split(line, "\t")
-	if len(f) != 7 {
+	if len(f) != 8 {
 		return r, fmt.Errorf("bad report %q", line)
 	}
+	r.gcs = parseGCs(f[7])
 	r.alloc, _ = strconv.ParseUint(f[6], 10, 64)
 	ns, _ := strconv.ParseInt(f[1], 10, 64)
 	r.cpu = time.Duration(ns)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -42,6 +43,7 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 	burst := fl.Bool("telegram-burst", false, "instead: send 5,000 replies to 1,000 chats through the Telegram channel to a fake Bot API enforcing the limits, and report the time")
 	tgRate := fl.Float64("telegram-rate", 30, "with -telegram-burst: messages a second overall")
 	tgChat := fl.Duration("telegram-chat-interval", time.Second, "with -telegram-burst: between two messages to one chat")
+	tracePath := fl.String("trace", "", "write each measured turn's end time and latency and the service's garbage collections to this file (µs), and print how many slow turns (over 5 ms) ended beside a collection")
 	webhookReplies := fl.Bool("webhook-replies", false, "with -webhook: the child puts one-message replies in the webhook's answer (TELEGRAM_WEBHOOK_REPLIES)")
 	inProcess := fl.Bool("in-process", false, "run the service in this process, beside the generator (default: a separate process, when REDIS_URL is set; -idle always runs in this process)")
 	child := fl.Bool("child", false, "internal: be the service side of a load test, on stdin and stdout")
@@ -186,7 +188,7 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 		local.ch.keep = true
 	}
 	if *warmup > 0 && *maxTurns == 0 {
-		if w := drive(ctx, target, custs, *warmup, 0, *rate, a.stderr); w.failures > 0 {
+		if w := drive(ctx, target, custs, *warmup, 0, *rate, false, a.stderr); w.failures > 0 {
 			fmt.Fprintf(a.stderr, "parcelbot loadtest: %d turns failed in the warm-up\n", w.failures)
 		}
 	}
@@ -199,7 +201,8 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 	cpuBefore, cpuOK := redis.ServerCPU(ctx, rdb)
 	selfBefore := processCPU()
 	allocBefore := allocated()
-	r := drive(ctx, target, custs, *dur, *maxTurns, *rate, a.stderr)
+	gcBefore := gcCount()
+	r := drive(ctx, target, custs, *dur, *maxTurns, *rate, *tracePath != "", a.stderr)
 	selfCPU := processCPU() - selfBefore
 	var rep childReport
 	if kid != nil {
@@ -211,6 +214,7 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 		rep.rt, rep.names = local.cmd.snapshot()
 		rep.cpu = selfCPU
 		rep.alloc = allocated() - allocBefore
+		rep.gcs = gcEnds(gcBefore)
 	}
 	n := float64(max(r.turns, 1))
 	redisUS, redisCPU := -1.0, -1.0 // unknown: the server does not report them
@@ -243,6 +247,15 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 	if *rate > 0 {
 		fmt.Fprintf(a.stdout, "loadtest-rate: offered=%.0f achieved=%.1f p50_us=%.1f p99_us=%.1f p999_us=%.1f failures=%d\n", *rate, tps, pct(0.50), pct(0.99), pct(0.999), r.failures)
 	}
+	if *tracePath != "" {
+		t := traceOf(r.trace, rep.gcs)
+		if err := t.write(*tracePath); err != nil {
+			fmt.Fprintf(a.stderr, "parcelbot loadtest: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(a.stdout, "trace: file=%s turns=%d slow_turns=%d slow_beside_gc=%d gcs=%d gc_every_ms=%.0f\n",
+			*tracePath, len(t.turns), t.slow, t.besideGC, len(t.gcs), r.took.Seconds()*1000/float64(max(len(t.gcs), 1)))
+	}
 	if r.failures > 0 {
 		fmt.Fprintf(a.stderr, "parcelbot loadtest: %d turns failed\n", r.failures)
 		return 1
@@ -254,7 +267,8 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 type driveResult struct {
 	turns, failures int64
 	took            time.Duration
-	lat             []int64 // µs per turn, sorted
+	lat             []int64    // µs per turn, sorted
+	trace           [][2]int64 // with trace: each turn's end (unix µs) and latency (µs), by end
 }
 
 // quantile returns the q-quantile of the latencies in µs.
@@ -301,10 +315,11 @@ func (p *pacer) wait() time.Time {
 // drive runs convs simulated customers against target for dur (or
 // maxTurns turns): flat out, each sending its next message as soon as its
 // last was answered, or, with rate, each keeping to its own schedule.
-func drive(ctx context.Context, target loadTarget, custs []*customer, dur time.Duration, maxTurns int, rate float64, stderr io.Writer) driveResult {
+func drive(ctx context.Context, target loadTarget, custs []*customer, dur time.Duration, maxTurns int, rate float64, trace bool, stderr io.Writer) driveResult {
 	convs := len(custs)
 	var turns, failures atomic.Int64
 	lat := make([][]int64, convs)
+	ends := make([][]int64, convs) // with trace: when each turn ended, unix µs
 	deadline := time.Now().Add(dur)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -337,17 +352,25 @@ func drive(ctx context.Context, target loadTarget, custs []*customer, dur time.D
 					continue
 				}
 				c.button = b
-				lat[i] = append(lat[i], time.Since(t0).Microseconds())
+				now := time.Now()
+				lat[i] = append(lat[i], now.Sub(t0).Microseconds())
+				if trace {
+					ends[i] = append(ends[i], now.UnixMicro())
+				}
 				turns.Add(1)
 			}
 		}()
 	}
 	wg.Wait()
 	r := driveResult{turns: turns.Load(), failures: failures.Load(), took: time.Since(start)}
-	for _, l := range lat {
+	for i, l := range lat {
 		r.lat = append(r.lat, l...)
+		for j, end := range ends[i] {
+			r.trace = append(r.trace, [2]int64{end, l[j]})
+		}
 	}
 	slices.Sort(r.lat)
+	slices.SortFunc(r.trace, func(a, b [2]int64) int { return cmp.Compare(a[0], b[0]) })
 	return r
 }
 

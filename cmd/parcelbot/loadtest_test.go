@@ -5,9 +5,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fields parses the key=value pairs of the machine-readable line of name
@@ -57,7 +60,8 @@ func TestLoadtestLines(t *testing.T) {
 		}
 		return string(out)
 	}
-	out := run(fmt.Sprintf("redis://127.0.0.1:%d/0", rs.port), "-rate", "2000")
+	tracePath := filepath.Join(t.TempDir(), "trace.txt")
+	out := run(fmt.Sprintf("redis://127.0.0.1:%d/0", rs.port), "-rate", "2000", "-trace", tracePath)
 	lt := fields(t, out, "loadtest", "conversations")
 	if lt["generator"] != "process" || lt["failures"] != "0" || num(t, lt, "turns") < 300 {
 		t.Fatalf("separate process: %v", lt)
@@ -74,8 +78,71 @@ func TestLoadtestLines(t *testing.T) {
 	if rate["offered"] != "2000" || rate["failures"] != "0" || num(t, rate, "achieved") <= 0 {
 		t.Fatalf("rate line: %v", rate)
 	}
+	// the trace holds every measured turn, and its line counts the slow ones
+	tr := fields(t, out, "trace", "file")
+	b, err := os.ReadFile(tracePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	turns, slow := 0, 0
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var end, us int64
+		if n, _ := fmt.Sscanf(line, "turn %d %d", &end, &us); n == 2 {
+			turns++
+			if us > 5000 {
+				slow++
+			}
+		} else if n, _ := fmt.Sscanf(line, "gc %d", &end); n != 1 {
+			t.Fatalf("trace line %q", line)
+		}
+	}
+	if float64(turns) != num(t, lt, "turns") || num(t, tr, "turns") != float64(turns) || num(t, tr, "slow_turns") != float64(slow) {
+		t.Fatalf("trace line %v: the file has %d turns, %d slow; the run %v turns", tr, turns, slow, lt["turns"])
+	}
 	in := fields(t, run(""), "loadtest", "conversations")
 	if in["generator"] != "in-process" || in["failures"] != "0" || in["redis_us_per_turn"] != "-1.0" || num(t, in, "cpu_us_per_turn") <= 0 {
 		t.Fatalf("in-process: %v", in)
+	}
+}
+
+// A slow turn is beside a collection when it ended within 50 ms of the
+// collection's end, before or after.
+func TestTraceCountsSlowTurnsBesideCollections(t *testing.T) {
+	gcs := []int64{1_000_000, 3_000_000}
+	turns := [][2]int64{
+		{960_000, 6_000},   // slow, 40 ms before the first collection's end
+		{1_000_500, 100},   // fast
+		{1_040_000, 7_000}, // slow, 40 ms after
+		{1_200_000, 9_000}, // slow, 200 ms after: not beside
+		{3_049_000, 5_001}, // slow, 49 ms after the second
+		{3_051_000, 5_000}, // not slow (5 ms is the target)
+	}
+	tr := traceOf(turns, gcs)
+	if tr.slow != 4 || tr.besideGC != 3 {
+		t.Fatalf("slow %d, beside a collection %d; want 4 and 3", tr.slow, tr.besideGC)
+	}
+}
+
+// gcEnds reports the collections since a count, when each ended.
+func TestGCEnds(t *testing.T) {
+	n := gcCount()
+	from := time.Now().UnixMicro()
+	runtime.GC()
+	runtime.GC()
+	to := time.Now().UnixMicro()
+	ends := gcEnds(n)
+	if len(ends) < 2 {
+		t.Fatalf("%d collections reported after two", len(ends))
+	}
+	for _, e := range ends[len(ends)-2:] {
+		if e < from || e > to {
+			t.Errorf("a collection ended at %d, outside %d–%d", e, from, to)
+		}
+	}
+	if got := parseGCs(formatGCs(ends)); !slices.Equal(got, ends) {
+		t.Errorf("report line round trip: %v, want %v", got, ends)
+	}
+	if got := parseGCs(formatGCs(nil)); len(got) != 0 {
+		t.Errorf("no collections came back as %v", got)
 	}
 }
