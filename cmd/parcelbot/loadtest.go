@@ -43,7 +43,7 @@ func (a *app) loadtest(ctx context.Context, args []string) int {
 	burst := fl.Bool("telegram-burst", false, "instead: send 5,000 replies to 1,000 chats through the Telegram channel to a fake Bot API enforcing the limits, and report the time")
 	tgRate := fl.Float64("telegram-rate", 30, "with -telegram-burst: messages a second overall")
 	tgChat := fl.Duration("telegram-chat-interval", time.Second, "with -telegram-burst: between two messages to one chat")
-	tracePath := fl.String("trace", "", "write each measured turn's end time and latency and the service's garbage collections to this file (µs), and print how many slow turns (over 5 ms) ended beside a collection")
+	tracePath := fl.String("trace", "", "write each measured turn's end time and latency and the service's garbage collections to this file (µs), and print how many slow turns (over 5 ms) ended beside a collection (not with -webhook)")
 	webhookReplies := fl.Bool("webhook-replies", false, "with -webhook: the child puts one-message replies in the webhook's answer (TELEGRAM_WEBHOOK_REPLIES)")
 	inProcess := fl.Bool("in-process", false, "run the service in this process, beside the generator (default: a separate process, when REDIS_URL is set; -idle always runs in this process)")
 	child := fl.Bool("child", false, "internal: be the service side of a load test, on stdin and stdout")
