@@ -111,16 +111,26 @@ func (s *State) CopyTo(dst *State) {
 	dst.Facts = append(facts, s.Facts...)
 	dst.Choices = append(choices, s.Choices...)
 	for i, f := range s.Stack {
-		var old Frame
-		if i < cap(stack) {
-			old = stack[:i+1][i]
-		}
-		f.Slots = append(old.Slots[:0], f.Slots...)
-		f.Facts = append(old.Facts[:0], f.Facts...)
-		f.Choices = append(old.Choices[:0], f.Choices...)
+		r := recycled(stack, i)
+		f.Slots = append(r.Slots, f.Slots...)
+		f.Facts = append(r.Facts, f.Facts...)
+		f.Choices = append(r.Choices, f.Choices...)
 		stack = append(stack, f)
 	}
 	dst.Stack = stack
+}
+
+// recycled returns a frame holding the lists, emptied, of the frame that
+// stack (cut to fewer) held at i before, for the frame written there
+// next: frames never share lists (the engine copies a frame's lists in
+// and out), so each place's can be written again.
+func recycled(stack []Frame, i int) Frame {
+	var f Frame
+	if i < cap(stack) {
+		old := stack[:i+1][i]
+		f.Slots, f.Facts, f.Choices = old.Slots[:0], old.Facts[:0], old.Choices[:0]
+	}
+	return f
 }
 
 // Get returns the value of slot name, or "".
@@ -336,14 +346,7 @@ func (s *State) decode(data []byte, names map[string]string) error {
 		s.Choices = d.choices(s.Choices[:0])
 		n := d.count()
 		for i := 0; i < n && d.err == nil; i++ {
-			var f Frame
-			if i < cap(s.Stack) {
-				// the lists of the frame decoded here before are reused, as
-				// the state's own are: frames never share them (the engine
-				// copies a frame's lists in and out)
-				old := s.Stack[:i+1][i]
-				f.Slots, f.Facts, f.Choices = old.Slots[:0], old.Facts[:0], old.Choices[:0]
-			}
+			f := recycled(s.Stack, i) // its lists reused, as the state's own are
 			if len(d.b) == 0 {
 				d.err = errors.New("short frame")
 				break
