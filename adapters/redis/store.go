@@ -1,10 +1,11 @@
 // Package redis keeps parcelbot's conversation state and records in Redis
 // through go-redis's UniversalClient (a single server, Sentinel or Cluster).
 // Each conversation is one hash, <prefix>s:{<conversation>}, with fields v
-// (the version: random for a new session, see firstVersion), d (the encoded dialog state), s and o (the ids of the last
-// inputs processed, the newest few and those before, see seenCopy; n the
-// count in s) and p:<input id> (a stored turn's work not yet carried out),
-// which expires after the idle TTL, and a transcript
+// (the version: random for a new session, see firstVersion), d (the
+// encoded dialog state), s and o (the ids of the last inputs processed,
+// the newest few and those before, see seenCopy; n the count in s) and
+// p:<input id> (a stored turn's work not yet carried out), which expires
+// after the idle TTL, and a transcript
 // list <prefix>t:{<conversation>} kept for the transcript retention after
 // the last message. The braces put both keys in one Cluster hash slot.
 // Saving is one Lua script: a compare-and-set on v that writes the state,
