@@ -13,7 +13,10 @@ import (
 // replica saved, the session expired or was deleted), and the turn is
 // re-run on the fresh state. Its size is bounded: idle conversations fall
 // out and live only in Redis. A state is copied in and out
-// (dialog.State.CopyTo), so a turn never changes the cached one.
+// (dialog.State.CopyTo), so a turn never changes the cached one. A
+// conversation's entry is read and written only by its own turns, which
+// the service runs one at a time (Service.locks): the copies are made
+// outside mu, which guards the list and the map, not the states.
 type sessionCache struct {
 	mu    sync.Mutex
 	max   int
@@ -38,12 +41,14 @@ func (c *sessionCache) get(conv string, st *dialog.State) (version uint64, ok bo
 		return 0, false
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	e, ok := c.items[conv]
+	if ok {
+		c.ll.MoveToFront(e)
+	}
+	c.mu.Unlock()
 	if !ok {
 		return 0, false
 	}
-	c.ll.MoveToFront(e)
 	it := e.Value.(*cached)
 	it.st.CopyTo(st)
 	return it.version, true
@@ -55,21 +60,26 @@ func (c *sessionCache) put(conv string, version uint64, st *dialog.State) {
 		return
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.items[conv]; ok {
+	e, ok := c.items[conv]
+	if ok {
+		c.ll.MoveToFront(e)
+	}
+	c.mu.Unlock()
+	if ok {
 		it := e.Value.(*cached)
 		it.version = version
 		st.CopyTo(&it.st)
-		c.ll.MoveToFront(e)
 		return
 	}
+	it := &cached{conv: conv, version: version}
+	st.CopyTo(&it.st)
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.ll.Len() >= c.max {
 		e := c.ll.Back()
 		delete(c.items, e.Value.(*cached).conv)
 		c.ll.Remove(e)
 	}
-	it := &cached{conv: conv, version: version}
-	st.CopyTo(&it.st)
 	c.items[conv] = c.ll.PushFront(it)
 }
 
