@@ -1,17 +1,78 @@
 package bot
 
 import (
+	"encoding/json"
+	"fmt"
 	"strconv"
 	"unicode/utf8"
 
 	"github.com/parcelbot/parcelbot/dialog"
 )
 
-// appendPending appends p as encoding/json encodes it (HTML characters not
-// escaped), byte for byte, without reflection: the pending work is encoded
-// on every turn, and json.Encoder took 6% of a load test's service CPU.
-// FuzzPendingJSON checks it against encoding/json; redo decodes it with
-// encoding/json.
+// storedPending is pendingWork as stored, in JSON: appendPending writes
+// what encoding/json writes for it (storedOf), and decodePending reads it.
+type storedPending struct {
+	Lang     string          `json:"l"`
+	Customer string          `json:"c,omitempty"`
+	Case     string          `json:"k,omitempty"`
+	Lines    int             `json:"n,omitempty"`
+	Sum      uint32          `json:"h,omitempty"`
+	Replies  []storedReply   `json:"q,omitempty"`
+	Effects  []dialog.Effect `json:"e,omitempty"`
+	// Before is the replies in the layout before 8 December 2026, their
+	// texts always in: read (a turn stored by the build before), never
+	// written.
+	Before []dialog.Reply `json:"r,omitempty"`
+}
+
+// storedReply is a reply as stored: its text only when the pending work
+// does not refer to the transcript, its buttons as [label, data].
+type storedReply struct {
+	Text     string      `json:"t,omitempty"`
+	Buttons  [][2]string `json:"b,omitempty"`
+	Separate bool        `json:"s,omitempty"`
+}
+
+// storedOf is p as stored.
+func storedOf(p *pendingWork) storedPending {
+	sp := storedPending{Lang: p.Lang, Customer: p.Customer, Case: p.Case, Lines: p.Lines, Sum: p.Sum, Effects: p.Effects}
+	for _, r := range p.Replies {
+		sr := storedReply{Separate: r.Separate}
+		if p.Lines == 0 {
+			sr.Text = r.Text
+		}
+		for _, b := range r.Buttons {
+			sr.Buttons = append(sr.Buttons, [2]string{b.Label, b.Data})
+		}
+		sp.Replies = append(sp.Replies, sr)
+	}
+	return sp
+}
+
+// decodePending reads stored pending work (either layout). With Lines set,
+// the replies' texts are still to be filled in from the transcript.
+func decodePending(data []byte) (pendingWork, error) {
+	var sp storedPending
+	if err := json.Unmarshal(data, &sp); err != nil {
+		return pendingWork{}, fmt.Errorf("decode pending work: %w", err)
+	}
+	p := pendingWork{Lang: sp.Lang, Customer: sp.Customer, Case: sp.Case, Effects: sp.Effects, Lines: sp.Lines, Sum: sp.Sum, Replies: sp.Before}
+	if len(sp.Replies) > 0 {
+		p.Replies = make([]dialog.Reply, len(sp.Replies))
+		for i, sr := range sp.Replies {
+			p.Replies[i] = dialog.Reply{Text: sr.Text, Separate: sr.Separate}
+			for _, b := range sr.Buttons {
+				p.Replies[i].Buttons = append(p.Replies[i].Buttons, dialog.Button{Label: b[0], Data: b[1]})
+			}
+		}
+	}
+	return p, nil
+}
+
+// appendPending appends p as encoding/json encodes storedOf(p) (HTML
+// characters not escaped), byte for byte, without reflection: the pending
+// work is encoded on every turn, and json.Encoder took 6% of a load test's
+// service CPU. FuzzPendingJSON checks it against encoding/json.
 func appendPending(b []byte, p *pendingWork) []byte {
 	b = append(b, `{"l":`...)
 	b = appendJSONString(b, p.Lang)
@@ -21,7 +82,22 @@ func appendPending(b []byte, p *pendingWork) []byte {
 	if p.Case != "" {
 		b = appendJSONString(append(b, `,"k":`...), p.Case)
 	}
-	b = appendList(b, `,"r":[`, p.Replies, appendReply)
+	if p.Lines != 0 {
+		b = strconv.AppendInt(append(b, `,"n":`...), int64(p.Lines), 10)
+	}
+	if p.Sum != 0 {
+		b = strconv.AppendUint(append(b, `,"h":`...), uint64(p.Sum), 10)
+	}
+	if len(p.Replies) > 0 {
+		b = append(b, `,"q":[`...)
+		for i := range p.Replies {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendReply(b, &p.Replies[i], p.Lines == 0)
+		}
+		b = append(b, ']')
+	}
 	b = appendList(b, `,"e":[`, p.Effects, appendEffect)
 	return append(b, '}')
 }
@@ -42,11 +118,35 @@ func appendList[T any](b []byte, open string, items []T, each func([]byte, *T) [
 	return append(b, ']')
 }
 
-func appendReply(b []byte, r *dialog.Reply) []byte {
-	b = appendJSONString(append(b, `{"Text":`...), r.Text)
-	b = appendPairs(b, `,"Buttons":`, r.Buttons == nil, len(r.Buttons), `{"Label":`, `,"Data":`,
-		func(i int) (string, string) { return r.Buttons[i].Label, r.Buttons[i].Data })
-	b = strconv.AppendBool(append(b, `,"Separate":`...), r.Separate)
+// appendReply appends r as a storedReply.
+func appendReply(b []byte, r *dialog.Reply, withText bool) []byte {
+	b = append(b, '{')
+	comma := false
+	if withText && r.Text != "" {
+		b = appendJSONString(append(b, `"t":`...), r.Text)
+		comma = true
+	}
+	if len(r.Buttons) > 0 {
+		if comma {
+			b = append(b, ',')
+		}
+		b = append(b, `"b":[`...)
+		for i := range r.Buttons {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(append(b, '['), r.Buttons[i].Label)
+			b = append(appendJSONString(append(b, ','), r.Buttons[i].Data), ']')
+		}
+		b = append(b, ']')
+		comma = true
+	}
+	if r.Separate {
+		if comma {
+			b = append(b, ',')
+		}
+		b = append(b, `"s":true`...)
+	}
 	return append(b, '}')
 }
 

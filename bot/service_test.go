@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -227,9 +228,10 @@ func TestUnreadableSessionStartsAfresh(t *testing.T) {
 // flakyChannel fails the first n sends (the process "dies" before the
 // replies go out) and then records.
 type flakyChannel struct {
-	mu    sync.Mutex
-	fails int
-	sent  []string
+	mu      sync.Mutex
+	fails   int
+	sent    []string
+	replies []dialog.Reply
 }
 
 func (c *flakyChannel) Name() string { return "f" }
@@ -244,20 +246,30 @@ func (c *flakyChannel) Send(_ context.Context, _ string, _ string, rs []dialog.R
 	for _, r := range rs {
 		c.sent = append(c.sent, r.Text)
 	}
+	c.replies = append(c.replies, rs...)
 	return nil
+}
+
+// sendFailsOnce adds a channel to f whose first send fails (the process
+// "dies" before the replies go out) and handles m on it: the turn is stored,
+// not carried out.
+func sendFailsOnce(t *testing.T, f *fixture, m bot.Message) *flakyChannel {
+	t.Helper()
+	ch := &flakyChannel{fails: 1}
+	f.svc.AddChannel(ch)
+	if err := f.svc.Handle(context.Background(), m); err == nil {
+		t.Fatal("a failed send must be reported, so that the channel delivers again")
+	}
+	return ch
 }
 
 // A turn stored but whose replies and escalation never went out is carried
 // out when the channel delivers the message again — once.
 func TestStoredTurnIsCarriedOutOnRedelivery(t *testing.T) {
 	f := newFixture(t, nil, nil)
-	ch := &flakyChannel{fails: 1}
-	f.svc.AddChannel(ch)
 	ctx := context.Background()
 	m := bot.Message{Conversation: "f:1", ID: "u1", Input: dialog.Input{Text: "I want a human"}}
-	if err := f.svc.Handle(ctx, m); err == nil {
-		t.Fatal("a failed send must be reported, so that the channel delivers again")
-	}
+	ch := sendFailsOnce(t, f, m)
 	if len(ch.sent) != 0 || len(f.desk.esc) != 0 {
 		t.Fatalf("half done: %q, %d escalations", ch.sent, len(f.desk.esc))
 	}
@@ -275,6 +287,57 @@ func TestStoredTurnIsCarriedOutOnRedelivery(t *testing.T) {
 	}
 	if len(ch.sent) != 1 {
 		t.Fatalf("sent %q", ch.sent)
+	}
+}
+
+// A redelivered turn's replies come back whole: their texts read back from
+// the turn's transcript lines (the pending work does not hold them a second
+// time), their buttons from the pending work; also when lines were written
+// after the turn's (a later turn from another replica, racing it).
+func TestRedoReadsTheRepliesBackFromTheTranscript(t *testing.T) {
+	want := newFixture(t, nil, nil).send(t, "1", "u1", "hello") // the menu, as a turn that went out
+	if len(want) != 1 || len(want[0].Buttons) < 5 {
+		t.Fatalf("the menu: %+v", want)
+	}
+	for _, later := range []int{0, 3} {
+		f := newFixture(t, nil, nil)
+		ctx := context.Background()
+		m := bot.Message{Conversation: "f:1", ID: "u1", Input: dialog.Input{Text: "hello", LangHint: "en"}}
+		ch := sendFailsOnce(t, f, m)
+		pending := f.mr.HGet("parcelbot:s:{f:1}", "p:u1")
+		if pending == "" || strings.Contains(pending, "What can I help you with?") {
+			t.Fatalf("the pending work: %q", pending)
+		}
+		for i := range later {
+			if _, err := f.mr.Push("parcelbot:t:{f:1}", fmt.Sprint("customer: later ", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := f.svc.Handle(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(ch.replies, want) {
+			t.Fatalf("%d lines after the turn's: redelivery sent %+v\nwant %+v", later, ch.replies, want)
+		}
+	}
+}
+
+// A redelivered turn whose transcript lines are gone (trimmed or expired)
+// still carries out its effects, and sends no reply it cannot rebuild.
+func TestRedoWithoutItsTranscriptLinesStillEscalates(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	ctx := context.Background()
+	m := bot.Message{Conversation: "f:1", ID: "u1", Input: dialog.Input{Text: "I want a human"}}
+	ch := sendFailsOnce(t, f, m)
+	f.mr.Del("parcelbot:t:{f:1}")
+	if err := f.svc.Handle(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if len(ch.sent) != 0 || len(f.desk.esc) != 1 {
+		t.Fatalf("sent %q, %d escalations", ch.sent, len(f.desk.esc))
+	}
+	if err := f.svc.Handle(ctx, m); err != nil || len(f.desk.esc) != 1 {
+		t.Fatalf("a further redelivery: %v, %d escalations", err, len(f.desk.esc))
 	}
 }
 
