@@ -196,26 +196,6 @@ func listContains(list []byte, id string) bool {
 	}
 }
 
-// last is the newest id (nil when there is none).
-func (cp *seenCopy) last() []byte {
-	if id := lastOf(cp.recent); id != nil {
-		return id
-	}
-	return lastOf(cp.older)
-}
-
-func lastOf(l []byte) []byte {
-	if len(l) < 2 {
-		return nil
-	}
-	l = l[:len(l)-1]
-	i := len(l) - 1
-	for i >= 0 && l[i] != '\n' {
-		i--
-	}
-	return l[i+1:]
-}
-
 // add appends id, in place, to the recent list; when that was full, it is
 // first moved into older, which keeps its newest keep-1 ids (moved reports
 // it: older is then to be written too). n is the number of recent ids.

@@ -454,3 +454,23 @@ func TestFailedSaveLetsTheCopyGo(t *testing.T) {
 		t.Fatalf("repeat of u1: %v", err)
 	}
 }
+
+// last is the newest id (nil when there is none).
+func (cp *seenCopy) last() []byte {
+	if id := lastOf(cp.recent); id != nil {
+		return id
+	}
+	return lastOf(cp.older)
+}
+
+func lastOf(l []byte) []byte {
+	if len(l) < 2 {
+		return nil
+	}
+	l = l[:len(l)-1]
+	i := len(l) - 1
+	for i >= 0 && l[i] != '\n' {
+		i--
+	}
+	return l[i+1:]
+}

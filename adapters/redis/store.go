@@ -67,60 +67,69 @@ type Store struct {
 // saveSrc is the save script; the TTLs and the transcript's cap are
 // written into it (saveScript). KEYS[1] session, KEYS[2] transcript; ARGV:
 // [1] the expected version ("0": none), [2] the new version, [3] the state,
-// [4] the field of the previous input's pending work ("" when none), [5]
-// the recent processed ids after this save ('s', see seenCopy; "" when
-// unchanged), [6] their count ('n'), [7] the older ids ('o'; "" when
-// unchanged), [8] the field of this input's pending work ("" when none),
-// [9] the pending work, [10] the current TTL period, then the transcript
+// [4] the recent processed ids after this save ('s', see seenCopy; "" when
+// unchanged), [5] their count ('n'), [6] the older ids ('o'; "" when
+// unchanged), [7] the field of this input's pending work ("" when none),
+// [8] the pending work, [9] the current TTL period, then the transcript
 // lines.
 // It returns 1, or -2 for a version conflict (then nothing is written).
 //
 // Every value goes in as the caller made it, and none is built here: in
-// Redis's Lua each string a script makes, arguments included, is hashed
-// byte by byte, and a number written to Redis is formatted with snprintf.
+// Redis's Lua each string a script makes, arguments included, is interned
+// (and hashed), and a number written to Redis is formatted with snprintf.
+// Each argument costs about 2,000 instructions of Redis's (parsing it,
+// making it a Lua string, putting it in ARGV, making it a Redis string
+// again), more than its bytes do: see docs/performance.md.
 //
-// The pending work is the field 'p:<input id>', with the flag 'pf', which
-// MarkDone deletes with a plain HDEL; a save that finds the flag deletes the
-// previous input's work, left when its mark was lost, and the field 'p' of
-// the layout before ("<input id>\n<work>"). (Should a mark delete the flag
-// of a newer turn of the same conversation, a race of two replicas, that
-// turn's work stays until the session expires if its own mark is lost:
-// Load still finds work by input id, so nothing is repeated that was done.)
+// The pending work is the field 'p:<input id>', with the flag 'pf' naming
+// it; MarkDone deletes both with a plain HDEL. A save that finds the flag
+// deletes the field it names, work whose mark was lost, and the field 'p'
+// of the layout before ("<input id>\n<work>"). A flag '1' is of the layouts
+// before 8 December, which named no field: then every 'p:' field goes.
+// (Should a mark delete the flag of a newer turn of the same conversation,
+// a race of two replicas, that turn's work stays until the session expires
+// if its own mark is lost: Load still finds work by input id, so nothing is
+// repeated that was done.)
 const saveSrc = `
 local cur = redis.call('HMGET', KEYS[1], 'v', 'pf', 'x')
 if (cur[1] or '0') ~= ARGV[1] then return -2 end
 if cur[2] then
-  redis.call('HDEL', KEYS[1], 'p', 'pf', ARGV[4] ~= '' and ARGV[4] or 'p')
+  if cur[2] == '1' then
+    for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+      if string.sub(f, 1, 2) == 'p:' then redis.call('HDEL', KEYS[1], f) end
+    end
+  end
+  redis.call('HDEL', KEYS[1], 'p', 'pf', cur[2])
 end
--- the TTLs are renewed once a period (ARGV[10]): 'x' is the last period
+-- the TTLs are renewed once a period (ARGV[9]): 'x' is the last period
 -- both were, so it is set only by a save that appends to the transcript
-local renew = cur[3] ~= ARGV[10]
-if ARGV[5] == '' then
-  if ARGV[8] == '' then
+local renew = cur[3] ~= ARGV[9]
+if ARGV[4] == '' then
+  if ARGV[7] == '' then
     redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3])
   else
-    redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3], ARGV[8], ARGV[9], 'pf', '1')
+    redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3], ARGV[7], ARGV[8], 'pf', ARGV[7])
   end
-elseif ARGV[8] == '' then
-  redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3], 's', ARGV[5], 'n', ARGV[6])
+elseif ARGV[7] == '' then
+  redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3], 's', ARGV[4], 'n', ARGV[5])
 else
-  redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3], 's', ARGV[5], 'n', ARGV[6], ARGV[8], ARGV[9], 'pf', '1')
+  redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3], 's', ARGV[4], 'n', ARGV[5], ARGV[7], ARGV[8], 'pf', ARGV[7])
 end
-if ARGV[7] ~= '' then
-  redis.call('HSET', KEYS[1], 'o', ARGV[7])
+if ARGV[6] ~= '' then
+  redis.call('HSET', KEYS[1], 'o', ARGV[6])
 end
-if renew and #ARGV > 10 then
-  redis.call('HSET', KEYS[1], 'x', ARGV[10])
+if renew and #ARGV > 9 then
+  redis.call('HSET', KEYS[1], 'x', ARGV[9])
 end
 if renew then
   redis.call('PEXPIRE', KEYS[1], '%[1]d')
 end
-if #ARGV > 10 then
-  local len = redis.call('RPUSH', KEYS[2], unpack(ARGV, 11))
+if #ARGV > 9 then
+  local len = redis.call('RPUSH', KEYS[2], unpack(ARGV, 10))
   if len > %[3]d then
     redis.call('LTRIM', KEYS[2], '-%[4]d', '-1')
   end
-  if renew or len == #ARGV - 10 then -- a new list has no TTL yet
+  if renew or len == #ARGV - 9 then -- a new list has no TTL yet
     redis.call('PEXPIRE', KEYS[2], '%[2]d')
   end
 end
@@ -302,13 +311,6 @@ func (s *Store) Save(ctx context.Context, conv string, expect uint64, data []byt
 	c.built(func(b []byte) []byte { return strconv.AppendUint(b, expect, 10) })
 	c.built(func(b []byte) []byte { return strconv.AppendUint(b, next, 10) })
 	c.bytes(data)
-	prev := cp.last() // valid until add
-	c.built(func(b []byte) []byte {
-		if len(prev) == 0 {
-			return b
-		}
-		return append(append(b, "p:"...), prev...)
-	})
 	if inputID == "" {
 		c.str("")
 		c.str("")

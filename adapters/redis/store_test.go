@@ -363,7 +363,8 @@ func TestSeenWindowHoldsTheLast64(t *testing.T) {
 
 // Pending work lives in its input's field until MarkDone; work whose mark
 // was lost (a crash after the replies) is deleted by the next save, and so
-// is the single field 'p' of the layout before.
+// are the single field 'p' of the layout before and work flagged by the
+// layout before 8 December (a flag that names no field).
 func TestPendingFields(t *testing.T) {
 	mr, c := miniClient(t)
 	s := NewStore(c, Options{})
@@ -374,10 +375,11 @@ func TestPendingFields(t *testing.T) {
 	if got, _ := s.Load(ctx, "a", "u0"); string(got.Pending) != "old work" {
 		t.Fatalf("the layout before: %+v", got)
 	}
+	mr.HSet(key, "p:u0", "flagged work", "pf", "1")
 	if _, err := s.Save(ctx, "a", 1, []byte("x"), "u1", nil, []byte("work 1")); err != nil {
 		t.Fatal(err)
 	}
-	if mr.HGet(key, "p:u1") != "work 1" || mr.HGet(key, "pf") == "" {
+	if mr.HGet(key, "p:u1") != "work 1" || mr.HGet(key, "pf") != "p:u1" || mr.HGet(key, "p:u0") != "" || mr.HGet(key, "p") != "" {
 		t.Fatalf("fields %v", fields())
 	}
 	// u1's mark is lost; u2's save deletes its work (and the old field)
