@@ -32,7 +32,9 @@ type SessionStore interface {
 	// MarkDone forgets the pending work of inputID (if it is still the
 	// conversation's pending input).
 	MarkDone(ctx context.Context, conv, inputID string) error
-	// Transcript returns the last n transcript lines, oldest first.
+	// Transcript returns the last n transcript lines, oldest first, byte
+	// for byte as saved: a redelivered turn's replies are read back from
+	// its lines (see encodePending).
 	Transcript(ctx context.Context, conv string, n int) ([]string, error)
 	// Delete forgets the conversation: its state, processed inputs and
 	// transcript.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -122,6 +123,17 @@ func TestSessionStore(t *testing.T, newStore func(t *testing.T) bot.SessionStore
 		}
 		if last, _ := s.Transcript(ctx, "c", 1); len(last) != 1 || last[0] != "customer: bye" {
 			t.Fatalf("last line: %q", last)
+		}
+	})
+	t.Run("transcript lines come back byte for byte", func(t *testing.T) {
+		// a redelivered turn's replies are read back from its lines
+		s := newStore(t)
+		lines := []string{"customer: wo ist mein Paket?", "bot: Bestellung 1:\nunterwegs — ü\t\"x\"", "bot: ", "bot: \x00\xff"}
+		if _, err := s.Save(ctx, "c", 0, []byte("a"), "u1", Lines(lines...), nil); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Transcript(ctx, "c", len(lines)); err != nil || !slices.Equal(got, lines) {
+			t.Fatalf("transcript %q, %v; want %q", got, err, lines)
 		}
 	})
 	t.Run("a save keeps none of the caller's buffers", func(t *testing.T) {
