@@ -349,9 +349,9 @@ type pendingWork struct {
 //
 // The replies' texts are the turn's transcript lines, which the same save
 // appends: the pending work refers to those lines instead of holding the
-// texts again (a save's bytes are most of Redis's work on it: about 250 of
-// 1,100 in the load test). Only an erasure keeps its texts, as it deletes
-// the transcript before its replies go out.
+// texts again (Redis's Lua interns every byte a save passes: the texts were
+// about 235 of 1,050 in the load test). Only an erasure keeps its texts, as
+// it deletes the transcript before its replies go out.
 func (tb *turnBuf) encodePending() []byte {
 	st, res := &tb.st, &tb.res
 	replies := res.Replies
