@@ -10,7 +10,8 @@ import (
 )
 
 // storedPending is pendingWork as stored, in JSON: appendPending writes
-// what encoding/json writes for it (storedOf), and decodePending reads it.
+// what encoding/json writes for it (FuzzPendingJSON checks), and
+// decodePending reads it.
 type storedPending struct {
 	Lang     string          `json:"l"`
 	Customer string          `json:"c,omitempty"`
@@ -33,22 +34,6 @@ type storedReply struct {
 	Separate bool        `json:"s,omitempty"`
 }
 
-// storedOf is p as stored.
-func storedOf(p *pendingWork) storedPending {
-	sp := storedPending{Lang: p.Lang, Customer: p.Customer, Case: p.Case, Lines: p.Lines, Sum: p.Sum, Effects: p.Effects}
-	for _, r := range p.Replies {
-		sr := storedReply{Separate: r.Separate}
-		if p.Lines == 0 {
-			sr.Text = r.Text
-		}
-		for _, b := range r.Buttons {
-			sr.Buttons = append(sr.Buttons, [2]string{b.Label, b.Data})
-		}
-		sp.Replies = append(sp.Replies, sr)
-	}
-	return sp
-}
-
 // decodePending reads stored pending work (either layout). With Lines set,
 // the replies' texts are still to be filled in from the transcript.
 func decodePending(data []byte) (pendingWork, error) {
@@ -69,7 +54,7 @@ func decodePending(data []byte) (pendingWork, error) {
 	return p, nil
 }
 
-// appendPending appends p as encoding/json encodes storedOf(p) (HTML
+// appendPending appends p as encoding/json encodes its storedPending (HTML
 // characters not escaped), byte for byte, without reflection: the pending
 // work is encoded on every turn, and json.Encoder took 6% of a load test's
 // service CPU. FuzzPendingJSON checks it against encoding/json.
@@ -88,15 +73,10 @@ func appendPending(b []byte, p *pendingWork) []byte {
 	if p.Sum != 0 {
 		b = strconv.AppendUint(append(b, `,"h":`...), uint64(p.Sum), 10)
 	}
-	if len(p.Replies) > 0 {
-		b = append(b, `,"q":[`...)
-		for i := range p.Replies {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendReply(b, &p.Replies[i], p.Lines == 0)
-		}
-		b = append(b, ']')
+	if p.Lines == 0 { // two calls, not a function value: that would send p's strings to the heap
+		b = appendList(b, `,"q":[`, p.Replies, appendReplyWithText)
+	} else {
+		b = appendList(b, `,"q":[`, p.Replies, appendReplyWithoutText)
 	}
 	b = appendList(b, `,"e":[`, p.Effects, appendEffect)
 	return append(b, '}')
@@ -118,7 +98,11 @@ func appendList[T any](b []byte, open string, items []T, each func([]byte, *T) [
 	return append(b, ']')
 }
 
-// appendReply appends r as a storedReply.
+// appendReplyWithText and appendReplyWithoutText append r as a
+// storedReply, with its text or without (read back from the transcript).
+func appendReplyWithText(b []byte, r *dialog.Reply) []byte    { return appendReply(b, r, true) }
+func appendReplyWithoutText(b []byte, r *dialog.Reply) []byte { return appendReply(b, r, false) }
+
 func appendReply(b []byte, r *dialog.Reply, withText bool) []byte {
 	b = append(b, '{')
 	comma := false

@@ -140,3 +140,19 @@ func FuzzPendingJSON(f *testing.F) {
 		}
 	})
 }
+
+// storedOf is p as stored: what appendPending must write, by encoding/json.
+func storedOf(p *pendingWork) storedPending {
+	sp := storedPending{Lang: p.Lang, Customer: p.Customer, Case: p.Case, Lines: p.Lines, Sum: p.Sum, Effects: p.Effects}
+	for _, r := range p.Replies {
+		sr := storedReply{Separate: r.Separate}
+		if p.Lines == 0 {
+			sr.Text = r.Text
+		}
+		for _, b := range r.Buttons {
+			sr.Buttons = append(sr.Buttons, [2]string{b.Label, b.Data})
+		}
+		sp.Replies = append(sp.Replies, sr)
+	}
+	return sp
+}

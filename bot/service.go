@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -362,20 +363,12 @@ func (tb *turnBuf) encodePending() []byte {
 		return nil
 	}
 	p := pendingWork{Lang: st.Locale(), Customer: st.Customer, Case: st.Case, Replies: replies, Effects: res.Effects}
-	if len(replies) > 0 && len(tb.lines) == len(replies)+1 && !hasEffect(res.Effects, effectForget) {
+	erasure := slices.ContainsFunc(res.Effects, func(e dialog.Effect) bool { return e.Kind == effectForget })
+	if len(replies) > 0 && len(tb.lines) == len(replies)+1 && !erasure {
 		p.Lines, p.Sum = len(tb.lines), linesSum(tb.lines)
 	}
 	tb.pending = appendPending(tb.pending[:0], &p)
 	return tb.pending
-}
-
-func hasEffect(effects []dialog.Effect, kind string) bool {
-	for i := range effects {
-		if effects[i].Kind == kind {
-			return true
-		}
-	}
-	return false
 }
 
 // linesSum is a checksum of transcript lines (FNV-1a over each line's
@@ -419,36 +412,31 @@ func (s *Service) redo(ctx context.Context, m Message, data []byte) error {
 }
 
 // transcriptSearch is how many of a conversation's last transcript lines
-// repliesFromTranscript looks through when the turn's are not the last.
+// repliesFromTranscript looks through for a turn's.
 const transcriptSearch = 1000
 
 // repliesFromTranscript fills p's replies' texts in from the turn's
-// transcript lines. They are the last lines, unless a later turn of the
-// conversation was stored without clearing this one's work (two replicas
-// racing, and a mark lost): then they are looked for further back. When
-// they are gone (trimmed away), the replies are not sent again, the
-// effects still are: as for a turn that showed a secret, the customer asks
-// again.
+// transcript lines, read in one call. They are the last lines, unless a
+// later turn of the conversation was stored without clearing this one's
+// work (two replicas racing, and a mark lost): the search runs from the
+// end. When they are gone (trimmed away), the replies are not sent again,
+// the effects still are: as for a turn that showed a secret, the customer
+// asks again.
 func (s *Service) repliesFromTranscript(ctx context.Context, conv string, p *pendingWork) error {
-	lines, err := s.store.Transcript(ctx, conv, p.Lines)
-	if err != nil {
-		return fmt.Errorf("redo %s: %w", conv, err)
-	}
 	at := -1
-	if len(lines) == p.Lines && linesSum(lines) == p.Sum {
-		at = 0
-	} else {
+	var lines []string
+	if len(p.Replies) == p.Lines-1 {
+		var err error
 		if lines, err = s.store.Transcript(ctx, conv, transcriptSearch); err != nil {
 			return fmt.Errorf("redo %s: %w", conv, err)
 		}
-		for i := len(lines) - p.Lines; i >= 0; i-- {
+		for i := len(lines) - p.Lines; i >= 0 && at < 0; i-- {
 			if linesSum(lines[i:i+p.Lines]) == p.Sum {
 				at = i
-				break
 			}
 		}
 	}
-	if at < 0 || len(p.Replies) != p.Lines-1 {
+	if at < 0 {
 		s.log.Warn("a redelivered turn's replies are no longer in its transcript: not sent again", "conv", conv)
 		p.Replies = nil
 		return nil
