@@ -275,6 +275,26 @@ func samePostcode(a, b string) bool {
 	return a != "" && norm(a) == norm(b)
 }
 
+// pickFrom is how many of a linked customer's newest orders are read to
+// choose the ones offered (the shop API's most).
+const pickFrom = 20
+
+// concernOf is what a journey asks about its order, for choosing the orders
+// a linked customer picks from.
+func concernOf(journey string) domain.OrderConcern {
+	switch journey {
+	case "track", "change":
+		return domain.ConcernOnItsWay
+	case "password":
+		return domain.ConcernPassword
+	case "damaged":
+		return domain.ConcernArrived
+	case "missing":
+		return domain.ConcernNeverCame
+	}
+	return domain.ConcernAny
+}
+
 // identifyOrder decides who may see which order. A linked chat sees its own
 // orders in full; for any other order, and for every unlinked chat, the
 // delivery postcode is asked before anything is said, so an unknown number
@@ -288,10 +308,13 @@ func (j *journeys) identifyOrder(ctx context.Context, c *dialog.Call) (dialog.Ou
 	number := c.Slot("order")
 	if number == "" {
 		if st.Customer != "" {
-			orders, err := j.Shop.RecentOrders(ctx, st.Customer, j.cfg.RecentOrders)
+			// more orders than are shown, so that the ones the question is
+			// about are among them (a late order placed before five others)
+			orders, err := j.Shop.RecentOrders(ctx, st.Customer, max(j.cfg.RecentOrders, pickFrom))
 			if err != nil {
 				return "", fmt.Errorf("recent orders: %w", err)
 			}
+			orders = domain.OrdersToOffer(orders, concernOf(c.Slot("journey")), c.Now, j.cfg.RecentOrders)
 			for _, o := range orders {
 				c.Choice(c.TWith("order.pick_item", "order", o.Number, "status", c.T("status."+string(o.Shipment.Status))), o.Number)
 			}
