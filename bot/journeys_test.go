@@ -578,3 +578,36 @@ func TestDamagedParcelTakesUpToFivePhotos(t *testing.T) {
 		t.Fatalf("case: kind %s damage %q photos %v", cs.Kind, cs.Damage, cs.Photos)
 	}
 }
+
+// An agent reads which buttons the customer pressed, as they were shown.
+func TestEscalationShowsThePressedButtons(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	ctx := context.Background()
+	say := func(id, text string) []dialog.Reply {
+		if err := f.svc.Handle(ctx, bot.Message{Conversation: "t:1", ID: id, LinkCustomer: "C-1001", Input: dialog.Input{Text: text}}); err != nil {
+			t.Fatal(err)
+		}
+		return f.rec.Take("1")
+	}
+	rs := say("u1", "where is my parcel")
+	var label string
+	for _, b := range rs[len(rs)-1].Buttons {
+		if strings.HasPrefix(b.Label, "302-1001111-4007777") {
+			label = b.Label
+		}
+	}
+	if label == "" {
+		t.Fatalf("no button for the order: %+v", rs)
+	}
+	rs = f.press(t, "1", "u2", rs, label)
+	f.press(t, "1", "u3", rs, "👤")
+	if len(f.desk.esc) != 1 {
+		t.Fatalf("%d escalations", len(f.desk.esc))
+	}
+	got := strings.Join(f.desk.esc[0].LastMessages, "\n")
+	for _, want := range []string{"customer: where is my parcel", "customer: [button] " + label, "customer: [button] 👤 Talk to a person"} {
+		if !strings.Contains(got, want+"\n") {
+			t.Errorf("the agent's last messages lack %q:\n%s", want, got)
+		}
+	}
+}

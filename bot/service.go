@@ -485,6 +485,9 @@ func transcript(text []byte, lines [][]byte, m *Message, res *dialog.Result) ([]
 		text = append(append(append(text, "agent: ["...), in.Agent.Kind...), ']')
 	case in.Button != "":
 		text = append(text, "customer: [button]"...)
+		if res.Pressed != "" {
+			text = append(append(text, ' '), redact(res.Pressed, res.Secrets)...)
+		}
 	case in.Location != nil:
 		text = append(text, "customer: [location]"...)
 	default:
@@ -496,11 +499,7 @@ func transcript(text []byte, lines [][]byte, m *Message, res *dialog.Result) ([]
 	}
 	end = append(end, len(text))
 	for _, r := range res.Replies {
-		t := r.Text
-		for _, sec := range res.Secrets {
-			t = strings.ReplaceAll(t, sec, "[redacted]")
-		}
-		text = append(append(text, transcriptBot...), t...)
+		text = append(append(text, transcriptBot...), redact(r.Text, res.Secrets)...)
 		end = append(end, len(text))
 	}
 	start := 0
@@ -509,6 +508,14 @@ func transcript(text []byte, lines [][]byte, m *Message, res *dialog.Result) ([]
 		start = e
 	}
 	return text, lines
+}
+
+// redact replaces each of the turn's secrets in t.
+func redact(t string, secrets []string) string {
+	for _, sec := range secrets {
+		t = strings.ReplaceAll(t, sec, "[redacted]")
+	}
+	return t
 }
 
 // tellUnavailable tells the customer that we cannot answer right now, once

@@ -434,6 +434,11 @@ type Result struct {
 	// stored, logged or sent elsewhere (a delivery password); whoever keeps
 	// a transcript replaces them.
 	Secrets []string
+	// Pressed is the label of the button the customer pressed this turn, as
+	// it was shown to them ("" when none was, or it was stale): a
+	// transcript's reader (an agent) sees what was chosen, not only that
+	// something was.
+	Pressed string
 }
 
 // Reply is one bot message.
@@ -559,6 +564,7 @@ func (e *Engine) Turn(ctx context.Context, st *State, in *Input, now time.Time, 
 	res.Replies = res.Replies[:0]
 	res.Effects = res.Effects[:0]
 	res.Secrets = res.Secrets[:0]
+	res.Pressed = ""
 	t := e.newTurn(ctx, st, in, now, res)
 	defer e.putTurn(t)
 	// news the bot tells first carry the language the shop knows for the
@@ -827,6 +833,7 @@ func (t *turn) pressIndex(s *Step, idx int) error {
 	t.st.Misses = 0
 	if idx < len(s.Buttons) {
 		b := &s.Buttons[idx]
+		t.res.Pressed = t.e.cat.Text(t.st.Locale(), b.Label, t)
 		for _, sl := range b.Set {
 			t.st.Set(sl.Name, sl.Value)
 		}
@@ -837,6 +844,7 @@ func (t *turn) pressIndex(s *Step, idx int) error {
 		return t.enter(next)
 	}
 	v := t.st.Choices[idx-len(s.Buttons)].Value
+	t.res.Pressed = t.st.Choices[idx-len(s.Buttons)].Label
 	if s.Dispatch {
 		return t.dispatch(s, v)
 	}

@@ -572,3 +572,29 @@ steps:
 		t.Fatalf("turn with an unset placeholder: %v", err)
 	}
 }
+
+func TestResultNamesThePressedButton(t *testing.T) {
+	c := &convo{t: t, e: newEngine(t, testFlows)}
+	rs := c.say("hello")
+	if c.res.Pressed != "" {
+		t.Fatalf("a typed message: Pressed = %q", c.res.Pressed)
+	}
+	stale := rs[0].Buttons[0].Data
+	rs = c.press("📦 Where is my parcel?", rs)
+	if c.res.Pressed != "📦 Where is my parcel?" {
+		t.Fatalf("a menu button: Pressed = %q", c.res.Pressed)
+	}
+	rs = c.say("123-1234567-1234567")
+	rs = c.press(rs[len(rs)-1].Buttons[0].Label, rs)
+	if c.res.Pressed == "" || c.res.Pressed != c.e.Catalog().Text("en", "btn.yes", nil) {
+		t.Fatalf("a yes button: Pressed = %q", c.res.Pressed)
+	}
+	c.press("second", rs)
+	if c.res.Pressed != "second" {
+		t.Fatalf("an action's choice: Pressed = %q", c.res.Pressed)
+	}
+	c.do(dialog.Input{Button: stale})
+	if c.res.Pressed != "" {
+		t.Fatalf("a stale button: Pressed = %q", c.res.Pressed)
+	}
+}
