@@ -580,7 +580,7 @@ func TestResultNamesThePressedButton(t *testing.T) {
 		t.Fatalf("a typed message: Pressed = %q", c.res.Pressed)
 	}
 	stale := rs[0].Buttons[0].Data
-	rs = c.press("📦 Where is my parcel?", rs)
+	c.press("📦 Where is my parcel?", rs)
 	if c.res.Pressed != "📦 Where is my parcel?" {
 		t.Fatalf("a menu button: Pressed = %q", c.res.Pressed)
 	}
