@@ -24,16 +24,13 @@ validate:
 
 ## bench: benchmarks (engine turn per journey, intent matcher, locales, session store),
 ## then the load generator against a real redis-server when one is installed (the
-## service in a separate process): closed loop (between two runs of .ci/cpu-probe,
-## which time a fixed CPU-only job: the VM's speed of the moment), open loop at 10,000 and 15,000
+## service in a separate process): closed loop, open loop at 10,000 and 15,000
 ## turns/s offered, idle memory, webhook end to end (closed loop, and open loop at
 ## 5,000 updates/s offered), the Telegram burst
 bench:
 	./.ci/with-redis $(GO) test -p 1 -run '^$$' -bench . -benchmem $(PKGS)
 	$(GO) build -o bin/parcelbot ./cmd/parcelbot
-	./.ci/cpu-probe
 	./.ci/with-redis ./bin/parcelbot loadtest -conversations 1000 -duration 10s
-	./.ci/cpu-probe
 	./.ci/with-redis ./bin/parcelbot loadtest -conversations 1000 -duration 10s -rate 10000
 	./.ci/with-redis ./bin/parcelbot loadtest -conversations 1000 -duration 10s -rate 15000
 	./.ci/with-redis ./bin/parcelbot loadtest -idle 100000 -conversations 10 -duration 1s
