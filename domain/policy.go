@@ -198,17 +198,17 @@ const (
 	PasswordNotShipped  PasswordState = "not_shipped"
 	PasswordValid       PasswordState = "valid"
 	PasswordExpired     PasswordState = "expired"   // delivery day passed, no new day yet
-	PasswordDelivered   PasswordState = "delivered" // the parcel was handed over
+	PasswordDelivered   PasswordState = "delivered" // the parcel was handed over (whether it needed one or not)
 )
 
 // PasswordStatus classifies an order's delivery password at now.
 func PasswordStatus(o *Order, now time.Time) PasswordState {
 	s := &o.Shipment
 	switch {
+	case s.Status == Delivered: // with a password or without, none is needed now
+		return PasswordDelivered
 	case s.Password == nil:
 		return PasswordNotRequired
-	case s.Status == Delivered:
-		return PasswordDelivered
 	case !s.Status.Shipped():
 		return PasswordNotShipped
 	case !now.Before(PasswordValidUntil(s.Password, o.Address.Location())):

@@ -161,6 +161,14 @@ func TestPasswordValidityAcrossZonesAndDST(t *testing.T) {
 	if s := PasswordStatus(o, time.Now()); s != PasswordNotRequired {
 		t.Errorf("no password: %s", s)
 	}
+	// a delivered parcel needs no password now, whether it had one or not:
+	// "the courier will hand it over" would be wrong
+	for _, pw := range []*DeliveryPassword{nil, {Code: "1"}} {
+		o := &Order{Shipment: Shipment{Status: Delivered, Password: pw}}
+		if s := PasswordStatus(o, time.Now()); s != PasswordDelivered {
+			t.Errorf("delivered, password %v: %s", pw != nil, s)
+		}
+	}
 }
 
 func TestAutoApprove(t *testing.T) {
