@@ -16,18 +16,35 @@ import (
 
 func (f *fixture) press(t *testing.T, chat, id string, rs []dialog.Reply, label string) []dialog.Reply {
 	t.Helper()
+	b, ok := button(rs, label)
+	if !ok {
+		t.Fatalf("no button %q in %+v", label, rs)
+	}
+	if err := f.svc.Handle(context.Background(), bot.Message{Conversation: "t:" + chat, ID: id, Input: dialog.Input{Button: b.Data}}); err != nil {
+		t.Fatal(err)
+	}
+	return f.rec.Take(chat)
+}
+
+// button finds the first button whose label starts with label.
+func button(rs []dialog.Reply, label string) (dialog.Button, bool) {
 	for _, r := range rs {
 		for _, b := range r.Buttons {
 			if strings.HasPrefix(b.Label, label) {
-				if err := f.svc.Handle(context.Background(), bot.Message{Conversation: "t:" + chat, ID: id, Input: dialog.Input{Button: b.Data}}); err != nil {
-					t.Fatal(err)
-				}
-				return f.rec.Take(chat)
+				return b, true
 			}
 		}
 	}
-	t.Fatalf("no button %q in %+v", label, rs)
-	return nil
+	return dialog.Button{}, false
+}
+
+// sayLinked sends text to chat 1, linked to customer, and returns the replies.
+func (f *fixture) sayLinked(t *testing.T, customer, id, text string) []dialog.Reply {
+	t.Helper()
+	if err := f.svc.Handle(context.Background(), bot.Message{Conversation: "t:1", ID: id, LinkCustomer: customer, Input: dialog.Input{Text: text}}); err != nil {
+		t.Fatal(err)
+	}
+	return f.rec.Take("1")
 }
 
 func texts(rs []dialog.Reply) string {
@@ -53,12 +70,7 @@ func countWrites(d *demo.Data, kind string) int {
 func TestCompensationIsGrantedOnceEvenWhenRedelivered(t *testing.T) {
 	f := newFixture(t, nil, nil)
 	ctx := context.Background()
-	link := func(id, text string) []dialog.Reply {
-		if err := f.svc.Handle(ctx, bot.Message{Conversation: "t:1", ID: id, LinkCustomer: "C-1001", Input: dialog.Input{Text: text}}); err != nil {
-			t.Fatal(err)
-		}
-		return f.rec.Take("1")
-	}
+	link := func(id, text string) []dialog.Reply { return f.sayLinked(t, "C-1001", id, text) }
 	rs := link("u1", "where is 302-1004444-4031108")
 	if !strings.Contains(texts(rs), "one month of membership free") {
 		t.Fatalf("no offer: %s", texts(rs))
@@ -117,12 +129,7 @@ func TestLinkTokenIsSingleUseAcrossChats(t *testing.T) {
 func TestPasswordNeverInTranscriptOrEscalation(t *testing.T) {
 	f := newFixture(t, nil, nil)
 	ctx := context.Background()
-	say := func(id, text string) []dialog.Reply {
-		if err := f.svc.Handle(ctx, bot.Message{Conversation: "t:1", ID: id, LinkCustomer: "C-1001", Input: dialog.Input{Text: text}}); err != nil {
-			t.Fatal(err)
-		}
-		return f.rec.Take("1")
-	}
+	say := func(id, text string) []dialog.Reply { return f.sayLinked(t, "C-1001", id, text) }
 	rs := say("u1", "what is the delivery password for 302-1016665-4116655")
 	if !strings.Contains(texts(rs), "216655") {
 		t.Fatalf("the linked owner does not see the password: %s", texts(rs))
@@ -582,30 +589,18 @@ func TestDamagedParcelTakesUpToFivePhotos(t *testing.T) {
 // An agent reads which buttons the customer pressed, as they were shown.
 func TestEscalationShowsThePressedButtons(t *testing.T) {
 	f := newFixture(t, nil, nil)
-	ctx := context.Background()
-	say := func(id, text string) []dialog.Reply {
-		if err := f.svc.Handle(ctx, bot.Message{Conversation: "t:1", ID: id, LinkCustomer: "C-1001", Input: dialog.Input{Text: text}}); err != nil {
-			t.Fatal(err)
-		}
-		return f.rec.Take("1")
-	}
-	rs := say("u1", "where is my parcel")
-	var label string
-	for _, b := range rs[len(rs)-1].Buttons {
-		if strings.HasPrefix(b.Label, "302-1001111-4007777") {
-			label = b.Label
-		}
-	}
-	if label == "" {
+	rs := f.sayLinked(t, "C-1001", "u1", "where is my parcel")
+	order, ok := button(rs, "302-1001111-4007777")
+	if !ok {
 		t.Fatalf("no button for the order: %+v", rs)
 	}
-	rs = f.press(t, "1", "u2", rs, label)
+	rs = f.press(t, "1", "u2", rs, order.Label)
 	f.press(t, "1", "u3", rs, "👤")
 	if len(f.desk.esc) != 1 {
 		t.Fatalf("%d escalations", len(f.desk.esc))
 	}
 	got := strings.Join(f.desk.esc[0].LastMessages, "\n")
-	for _, want := range []string{"customer: where is my parcel", "customer: [button] " + label, "customer: [button] 👤 Talk to a person"} {
+	for _, want := range []string{"customer: where is my parcel", "customer: [button] " + order.Label, "customer: [button] 👤 Talk to a person"} {
 		if !strings.Contains(got, want+"\n") {
 			t.Errorf("the agent's last messages lack %q:\n%s", want, got)
 		}

@@ -30,43 +30,32 @@ const (
 
 // fit ranks how well o fits the concern: 0 best.
 func (c OrderConcern) fit(o *Order, now time.Time) int {
-	delivered := o.Shipment.Status == Delivered
-	onItsWay := o.Shipment.Status != Delivered && o.Shipment.Status != Returned
+	st := o.Shipment.Status
+	delivered := st == Delivered
+	onItsWay := !delivered && st != Returned
+	troubled := IsLate(o, now) || st == Exception
 	switch c {
 	case ConcernOnItsWay:
-		switch {
-		case IsLate(o, now) || o.Shipment.Status == Exception:
-			return 0
-		case onItsWay:
-			return 1
-		}
-		return 2
+		return firstTrue(troubled, onItsWay)
 	case ConcernPassword:
-		switch PasswordStatus(o, now) {
-		case PasswordValid:
-			return 0
-		case PasswordNotShipped, PasswordExpired:
-			return 1
-		}
-		if onItsWay {
-			return 2
-		}
-		return 3
+		pw := PasswordStatus(o, now)
+		return firstTrue(pw == PasswordValid, pw == PasswordNotShipped || pw == PasswordExpired, onItsWay)
 	case ConcernArrived:
-		if delivered {
-			return 0
-		}
-		return 1
+		return firstTrue(delivered)
 	case ConcernNeverCame:
-		switch {
-		case delivered || IsLate(o, now) || o.Shipment.Status == Exception:
-			return 0
-		case onItsWay:
-			return 1
-		}
-		return 2
+		return firstTrue(delivered || troubled, onItsWay)
 	}
 	return 0
+}
+
+// firstTrue is the index of the first true condition, or their count.
+func firstTrue(conds ...bool) int {
+	for i, ok := range conds {
+		if ok {
+			return i
+		}
+	}
+	return len(conds)
 }
 
 // OrdersToOffer chooses at most max of a customer's orders, given newest
@@ -83,20 +72,18 @@ func OrdersToOffer(orders []*Order, c OrderConcern, now time.Time, max int) []*O
 	if len(orders) <= max {
 		return orders
 	}
-	best := c.fit(orders[0], now)
-	for _, o := range orders[1:] {
-		best = min(best, c.fit(o, now))
+	fits := make([]int, len(orders))
+	for i, o := range orders {
+		fits[i] = c.fit(o, now)
 	}
-	if slices.ContainsFunc(orders[:max], func(o *Order) bool { return c.fit(o, now) == best }) {
+	if slices.Contains(fits[:max], slices.Min(fits)) {
 		return orders[:max]
 	}
 	idx := make([]int, len(orders))
 	for i := range idx {
 		idx[i] = i
 	}
-	slices.SortStableFunc(idx, func(a, b int) int {
-		return cmp.Compare(c.fit(orders[a], now), c.fit(orders[b], now))
-	})
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(fits[a], fits[b]) })
 	idx = idx[:max]
 	slices.Sort(idx)
 	out := make([]*Order, len(idx))
